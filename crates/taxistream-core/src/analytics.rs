@@ -1,0 +1,269 @@
+//! The three analyses of the contract (§3): duration, high value, fare per mile, as table items.
+
+use crate::identity::{TripId, write_normalized};
+use crate::schema::Field;
+use crate::settings::AnalysisRules;
+use crate::trip::{Trip, Value};
+use rust_decimal::{Decimal, RoundingStrategy};
+use serde::Serialize;
+
+/// One of the three result tables.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Table {
+    /// `high_value_trips`: trips whose total is over the threshold.
+    HighValueTrips,
+    /// `trip_duration_analysis`: every trip's duration and category.
+    TripDurationAnalysis,
+    /// `distance_to_fare_ratio`: fare per mile and profitability tier.
+    DistanceToFareRatio,
+}
+
+/// Attributes every item carries where known, after `trip_id`.
+const COMMON: [&str; 5] = [
+    "pickup_datetime",
+    "dropoff_datetime",
+    "vendor_id",
+    "pickup_location_id",
+    "dropoff_location_id",
+];
+
+impl Table {
+    /// The three tables, in a stable order.
+    pub const ALL: [Table; 3] = [
+        Table::HighValueTrips,
+        Table::TripDurationAnalysis,
+        Table::DistanceToFareRatio,
+    ];
+
+    /// The table's name, as in the tutorial.
+    pub const fn name(self) -> &'static str {
+        match self {
+            Table::HighValueTrips => "high_value_trips",
+            Table::TripDurationAnalysis => "trip_duration_analysis",
+            Table::DistanceToFareRatio => "distance_to_fare_ratio",
+        }
+    }
+
+    /// The attributes an item of this table may have besides `trip_id`, in column order.
+    pub fn attributes(self) -> Vec<&'static str> {
+        let specific: &[&str] = match self {
+            Table::HighValueTrips => &[
+                "total_amount",
+                "fare_amount",
+                "tip_amount",
+                "trip_distance",
+                "passenger_count",
+                "payment_type",
+                "threshold",
+            ],
+            Table::TripDurationAnalysis => &["duration_minutes", "duration_category"],
+            Table::DistanceToFareRatio => {
+                &["trip_distance", "fare_amount", "fare_per_mile", "profitability"]
+            }
+        };
+        COMMON.iter().chain(specific).copied().collect()
+    }
+}
+
+/// An attribute value, typed as DynamoDB types it.
+#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize)]
+pub enum AttributeValue {
+    /// A number (DynamoDB `N`), as exact normalized decimal text.
+    N(String),
+    /// A string (DynamoDB `S`).
+    S(String),
+}
+
+/// One item to write: a table, the trip id (partition key) and the other attributes.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Item {
+    /// The table the item goes to.
+    pub table: Table,
+    /// The partition key.
+    pub trip_id: String,
+    /// The other attributes, in the table's column order, present ones only.
+    pub attributes: Vec<(&'static str, AttributeValue)>,
+}
+
+/// A trip's duration class.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum DurationCategory {
+    /// Under the short bound.
+    Short,
+    /// From the short to the long bound, inclusive.
+    Medium,
+    /// Over the long bound.
+    Long,
+    /// Dropoff not after pickup, or longer than the maximum.
+    Invalid,
+}
+
+/// A trip's fare-per-mile tier.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Profitability {
+    /// Under the low bound per mile.
+    Low,
+    /// From the low to the premium bound, inclusive.
+    Standard,
+    /// Over the premium bound.
+    Premium,
+}
+
+impl DurationCategory {
+    /// Every category, in a stable order.
+    pub const ALL: [DurationCategory; 4] = [
+        DurationCategory::Short,
+        DurationCategory::Medium,
+        DurationCategory::Long,
+        DurationCategory::Invalid,
+    ];
+
+    /// The stable lowercase name.
+    pub const fn name(self) -> &'static str {
+        match self {
+            DurationCategory::Short => "short",
+            DurationCategory::Medium => "medium",
+            DurationCategory::Long => "long",
+            DurationCategory::Invalid => "invalid",
+        }
+    }
+}
+
+impl Profitability {
+    /// Every tier, in a stable order.
+    pub const ALL: [Profitability; 3] = [
+        Profitability::Low,
+        Profitability::Standard,
+        Profitability::Premium,
+    ];
+
+    /// The stable lowercase name.
+    pub const fn name(self) -> &'static str {
+        match self {
+            Profitability::Low => "low",
+            Profitability::Standard => "standard",
+            Profitability::Premium => "premium",
+        }
+    }
+}
+
+/// What the analyses made of one trip.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct TripAnalysis {
+    /// The duration class.
+    pub duration_category: DurationCategory,
+    /// The tier, when a fare-per-mile item was written.
+    pub profitability: Option<Profitability>,
+    /// The items to write: always a duration item, and the others when they apply.
+    pub items: Vec<Item>,
+}
+
+/// Analyses one trip under the given rules.
+pub fn analyse(trip: &Trip, id: &TripId, rules: &AnalysisRules) -> TripAnalysis {
+    let common = common_attributes(trip);
+    let mut items = Vec::with_capacity(3);
+
+    if let Some(total) = trip.decimal(Field::TotalAmount)
+        && total > rules.high_value_total
+    {
+        let mut attributes = common.clone();
+        for field in [
+            Field::TotalAmount,
+            Field::FareAmount,
+            Field::TipAmount,
+            Field::TripDistance,
+            Field::PassengerCount,
+            Field::PaymentType,
+        ] {
+            push_field(&mut attributes, trip, field);
+        }
+        attributes.push(("threshold", number(rules.high_value_total)));
+        items.push(item(Table::HighValueTrips, id, attributes));
+    }
+
+    let nanos = trip.dropoff().nanos_since(trip.pickup());
+    let duration_category = rules.duration_category(nanos);
+    let mut attributes = common.clone();
+    if let Some(minutes) = duration_minutes(nanos) {
+        attributes.push(("duration_minutes", number(minutes)));
+    }
+    attributes.push((
+        "duration_category",
+        AttributeValue::S(duration_category.name().to_owned()),
+    ));
+    items.push(item(Table::TripDurationAnalysis, id, attributes));
+
+    let mut profitability = None;
+    if let (Some(distance), Some(fare)) = (
+        trip.decimal(Field::TripDistance),
+        trip.decimal(Field::FareAmount),
+    ) && distance > Decimal::ZERO
+    {
+        let tier = rules.profitability(fare, distance);
+        let mut attributes = common;
+        attributes.push(("trip_distance", number(distance)));
+        attributes.push(("fare_amount", number(fare)));
+        if let Some(per_mile) = fare.checked_div(distance) {
+            let per_mile = per_mile.round_dp_with_strategy(4, RoundingStrategy::MidpointAwayFromZero);
+            attributes.push(("fare_per_mile", number(per_mile)));
+        }
+        attributes.push(("profitability", AttributeValue::S(tier.name().to_owned())));
+        items.push(item(Table::DistanceToFareRatio, id, attributes));
+        profitability = Some(tier);
+    }
+
+    TripAnalysis {
+        duration_category,
+        profitability,
+        items,
+    }
+}
+
+/// Duration in minutes, rounded half away from zero to 2 decimals.
+fn duration_minutes(nanos: i128) -> Option<Decimal> {
+    let seconds = Decimal::try_from_i128_with_scale(nanos, 9).ok()?;
+    let minutes = seconds.checked_div(Decimal::from(60))?;
+    Some(minutes.round_dp_with_strategy(2, RoundingStrategy::MidpointAwayFromZero))
+}
+
+fn common_attributes(trip: &Trip) -> Vec<(&'static str, AttributeValue)> {
+    let mut attributes = Vec::with_capacity(12);
+    for field in [
+        Field::PickupDatetime,
+        Field::DropoffDatetime,
+        Field::VendorId,
+        Field::PickupLocationId,
+        Field::DropoffLocationId,
+    ] {
+        push_field(&mut attributes, trip, field);
+    }
+    attributes
+}
+
+fn push_field(attributes: &mut Vec<(&'static str, AttributeValue)>, trip: &Trip, field: Field) {
+    let Some(value) = trip.get(field) else {
+        return;
+    };
+    let mut text = String::new();
+    write_normalized(&mut text, value);
+    let value = match value {
+        Value::Integer(_) | Value::Decimal(_) => AttributeValue::N(text),
+        Value::Text(_) | Value::Timestamp(_) => AttributeValue::S(text),
+    };
+    attributes.push((field.name(), value));
+}
+
+fn number(value: Decimal) -> AttributeValue {
+    AttributeValue::N(value.normalize().to_string())
+}
+
+fn item(table: Table, id: &TripId, attributes: Vec<(&'static str, AttributeValue)>) -> Item {
+    Item {
+        table,
+        trip_id: id.as_str().to_owned(),
+        attributes,
+    }
+}

@@ -1,0 +1,28 @@
+//! The pure core of taxistream: no I/O beyond reading a given source, no async, no AWS.
+//!
+//! - [`schema`]: canonical trip fields and the column-name aliases of every TLC vintage.
+//! - [`read`]: CSV, gzip CSV and Parquet readers yielding trips or rejected rows.
+//! - [`identity`]: the trip id, given or a stable 128-bit hash.
+//! - [`analytics`] and [`settings`]: the contract's three analyses and their thresholds.
+//! - [`record`]: the JSON stream record, the exact bytes put on Kinesis.
+//! - [`accounting`]: rows read = trips + duplicates + rejected, and items per table.
+
+pub mod accounting;
+pub mod analytics;
+pub mod identity;
+pub mod number;
+pub mod read;
+pub mod record;
+pub mod reject;
+pub mod schema;
+pub mod settings;
+pub mod timestamp;
+pub mod trip;
+
+pub use accounting::Accounting;
+pub use analytics::{AttributeValue, DurationCategory, Item, Profitability, Table, TripAnalysis, analyse};
+pub use identity::TripId;
+pub use read::{Format, InputError, ReadItem, TripReader, open_path, open_stream};
+pub use reject::{RejectReason, RowRejection};
+pub use settings::{AnalysisRules, ThresholdError, Thresholds};
+pub use trip::Trip;

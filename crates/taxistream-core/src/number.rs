@@ -1,0 +1,203 @@
+//! Exact parsing of the numbers found in trip files: `12.36`, `.5`, `-1.0`, `1e-05`, Parquet doubles.
+
+use rust_decimal::Decimal;
+use std::fmt::Write as _;
+
+/// Why a numeric text was refused.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, thiserror::Error)]
+pub enum NumberError {
+    /// Not a decimal number at all.
+    #[error("not a number")]
+    NotANumber,
+    /// A number, but with a fraction where an integer is required.
+    #[error("not an integer")]
+    NotAnInteger,
+    /// Too many digits, or too large, to be held exactly.
+    #[error("number out of range")]
+    OutOfRange,
+}
+
+/// Largest scale a [`Decimal`] can hold.
+const MAX_SCALE: i64 = 28;
+
+/// Parses a decimal number exactly and normalizes it (no trailing fractional zeros, no `-0`).
+///
+/// Accepts an optional sign, digits with an optional `.` (`.5` and `5.` included) and an optional
+/// exponent (`1e-05`, as Python's `json.dumps` writes small floats). Nothing else: no spaces,
+/// no `_`, no `inf`/`nan`.
+pub fn parse_decimal(text: &str) -> Result<Decimal, NumberError> {
+    let bytes = text.as_bytes();
+    let (negative, mut pos) = match bytes.first() {
+        Some(b'-') => (true, 1),
+        Some(b'+') => (false, 1),
+        _ => (false, 0),
+    };
+    let mut mantissa: u128 = 0;
+    let mut digits = 0usize;
+    let mut significant = 0usize;
+    let mut scale: i64 = 0;
+    let mut seen_point = false;
+    while let Some(&byte) = bytes.get(pos) {
+        match byte {
+            b'0'..=b'9' => {
+                digits += 1;
+                if mantissa != 0 || byte != b'0' {
+                    significant += 1;
+                }
+                if significant > 28 {
+                    return Err(NumberError::OutOfRange);
+                }
+                mantissa = mantissa * 10 + u128::from(byte - b'0');
+                if seen_point {
+                    scale += 1;
+                }
+            }
+            b'.' if !seen_point => seen_point = true,
+            _ => break,
+        }
+        pos += 1;
+    }
+    if digits == 0 {
+        return Err(NumberError::NotANumber);
+    }
+    if let Some(&(b'e' | b'E')) = bytes.get(pos) {
+        let exponent = parse_exponent(&bytes[pos + 1..])?;
+        scale -= exponent;
+        pos = bytes.len();
+    }
+    if pos != bytes.len() {
+        return Err(NumberError::NotANumber);
+    }
+    while scale < 0 {
+        mantissa = mantissa.checked_mul(10).ok_or(NumberError::OutOfRange)?;
+        scale += 1;
+    }
+    while scale > MAX_SCALE && mantissa % 10 == 0 && mantissa != 0 {
+        mantissa /= 10;
+        scale -= 1;
+    }
+    if mantissa == 0 {
+        return Ok(Decimal::ZERO);
+    }
+    if scale > MAX_SCALE || mantissa >= 1u128 << 96 {
+        return Err(NumberError::OutOfRange);
+    }
+    let signed = i128::try_from(mantissa).map_err(|_| NumberError::OutOfRange)?;
+    let signed = if negative { -signed } else { signed };
+    let scale = u32::try_from(scale).map_err(|_| NumberError::OutOfRange)?;
+    Decimal::try_from_i128_with_scale(signed, scale)
+        .map(|value| value.normalize())
+        .map_err(|_| NumberError::OutOfRange)
+}
+
+fn parse_exponent(bytes: &[u8]) -> Result<i64, NumberError> {
+    let (negative, digits) = match bytes.first() {
+        Some(b'-') => (true, &bytes[1..]),
+        Some(b'+') => (false, &bytes[1..]),
+        _ => (false, bytes),
+    };
+    if digits.is_empty() || digits.len() > 3 || !digits.iter().all(u8::is_ascii_digit) {
+        return Err(NumberError::NotANumber);
+    }
+    let value = digits
+        .iter()
+        .fold(0i64, |acc, digit| acc * 10 + i64::from(digit - b'0'));
+    Ok(if negative { -value } else { value })
+}
+
+/// Parses an integer, accepting integral decimals such as `1.0` and `2.`.
+pub fn parse_integer(text: &str) -> Result<i64, NumberError> {
+    if let Ok(value) = text.parse::<i64>() {
+        return Ok(value);
+    }
+    decimal_to_integer(parse_decimal(text)?)
+}
+
+/// The integer value of an integral decimal.
+pub fn decimal_to_integer(value: Decimal) -> Result<i64, NumberError> {
+    if !value.fract().is_zero() {
+        return Err(NumberError::NotAnInteger);
+    }
+    i64::try_from(value).map_err(|_| NumberError::OutOfRange)
+}
+
+/// The integer value of an integral double (`1.0` → 1).
+pub fn double_to_integer(value: f64) -> Result<i64, NumberError> {
+    if !value.is_finite() {
+        return Err(NumberError::NotANumber);
+    }
+    if value.fract() != 0.0 {
+        return Err(NumberError::NotAnInteger);
+    }
+    if value < -9.2e18 || value > 9.2e18 {
+        return Err(NumberError::OutOfRange);
+    }
+    #[allow(clippy::cast_possible_truncation)]
+    Ok(value as i64)
+}
+
+/// The shortest decimal that reads back as `value` (12.36, never 12.359999999999999).
+pub fn double_to_decimal(value: f64, scratch: &mut String) -> Result<Decimal, NumberError> {
+    if !value.is_finite() {
+        return Err(NumberError::NotANumber);
+    }
+    scratch.clear();
+    // `Display` for f64 prints the shortest representation that round-trips, without exponent.
+    let _ = write!(scratch, "{value}");
+    parse_decimal(scratch)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn dec(text: &str) -> String {
+        parse_decimal(text).map(|value| value.to_string()).unwrap_or_else(|e| e.to_string())
+    }
+
+    #[test]
+    fn tlc_spellings_parse_exactly() {
+        assert_eq!(dec("12.36"), "12.36");
+        assert_eq!(dec(".5"), "0.5");
+        assert_eq!(dec("-.50"), "-0.5");
+        assert_eq!(dec("1.0"), "1");
+        assert_eq!(dec("5."), "5");
+        assert_eq!(dec("-0.00"), "0");
+        assert_eq!(dec("+3"), "3");
+        assert_eq!(dec("1e-05"), "0.00001");
+        assert_eq!(dec("2.5E3"), "2500");
+    }
+
+    #[test]
+    fn non_numbers_are_refused() {
+        for text in ["", "-", ".", "abc", "1.2.3", "1,5", "1_000", " 1", "nan", "inf", "1e", "0x10"] {
+            assert_eq!(parse_decimal(text), Err(NumberError::NotANumber), "{text:?}");
+        }
+        assert_eq!(parse_decimal("1e999999"), Err(NumberError::NotANumber));
+        assert_eq!(
+            parse_decimal("123456789012345678901234567890"),
+            Err(NumberError::OutOfRange)
+        );
+    }
+
+    #[test]
+    fn integers_accept_integral_floats_only() {
+        assert_eq!(parse_integer("1"), Ok(1));
+        assert_eq!(parse_integer("1.0"), Ok(1));
+        assert_eq!(parse_integer("-2"), Ok(-2));
+        assert_eq!(parse_integer("1.5"), Err(NumberError::NotAnInteger));
+        assert_eq!(parse_integer("N"), Err(NumberError::NotANumber));
+    }
+
+    #[test]
+    fn doubles_become_their_shortest_decimal() {
+        let mut scratch = String::new();
+        let value = double_to_decimal(12.36, &mut scratch).map(|d| d.to_string());
+        assert_eq!(value, Ok("12.36".to_owned()));
+        let value = double_to_decimal(0.1 + 0.2, &mut scratch).map(|d| d.to_string());
+        assert_eq!(value, Ok("0.30000000000000004".to_owned()));
+        assert_eq!(double_to_decimal(f64::NAN, &mut scratch), Err(NumberError::NotANumber));
+        assert_eq!(double_to_integer(2.0), Ok(2));
+        assert_eq!(double_to_integer(2.5), Err(NumberError::NotAnInteger));
+    }
+}

@@ -1,0 +1,150 @@
+//! Readers that turn a trip file (CSV, gzip CSV or Parquet, told apart by content) into trips and
+//! rejected rows, streaming, with memory bounded whatever the file size.
+
+mod csv_reader;
+mod parquet_reader;
+mod sniff;
+
+pub use csv_reader::CsvTripReader;
+pub use parquet_reader::ParquetTripReader;
+pub use sniff::{Format, open_path, open_stream};
+
+use crate::reject::{RejectReason, RowRejection};
+use crate::schema::{ColumnMap, Field, MissingTimestampColumns};
+use crate::trip::{FieldError, Trip};
+
+/// What a reader yields for each row: a trip, or a rejected row.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum ReadItem {
+    /// A row that became a trip.
+    Trip(Trip),
+    /// A row that did not, with where and why.
+    Rejected(RowRejection),
+}
+
+/// A problem with a whole file (as opposed to one row): reading stops.
+#[derive(Debug, thiserror::Error)]
+pub enum InputError {
+    /// The file cannot be opened or read at all.
+    #[error("{source_name}: cannot read: {error}")]
+    Open {
+        /// The file.
+        source_name: String,
+        /// The I/O error.
+        error: std::io::Error,
+    },
+    /// The file has no bytes, or no header row.
+    #[error("{source_name}: the file is empty (no header row)")]
+    Empty {
+        /// The file.
+        source_name: String,
+    },
+    /// The content is neither CSV text, gzip nor Parquet.
+    #[error("{source_name}: unknown format: not CSV text, gzip-compressed CSV or Parquet ({detail})")]
+    UnknownFormat {
+        /// The file.
+        source_name: String,
+        /// What was seen.
+        detail: String,
+    },
+    /// The header has no pickup or dropoff column.
+    #[error("{source_name}: {missing}")]
+    NotATripFile {
+        /// The file.
+        source_name: String,
+        /// The columns found and the names accepted.
+        missing: MissingTimestampColumns,
+    },
+    /// Reading failed part way (a truncated gzip stream, an I/O error).
+    #[error("{source_name}: read failed after line {line}: {detail}")]
+    Read {
+        /// The file.
+        source_name: String,
+        /// The last line read successfully.
+        line: u64,
+        /// What failed.
+        detail: String,
+    },
+    /// The Parquet file is invalid or truncated.
+    #[error("{source_name}: invalid Parquet file: {detail}")]
+    Parquet {
+        /// The file.
+        source_name: String,
+        /// The Parquet library's message.
+        detail: String,
+    },
+    /// A Parquet column of a type trip files never use.
+    #[error("{source_name}: column {column} has unsupported Parquet type {data_type}")]
+    UnsupportedColumn {
+        /// The file.
+        source_name: String,
+        /// The column name.
+        column: String,
+        /// Its Arrow type.
+        data_type: String,
+    },
+}
+
+/// An open trip file of any supported format.
+pub enum TripReader {
+    /// CSV or gzip CSV.
+    Csv(CsvTripReader<Box<dyn std::io::Read + Send>>),
+    /// Parquet.
+    Parquet(Box<ParquetTripReader>),
+}
+
+impl TripReader {
+    /// The source's columns and where each goes.
+    pub fn columns(&self) -> &ColumnMap {
+        match self {
+            TripReader::Csv(reader) => reader.columns(),
+            TripReader::Parquet(reader) => reader.columns(),
+        }
+    }
+
+    /// The detected format.
+    pub fn format(&self) -> Format {
+        match self {
+            TripReader::Csv(reader) if reader.is_gzip() => Format::GzipCsv,
+            TripReader::Csv(_) => Format::Csv,
+            TripReader::Parquet(_) => Format::Parquet,
+        }
+    }
+
+    /// The analyses this source cannot feed, with the column that is missing.
+    pub fn unavailable_analyses(&self) -> Vec<(&'static str, &'static str)> {
+        unavailable_analyses(self.columns())
+    }
+}
+
+impl Iterator for TripReader {
+    type Item = Result<ReadItem, InputError>;
+
+    fn next(&mut self) -> Option<Self::Item> {
+        match self {
+            TripReader::Csv(reader) => reader.next(),
+            TripReader::Parquet(reader) => reader.next(),
+        }
+    }
+}
+
+/// Tables that a source with these columns can never fill, and the column each lacks.
+pub fn unavailable_analyses(columns: &ColumnMap) -> Vec<(&'static str, &'static str)> {
+    let mut unavailable = Vec::new();
+    if !columns.has(Field::TotalAmount) {
+        unavailable.push(("high_value_trips", "total_amount"));
+    }
+    for field in [Field::FareAmount, Field::TripDistance] {
+        if !columns.has(field) {
+            unavailable.push(("distance_to_fare_ratio", field.name()));
+        }
+    }
+    unavailable
+}
+
+fn reason_for(error: FieldError) -> RejectReason {
+    match error {
+        FieldError::Timestamp(_) => RejectReason::BadTimestamp,
+        FieldError::Number(_) => RejectReason::BadNumber,
+    }
+}

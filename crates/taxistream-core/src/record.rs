@@ -1,0 +1,194 @@
+//! The stream record: one JSON object per trip, the exact bytes put on Kinesis.
+//!
+//! `{"trip_id":"…","vendor_id":1,"pickup_datetime":"2025-01-01T00:18:38",…,"pickup_longitude":"-73.99"}`:
+//! the trip id first, then the present canonical fields in canonical order (numbers as JSON numbers
+//! in exact decimal, codes as numbers or strings, timestamps as ISO 8601 strings), then the carried
+//! columns as strings under their own names. The decoder also takes the original tutorial's records:
+//! any accepted column name, numbers or numeric strings, no `trip_id`.
+
+use crate::identity::{TripId, write_normalized};
+use crate::schema::{ColumnMap, ColumnTarget, Field};
+use crate::trip::{Trip, TripBuilder, Value};
+use serde::de::{Deserializer, MapAccess, Visitor};
+use serde_json::value::RawValue;
+use std::borrow::Cow;
+use std::fmt;
+use std::sync::Arc;
+
+/// A record that is not a trip record.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum RecordError {
+    /// Not a JSON object.
+    #[error("not a JSON object: {0}")]
+    Json(String),
+    /// A field's value is not valid for its field.
+    #[error("field {field}: {detail}")]
+    Field {
+        /// The JSON key.
+        field: String,
+        /// What is wrong with it.
+        detail: String,
+    },
+    /// No pickup or dropoff timestamp.
+    #[error("no {0}")]
+    MissingTimestamp(&'static str),
+}
+
+/// A decoded record: the trip and its id (given, or generated as the producer would).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct DecodedRecord {
+    /// The id to write under.
+    pub id: TripId,
+    /// The trip.
+    pub trip: Trip,
+}
+
+/// Encodes a trip with its id as the record bytes.
+pub fn encode(trip: &Trip, id: &TripId, out: &mut Vec<u8>) {
+    let mut text = String::with_capacity(32);
+    out.push(b'{');
+    write_key(out, "trip_id");
+    write_string(out, id.as_str());
+    for (field, value) in trip.fields() {
+        if field == Field::TripId {
+            continue;
+        }
+        out.push(b',');
+        write_key(out, field.name());
+        text.clear();
+        write_normalized(&mut text, value);
+        match value {
+            Value::Integer(_) | Value::Decimal(_) => out.extend_from_slice(text.as_bytes()),
+            Value::Text(_) | Value::Timestamp(_) => write_string(out, &text),
+        }
+    }
+    for (name, value) in trip.carried() {
+        out.push(b',');
+        write_key(out, name);
+        write_string(out, value);
+    }
+    out.push(b'}');
+}
+
+fn write_key(out: &mut Vec<u8>, key: &str) {
+    write_string(out, key);
+    out.push(b':');
+}
+
+fn write_string(out: &mut Vec<u8>, text: &str) {
+    // Serializing a &str into a Vec cannot fail.
+    let _ = serde_json::to_writer(&mut *out, text);
+}
+
+/// Decodes record bytes (ours or the tutorial's) into a trip and its id.
+pub fn decode(bytes: &[u8]) -> Result<DecodedRecord, RecordError> {
+    let Pairs(pairs) =
+        serde_json::from_slice(bytes).map_err(|error| RecordError::Json(error.to_string()))?;
+    let names: Vec<&str> = pairs.iter().map(|(key, _)| key.as_ref()).collect();
+    let columns = ColumnMap::new(&names);
+    let mut builder = TripBuilder::new();
+    for (index, (key, raw)) in pairs.iter().enumerate() {
+        let text = raw_text(raw).map_err(|detail| RecordError::Field {
+            field: key.to_string(),
+            detail,
+        })?;
+        let Some(text) = text else { continue };
+        match columns.target(index) {
+            ColumnTarget::Field(field) => {
+                builder
+                    .set_text(field, text.trim())
+                    .map_err(|error| RecordError::Field {
+                        field: key.to_string(),
+                        detail: format!("{error}: {text:?}"),
+                    })?;
+            }
+            ColumnTarget::Carried => builder.carry(&Arc::from(key.as_ref()), &text),
+        }
+    }
+    let trip = builder.finish().map_err(|missing| RecordError::MissingTimestamp(missing.0.name()))?;
+    let id = TripId::identify(&trip);
+    Ok(DecodedRecord { id, trip })
+}
+
+/// A JSON value as text: strings unquoted, numbers and booleans as written, `null` as absent.
+fn raw_text(raw: &RawValue) -> Result<Option<Cow<'_, str>>, String> {
+    let text = raw.get();
+    match text.as_bytes().first() {
+        Some(b'"') => serde_json::from_str::<Cow<'_, str>>(text)
+            .map(Some)
+            .map_err(|error| error.to_string()),
+        Some(b'n') => Ok(None),
+        Some(b'{' | b'[') => Err("nested values are not trip fields".to_owned()),
+        _ => Ok(Some(Cow::Borrowed(text))),
+    }
+}
+
+/// The members of a JSON object, in order, values left unparsed.
+struct Pairs<'a>(Vec<(Cow<'a, str>, &'a RawValue)>);
+
+impl<'de: 'a, 'a> serde::Deserialize<'de> for Pairs<'a> {
+    fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        struct PairsVisitor<'a>(std::marker::PhantomData<&'a ()>);
+        impl<'de: 'a, 'a> Visitor<'de> for PairsVisitor<'a> {
+            type Value = Pairs<'a>;
+            fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+                f.write_str("a JSON object")
+            }
+            fn visit_map<M: MapAccess<'de>>(self, mut map: M) -> Result<Pairs<'a>, M::Error> {
+                let mut pairs = Vec::with_capacity(map.size_hint().unwrap_or(24));
+                while let Some(key) = map.next_key::<Cow<'de, str>>()? {
+                    let value: &'de RawValue = map.next_value()?;
+                    pairs.push((key, value));
+                }
+                Ok(Pairs(pairs))
+            }
+        }
+        deserializer.deserialize_map(PairsVisitor(std::marker::PhantomData))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn decode_str(text: &str) -> Result<DecodedRecord, RecordError> {
+        decode(text.as_bytes())
+    }
+
+    #[test]
+    fn the_tutorial_format_is_accepted() -> Result<(), RecordError> {
+        let record = decode_str(
+            r#"{"vendor_id": 2, "pickup_datetime": "2018-01-11 18:24:44", "dropoff_datetime": "2018-01-11 18:35:02",
+               "passenger_count": 1, "trip_distance": 1.65, "rate_code": 1, "store_and_fwd_flag": "N",
+               "pickup_location_id": 230, "dropoff_location_id": 237, "payment_type": 1, "fare_amount": 8.5,
+               "tip_amount": 2.06, "total_amount": 12.36, "congestion_surcharge": ""}"#,
+        )?;
+        assert_eq!(record.trip.decimal(Field::TotalAmount).map(|d| d.to_string()), Some("12.36".into()));
+        assert_eq!(record.trip.get(Field::CongestionSurcharge), None);
+        assert_eq!(record.id.as_str().len(), 32);
+        Ok(())
+    }
+
+    #[test]
+    fn our_encoding_round_trips() -> Result<(), RecordError> {
+        let source = r#"{"trip_id":"x-1","VendorID":"CMT","tpep_pickup_datetime":"2009-01-04 02:52:00","tpep_dropoff_datetime":"2009-01-04 03:02:00","Fare_Amt":"8.90","note":"a \"quoted\" one"}"#;
+        let first = decode_str(source)?;
+        let mut bytes = Vec::new();
+        encode(&first.trip, &first.id, &mut bytes);
+        let text = String::from_utf8_lossy(&bytes).into_owned();
+        assert_eq!(
+            text,
+            r#"{"trip_id":"x-1","vendor_id":"CMT","pickup_datetime":"2009-01-04T02:52:00","dropoff_datetime":"2009-01-04T03:02:00","fare_amount":8.9,"note":"a \"quoted\" one"}"#
+        );
+        assert_eq!(decode(&bytes)?, first);
+        Ok(())
+    }
+
+    #[test]
+    fn bad_records_say_what_is_wrong() {
+        assert!(matches!(decode_str("[1,2]"), Err(RecordError::Json(_))));
+        assert!(matches!(decode_str("{\"pickup_datetime\":\"2018-01-11 18:24:44\"}"), Err(RecordError::MissingTimestamp("dropoff_datetime"))));
+        let error = decode_str(r#"{"pickup_datetime":"2018-01-11 18:24:44","dropoff_datetime":"x"}"#);
+        assert!(matches!(error, Err(RecordError::Field { ref field, .. }) if field == "dropoff_datetime"), "{error:?}");
+    }
+}

@@ -1,0 +1,81 @@
+//! Rows that do not become trips, with where they were and why.
+
+use std::fmt;
+
+/// Why a row was rejected. The names are stable: they appear in summaries, JSON and rejects files.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, serde::Serialize, serde::Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum RejectReason {
+    /// The pickup or dropoff timestamp is empty.
+    MissingTimestamp,
+    /// A timestamp does not parse.
+    BadTimestamp,
+    /// A numeric field holds text that does not parse as a number of its kind.
+    BadNumber,
+    /// The row has fewer fields than the header.
+    TooFewFields,
+    /// The row has non-empty fields beyond the header.
+    ExtraFields,
+    /// A field is not valid UTF-8 text.
+    InvalidUtf8,
+    /// A stream record that is not a trip record (consumer side).
+    BadRecord,
+}
+
+impl RejectReason {
+    /// Every reason, in a stable order.
+    pub const ALL: [RejectReason; 7] = [
+        RejectReason::MissingTimestamp,
+        RejectReason::BadTimestamp,
+        RejectReason::BadNumber,
+        RejectReason::TooFewFields,
+        RejectReason::ExtraFields,
+        RejectReason::InvalidUtf8,
+        RejectReason::BadRecord,
+    ];
+
+    /// The stable snake_case name.
+    pub const fn name(self) -> &'static str {
+        match self {
+            RejectReason::MissingTimestamp => "missing_timestamp",
+            RejectReason::BadTimestamp => "bad_timestamp",
+            RejectReason::BadNumber => "bad_number",
+            RejectReason::TooFewFields => "too_few_fields",
+            RejectReason::ExtraFields => "extra_fields",
+            RejectReason::InvalidUtf8 => "invalid_utf8",
+            RejectReason::BadRecord => "bad_record",
+        }
+    }
+}
+
+impl fmt::Display for RejectReason {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.name())
+    }
+}
+
+/// A rejected row: its position, the offending column, the reason, and the raw row.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct RowRejection {
+    /// The 1-based line of a CSV row, or the 1-based row number in a Parquet file.
+    pub line: u64,
+    /// The 1-based column and its name, when one column is at fault.
+    pub column: Option<(usize, String)>,
+    /// Why the row was rejected.
+    pub reason: RejectReason,
+    /// A human explanation, quoting the offending value.
+    pub detail: String,
+    /// The row as read (CSV text, or `name=value` pairs for Parquet).
+    pub raw: String,
+}
+
+impl fmt::Display for RowRejection {
+    /// `line 17, column 2 (tpep_pickup_datetime): bad_timestamp: ...`
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "line {}", self.line)?;
+        if let Some((number, name)) = &self.column {
+            write!(f, ", column {number} ({name})")?;
+        }
+        write!(f, ": {}: {}", self.reason, self.detail)
+    }
+}

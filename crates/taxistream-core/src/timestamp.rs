@@ -1,0 +1,212 @@
+//! Local (offset-free) timestamps: parsing `YYYY-MM-DD HH:MM:SS[.fffffffff]` and ISO 8601 output.
+
+use std::fmt;
+
+/// A NYC local time without offset, as TLC records it, to the nanosecond.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub struct LocalTimestamp {
+    /// Nanoseconds since 1970-01-01 00:00:00 of the same (offset-free) clock.
+    nanos: i128,
+}
+
+/// Why a timestamp text was refused.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, thiserror::Error)]
+pub enum TimestampError {
+    /// Not of the form `YYYY-MM-DD HH:MM:SS[.fraction]`.
+    #[error("expected YYYY-MM-DD HH:MM:SS")]
+    BadFormat,
+    /// Of the right form, but not a real date or time (month 13, 25:00, Feb 30).
+    #[error("not a valid date or time")]
+    OutOfRange,
+}
+
+const NANOS_PER_SECOND: i128 = 1_000_000_000;
+const SECONDS_PER_DAY: i64 = 86_400;
+/// Timestamps are kept within years 0000–9999, the range the text form can express.
+const MIN_SECONDS: i64 = -62_167_219_200;
+const MAX_SECONDS: i64 = 253_402_300_799;
+
+impl LocalTimestamp {
+    /// Parses `YYYY-MM-DD HH:MM:SS` with an optional `T` separator and optional 1–9 fractional digits.
+    pub fn parse(text: &str) -> Result<LocalTimestamp, TimestampError> {
+        let bytes = text.as_bytes();
+        if bytes.len() < 19 {
+            return Err(TimestampError::BadFormat);
+        }
+        let number = |range: std::ops::Range<usize>| -> Result<i64, TimestampError> {
+            bytes[range].iter().try_fold(0i64, |acc, &byte| {
+                if byte.is_ascii_digit() {
+                    Ok(acc * 10 + i64::from(byte - b'0'))
+                } else {
+                    Err(TimestampError::BadFormat)
+                }
+            })
+        };
+        let separators_ok = bytes[4] == b'-'
+            && bytes[7] == b'-'
+            && (bytes[10] == b' ' || bytes[10] == b'T')
+            && bytes[13] == b':'
+            && bytes[16] == b':';
+        if !separators_ok {
+            return Err(TimestampError::BadFormat);
+        }
+        let (year, month, day) = (number(0..4)?, number(5..7)?, number(8..10)?);
+        let (hour, minute, second) = (number(11..13)?, number(14..16)?, number(17..19)?);
+        let mut fraction_nanos = 0i128;
+        if bytes.len() > 19 {
+            let digits = &bytes[20..];
+            if bytes[19] != b'.' || digits.is_empty() || digits.len() > 9 {
+                return Err(TimestampError::BadFormat);
+            }
+            let value = number(20..bytes.len())?;
+            let width = u32::try_from(digits.len()).map_err(|_| TimestampError::BadFormat)?;
+            fraction_nanos = i128::from(value) * 10i128.pow(9 - width);
+        }
+        if !(1..=12).contains(&month)
+            || day < 1
+            || day > days_in_month(year, month)
+            || hour > 23
+            || minute > 59
+            || second > 59
+        {
+            return Err(TimestampError::OutOfRange);
+        }
+        let seconds =
+            days_from_civil(year, month, day) * SECONDS_PER_DAY + hour * 3600 + minute * 60 + second;
+        Ok(LocalTimestamp {
+            nanos: i128::from(seconds) * NANOS_PER_SECOND + fraction_nanos,
+        })
+    }
+
+    /// A timestamp from a count of `unit_per_second`ths of a second since the epoch (Parquet's encoding).
+    pub fn from_epoch_units(value: i64, units_per_second: i64) -> Result<LocalTimestamp, TimestampError> {
+        if units_per_second <= 0 || NANOS_PER_SECOND % i128::from(units_per_second) != 0 {
+            return Err(TimestampError::OutOfRange);
+        }
+        let nanos = i128::from(value) * (NANOS_PER_SECOND / i128::from(units_per_second));
+        let seconds = nanos.div_euclid(NANOS_PER_SECOND);
+        if seconds < i128::from(MIN_SECONDS) || seconds > i128::from(MAX_SECONDS) {
+            return Err(TimestampError::OutOfRange);
+        }
+        Ok(LocalTimestamp { nanos })
+    }
+
+    /// Nanoseconds from `earlier` to `self` (negative when `self` is before).
+    pub fn nanos_since(self, earlier: LocalTimestamp) -> i128 {
+        self.nanos - earlier.nanos
+    }
+}
+
+impl fmt::Display for LocalTimestamp {
+    /// ISO 8601 without offset: `2025-01-01T00:18:38`, with the fraction only when non-zero.
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let total_seconds = self.nanos.div_euclid(NANOS_PER_SECOND);
+        let fraction = self.nanos.rem_euclid(NANOS_PER_SECOND);
+        // Within years 0000–9999 by construction, so this fits comfortably.
+        let total_seconds = i64::try_from(total_seconds).unwrap_or(0);
+        let days = total_seconds.div_euclid(SECONDS_PER_DAY);
+        let second_of_day = total_seconds.rem_euclid(SECONDS_PER_DAY);
+        let (year, month, day) = civil_from_days(days);
+        write!(
+            f,
+            "{year:04}-{month:02}-{day:02}T{:02}:{:02}:{:02}",
+            second_of_day / 3600,
+            second_of_day / 60 % 60,
+            second_of_day % 60
+        )?;
+        if fraction != 0 {
+            let digits = format!("{fraction:09}");
+            write!(f, ".{}", digits.trim_end_matches('0'))?;
+        }
+        Ok(())
+    }
+}
+
+fn is_leap(year: i64) -> bool {
+    (year % 4 == 0 && year % 100 != 0) || year % 400 == 0
+}
+
+fn days_in_month(year: i64, month: i64) -> i64 {
+    match month {
+        2 if is_leap(year) => 29,
+        2 => 28,
+        4 | 6 | 9 | 11 => 30,
+        _ => 31,
+    }
+}
+
+/// Days since 1970-01-01 of a proleptic Gregorian date (Howard Hinnant's algorithm).
+fn days_from_civil(year: i64, month: i64, day: i64) -> i64 {
+    let year = if month <= 2 { year - 1 } else { year };
+    let era = year.div_euclid(400);
+    let year_of_era = year - era * 400;
+    let month_index = (month + 9) % 12;
+    let day_of_year = (153 * month_index + 2) / 5 + day - 1;
+    let day_of_era = year_of_era * 365 + year_of_era / 4 - year_of_era / 100 + day_of_year;
+    era * 146_097 + day_of_era - 719_468
+}
+
+fn civil_from_days(days: i64) -> (i64, i64, i64) {
+    let z = days + 719_468;
+    let era = z.div_euclid(146_097);
+    let day_of_era = z - era * 146_097;
+    let year_of_era =
+        (day_of_era - day_of_era / 1460 + day_of_era / 36_524 - day_of_era / 146_096) / 365;
+    let day_of_year = day_of_era - (365 * year_of_era + year_of_era / 4 - year_of_era / 100);
+    let month_index = (5 * day_of_year + 2) / 153;
+    let day = day_of_year - (153 * month_index + 2) / 5 + 1;
+    let month = if month_index < 10 { month_index + 3 } else { month_index - 9 };
+    let year = year_of_era + era * 400 + i64::from(month <= 2);
+    (year, month, day)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn iso(text: &str) -> String {
+        LocalTimestamp::parse(text)
+            .map(|t| t.to_string())
+            .unwrap_or_else(|e| e.to_string())
+    }
+
+    #[test]
+    fn tlc_forms_parse_and_print_as_iso() {
+        assert_eq!(iso("2025-01-01 00:18:38.000000000"), "2025-01-01T00:18:38");
+        assert_eq!(iso("2018-01-11T18:24:44"), "2018-01-11T18:24:44");
+        assert_eq!(iso("2020-02-29 23:59:59.5"), "2020-02-29T23:59:59.5");
+        assert_eq!(iso("1969-12-31 23:59:59.25"), "1969-12-31T23:59:59.25");
+        assert_eq!(iso("0001-01-01 00:00:00"), "0001-01-01T00:00:00");
+    }
+
+    #[test]
+    fn malformed_and_impossible_times_are_refused() {
+        for text in ["", "2025-01-01", "2025/01/01 00:00:00", "2025-01-01 00:00:00Z", "2025-01-01 00:00:00.", "1/4/2009 2:52"] {
+            assert_eq!(LocalTimestamp::parse(text), Err(TimestampError::BadFormat), "{text}");
+        }
+        for text in ["2025-13-01 00:00:00", "2019-02-29 00:00:00", "2025-01-01 24:00:00", "2025-01-00 00:00:00"] {
+            assert_eq!(LocalTimestamp::parse(text), Err(TimestampError::OutOfRange), "{text}");
+        }
+    }
+
+    #[test]
+    fn parquet_units_agree_with_text() {
+        let text = LocalTimestamp::parse("2024-01-01 00:57:55").ok();
+        let seconds = 1_704_070_675;
+        assert_eq!(LocalTimestamp::from_epoch_units(seconds * 1000, 1000).ok(), text);
+        assert_eq!(LocalTimestamp::from_epoch_units(seconds * 1_000_000, 1_000_000).ok(), text);
+        assert_eq!(LocalTimestamp::from_epoch_units(seconds * 1_000_000_000, 1_000_000_000).ok(), text);
+        assert!(LocalTimestamp::from_epoch_units(i64::MAX, 1).is_err());
+    }
+
+    #[test]
+    fn durations_are_plain_differences() {
+        let (Ok(a), Ok(b)) = (
+            LocalTimestamp::parse("2025-01-01 00:18:38"),
+            LocalTimestamp::parse("2025-01-01 00:26:59.5"),
+        ) else {
+            panic!("fixtures parse");
+        };
+        assert_eq!(b.nanos_since(a), 501_500_000_000);
+    }
+}
