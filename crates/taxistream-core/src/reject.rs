@@ -18,19 +18,22 @@ pub enum RejectReason {
     ExtraFields,
     /// A field is not valid UTF-8 text.
     InvalidUtf8,
+    /// The trip's stream record would exceed the 1 MiB Kinesis record limit.
+    RecordTooLarge,
     /// A stream record that is not a trip record (consumer side).
     BadRecord,
 }
 
 impl RejectReason {
     /// Every reason, in a stable order.
-    pub const ALL: [RejectReason; 7] = [
+    pub const ALL: [RejectReason; 8] = [
         RejectReason::MissingTimestamp,
         RejectReason::BadTimestamp,
         RejectReason::BadNumber,
         RejectReason::TooFewFields,
         RejectReason::ExtraFields,
         RejectReason::InvalidUtf8,
+        RejectReason::RecordTooLarge,
         RejectReason::BadRecord,
     ];
 
@@ -43,6 +46,7 @@ impl RejectReason {
             RejectReason::TooFewFields => "too_few_fields",
             RejectReason::ExtraFields => "extra_fields",
             RejectReason::InvalidUtf8 => "invalid_utf8",
+            RejectReason::RecordTooLarge => "record_too_large",
             RejectReason::BadRecord => "bad_record",
         }
     }

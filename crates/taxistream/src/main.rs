@@ -1,1 +1,68 @@
-fn main() {}
+//! `taxistream`: the command-line tool. Thin: parse flags, wire adapters, print.
+
+mod cli;
+mod progress_display;
+mod settings;
+mod summary;
+
+use anyhow::Context;
+use clap::Parser;
+use cli::{Cli, Command, RunArgs};
+use progress_display::ProgressDisplay;
+use std::process::ExitCode;
+use std::sync::Arc;
+use taxistream_pipeline::Progress;
+use taxistream_pipeline::local::{LocalRunConfig, run_local};
+
+fn main() -> ExitCode {
+    let cli = Cli::parse();
+    init_logging();
+    let result = match cli.command {
+        Command::Run(args) => run(args),
+    };
+    match result {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(error) => {
+            eprintln!("error: {error:#}");
+            ExitCode::FAILURE
+        }
+    }
+}
+
+fn init_logging() {
+    let filter = tracing_subscriber::EnvFilter::try_from_default_env()
+        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info"));
+    tracing_subscriber::fmt()
+        .with_env_filter(filter)
+        .with_writer(std::io::stderr)
+        .with_target(false)
+        .init();
+}
+
+fn run(args: RunArgs) -> anyhow::Result<()> {
+    let rules = settings::resolve(&args.thresholds, args.config.as_deref())?;
+    let cores = std::thread::available_parallelism().map_or(2, usize::from);
+    let config = LocalRunConfig {
+        inputs: args.inputs,
+        database: args.db,
+        rejects: args.rejects,
+        shards: args.shards.map_or(cores, usize::from),
+        rules,
+    };
+    let runtime = tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(cores)
+        .build()
+        .context("cannot start the async runtime")?;
+    let progress = Arc::new(Progress::default());
+    let display = ProgressDisplay::start(Arc::clone(&progress), !args.no_progress && !args.json);
+    let report = runtime.block_on(run_local(&config, progress));
+    drop(display);
+    let report = report?;
+    let summary = summary::Summary::new(&report, &config.database, &config.rejects, config.rules.thresholds());
+    if args.json {
+        println!("{}", serde_json::to_string_pretty(&summary).context("cannot encode the summary")?);
+    } else {
+        print!("{}", summary.to_text());
+    }
+    Ok(())
+}

@@ -67,6 +67,11 @@ impl<R: Read> CsvTripReader<R> {
         &self.columns
     }
 
+    /// Bytes of text read so far.
+    pub fn bytes_read(&self) -> u64 {
+        self.reader.position().byte()
+    }
+
     /// True when the source was gzip-compressed.
     pub fn is_gzip(&self) -> bool {
         self.is_gzip

@@ -111,6 +111,14 @@ impl TripReader {
         }
     }
 
+    /// Bytes of (decompressed) text read so far, for CSV; `None` for Parquet.
+    pub fn bytes_read(&self) -> Option<u64> {
+        match self {
+            TripReader::Csv(reader) => Some(reader.bytes_read()),
+            TripReader::Parquet(_) => None,
+        }
+    }
+
     /// The analyses this source cannot feed, with the column that is missing.
     pub fn unavailable_analyses(&self) -> Vec<(&'static str, &'static str)> {
         unavailable_analyses(self.columns())

@@ -1,0 +1,11 @@
+//! The embedded adapters: in-process sharded stream, SQLite tables, rejects file, and the local run.
+
+pub mod rejects;
+pub mod run;
+pub mod sqlite;
+pub mod stream;
+
+pub use rejects::RejectsFile;
+pub use run::{FileReport, LocalRunConfig, LocalRunReport, RunError, expand_inputs, run_local};
+pub use sqlite::{SqliteTables, SqliteWriter, open_sqlite_tables};
+pub use stream::{LocalStreamSink, ShardReceiver, local_stream, shard_for};

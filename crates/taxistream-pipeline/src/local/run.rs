@@ -1,0 +1,268 @@
+//! `taxistream run`: the whole pipeline on one machine. Producer → N-shard in-process stream →
+//! one consumer per shard → the SQLite tables, with rejected rows to a CSV file.
+
+use super::rejects::RejectsFile;
+use super::sqlite::{SqliteTables, open_sqlite_tables};
+use super::stream::{ShardReceiver, local_stream};
+use crate::consume::{PoisonRecord, consume};
+use crate::ports::PortError;
+use crate::produce::{ProduceError, SeenTrips, produce};
+use crate::progress::Progress;
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+use taxistream_core::{Accounting, AnalysisRules, Format, InputError, ReadItem, TripReader, open_path};
+
+/// What a local run reads, where it writes, and how.
+#[derive(Debug, Clone)]
+pub struct LocalRunConfig {
+    /// Files or directories to read.
+    pub inputs: Vec<PathBuf>,
+    /// The SQLite database holding the three tables.
+    pub database: PathBuf,
+    /// The CSV file receiving rejected rows.
+    pub rejects: PathBuf,
+    /// Shards of the in-process stream (one consumer each).
+    pub shards: usize,
+    /// The analysis rules.
+    pub rules: AnalysisRules,
+}
+
+/// What one input file gave.
+#[derive(Debug, Clone, serde::Serialize)]
+pub struct FileReport {
+    /// The file.
+    pub path: String,
+    /// Its detected format.
+    pub format: Format,
+    /// Rows read, trips, duplicates, rejects of this file.
+    pub rows_read: u64,
+    /// Trips first seen in this file.
+    pub trips: u64,
+    /// Rows repeating a trip seen before in this run.
+    pub duplicates: u64,
+    /// Rows rejected.
+    pub rejected: u64,
+    /// Tables this file cannot feed, with the missing column: `(table, column)`.
+    pub unavailable_analyses: Vec<(&'static str, &'static str)>,
+}
+
+/// What a local run did.
+#[derive(Debug, Clone)]
+pub struct LocalRunReport {
+    /// The run's accounting, every file and shard together.
+    pub accounting: Accounting,
+    /// Per input file.
+    pub files: Vec<FileReport>,
+    /// Records that reached the consumers but could not be decoded (never expected locally).
+    pub poison: Vec<PoisonRecord>,
+    /// Wall time of the run.
+    pub elapsed: Duration,
+    /// Bytes of input text read (CSV; Parquet files count their size).
+    pub bytes_read: u64,
+}
+
+/// Why a local run failed.
+#[derive(Debug, thiserror::Error)]
+pub enum RunError {
+    /// Nothing to read.
+    #[error("{0}")]
+    NoInput(String),
+    /// An input file failed.
+    #[error(transparent)]
+    Input(#[from] InputError),
+    /// The database or the rejects file failed.
+    #[error("{0}")]
+    Output(#[from] PortError),
+}
+
+impl From<ProduceError> for RunError {
+    fn from(error: ProduceError) -> Self {
+        match error {
+            ProduceError::Input(error) => RunError::Input(error),
+            ProduceError::Sink(error) | ProduceError::Rejects(error) => RunError::Output(error),
+        }
+    }
+}
+
+/// The files to read: each file as given, each directory's `.csv`, `.csv.gz` and `.parquet` files
+/// in name order.
+pub fn expand_inputs(inputs: &[PathBuf]) -> Result<Vec<PathBuf>, RunError> {
+    let mut files = Vec::new();
+    for input in inputs {
+        if !input.is_dir() {
+            files.push(input.clone());
+            continue;
+        }
+        let entries = std::fs::read_dir(input).map_err(|error| {
+            RunError::NoInput(format!("{}: cannot list directory: {error}", input.display()))
+        })?;
+        let mut found: Vec<PathBuf> = entries
+            .filter_map(|entry| entry.ok().map(|entry| entry.path()))
+            .filter(|path| path.is_file() && is_trip_file_name(path))
+            .collect();
+        if found.is_empty() {
+            return Err(RunError::NoInput(format!(
+                "{}: directory holds no .csv, .csv.gz or .parquet file",
+                input.display()
+            )));
+        }
+        found.sort();
+        files.extend(found);
+    }
+    if files.is_empty() {
+        return Err(RunError::NoInput("no input file given".to_owned()));
+    }
+    Ok(files)
+}
+
+fn is_trip_file_name(path: &Path) -> bool {
+    let name = path.file_name().map(|name| name.to_string_lossy().to_ascii_lowercase());
+    name.is_some_and(|name| [".csv", ".csv.gz", ".parquet"].iter().any(|ext| name.ends_with(ext)))
+}
+
+/// Runs the pipeline on the inputs; `progress` is updated as rows are read.
+pub async fn run_local(config: &LocalRunConfig, progress: Arc<Progress>) -> Result<LocalRunReport, RunError> {
+    let started = Instant::now();
+    let files = expand_inputs(&config.inputs)?;
+    // Refuse a bad input before writing anything: every file must open and have a trip header.
+    for file in &files {
+        open_path(file)?;
+    }
+    let (tables, writer) = open_sqlite_tables(&config.database)?;
+    let mut rejects = RejectsFile::create(&config.rejects)?;
+    let (mut sink, receivers) = local_stream(config.shards);
+    let consumers: Vec<_> = receivers
+        .into_iter()
+        .map(|receiver| tokio::spawn(consume_shard(receiver, config.rules.clone(), tables.clone())))
+        .collect();
+    drop(tables);
+
+    let mut seen = SeenTrips::default();
+    let mut accounting = Accounting::default();
+    let mut reports = Vec::with_capacity(files.len());
+    let mut produce_result = Ok(());
+    for file in &files {
+        match produce_file(file, &mut seen, &mut sink, &mut rejects, &progress).await {
+            Ok((report, file_accounting)) => {
+                accounting.merge(&file_accounting);
+                reports.push(report);
+            }
+            Err(error) => {
+                produce_result = Err(error);
+                break;
+            }
+        }
+    }
+    drop(sink);
+
+    let mut poison = Vec::new();
+    let mut consumer_error = None;
+    for consumer in consumers {
+        match consumer.await {
+            Ok(Ok((shard_accounting, shard_poison))) => {
+                accounting.merge(&shard_accounting);
+                poison.extend(shard_poison);
+            }
+            Ok(Err(error)) => consumer_error = Some(error),
+            Err(error) => consumer_error = Some(PortError::permanent(format!("a consumer failed: {error}"))),
+        }
+    }
+    // The writer's own error is the root cause of a consumer's or producer's "stopped".
+    writer.finish()?;
+    if let Some(error) = consumer_error {
+        return Err(error.into());
+    }
+    produce_result?;
+    rejects.finish()?;
+    Ok(LocalRunReport {
+        accounting,
+        files: reports,
+        poison,
+        elapsed: started.elapsed(),
+        bytes_read: progress.bytes(),
+    })
+}
+
+async fn produce_file(
+    file: &Path,
+    seen: &mut SeenTrips,
+    sink: &mut super::stream::LocalStreamSink,
+    rejects: &mut RejectsFile,
+    progress: &Progress,
+) -> Result<(FileReport, Accounting), RunError> {
+    let reader = open_path(file)?;
+    let format = reader.format();
+    let unavailable_analyses = reader.unavailable_analyses();
+    let source_name = file.display().to_string();
+    let counted = Counted::new(reader, progress, file);
+    let accounting = produce(counted, &source_name, seen, sink, rejects).await?;
+    let report = FileReport {
+        path: source_name,
+        format,
+        rows_read: accounting.rows_read,
+        trips: accounting.trips,
+        duplicates: accounting.duplicates,
+        rejected: accounting.rejected,
+        unavailable_analyses,
+    };
+    Ok((report, accounting))
+}
+
+async fn consume_shard(
+    mut receiver: ShardReceiver,
+    rules: AnalysisRules,
+    mut tables: SqliteTables,
+) -> Result<(Accounting, Vec<PoisonRecord>), PortError> {
+    let mut accounting = Accounting::default();
+    let mut poison = Vec::new();
+    while let Some(batch) = receiver.recv().await {
+        let outcome = consume(&batch, &rules, &mut tables).await?;
+        accounting.merge(&outcome.accounting);
+        poison.extend(outcome.poison);
+    }
+    Ok((accounting, poison))
+}
+
+/// A reader that reports rows and bytes to the progress counters as it goes.
+struct Counted<'a> {
+    reader: TripReader,
+    progress: &'a Progress,
+    bytes_reported: u64,
+    file_size: u64,
+}
+
+impl<'a> Counted<'a> {
+    fn new(reader: TripReader, progress: &'a Progress, path: &Path) -> Self {
+        let file_size = std::fs::metadata(path).map_or(0, |metadata| metadata.len());
+        Counted {
+            reader,
+            progress,
+            bytes_reported: 0,
+            file_size,
+        }
+    }
+}
+
+impl Iterator for Counted<'_> {
+    type Item = Result<ReadItem, InputError>;
+
+    fn next(&mut self) -> Option<Self::Item> {
+        let item = self.reader.next();
+        match (&item, self.reader.bytes_read()) {
+            (Some(_), Some(bytes)) => {
+                self.progress.add_rows(1);
+                self.progress.add_bytes(bytes.saturating_sub(self.bytes_reported));
+                self.bytes_reported = bytes;
+            }
+            (Some(_), None) => self.progress.add_rows(1),
+            // Parquet: count the file's size once it is done.
+            (None, None) => {
+                self.progress.add_bytes(self.file_size.saturating_sub(self.bytes_reported));
+                self.bytes_reported = self.file_size;
+            }
+            (None, Some(_)) => {}
+        }
+        item
+    }
+}

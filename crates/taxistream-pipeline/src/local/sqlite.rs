@@ -1,0 +1,220 @@
+//! The three tables in an embedded SQLite database, written by one thread in large transactions.
+//!
+//! Each table: `trip_id TEXT PRIMARY KEY`, then one column per item attribute. Numbers (DynamoDB
+//! `N`) are stored as INTEGER when integral, else REAL (exact for the ≤15 significant digits of
+//! money and distances); strings as TEXT. Writes are upserts, so a rerun leaves the same content.
+
+use crate::ports::{PortError, TripTables};
+use rusqlite::{Connection, params_from_iter, types::Value as SqlValue};
+use std::path::{Path, PathBuf};
+use std::thread::JoinHandle;
+use taxistream_core::{AttributeValue, Item, Table};
+use tokio::sync::mpsc;
+
+/// Item batches waiting for the writer before consumers wait (backpressure).
+const WRITER_CHANNEL_BATCHES: usize = 16;
+/// Batches folded into one transaction at most.
+const BATCHES_PER_TRANSACTION: usize = 64;
+
+/// A handle consumers write through; cheap to clone, one per consumer.
+#[derive(Debug, Clone)]
+pub struct SqliteTables {
+    sender: mpsc::Sender<Vec<Item>>,
+}
+
+/// The writer thread; [`SqliteWriter::finish`] waits for every item to be committed.
+#[derive(Debug)]
+pub struct SqliteWriter {
+    thread: JoinHandle<Result<u64, String>>,
+    path: PathBuf,
+}
+
+/// Opens (or creates) the database, creates the tables, and starts the writer thread.
+pub fn open_sqlite_tables(path: &Path) -> Result<(SqliteTables, SqliteWriter), PortError> {
+    let connection = open_database(path)
+        .map_err(|error| PortError::permanent(format!("database {}: {error}", path.display())))?;
+    let (sender, receiver) = mpsc::channel(WRITER_CHANNEL_BATCHES);
+    let thread = std::thread::Builder::new()
+        .name("sqlite-writer".to_owned())
+        .spawn(move || write_all(connection, receiver).map_err(|error| error.to_string()))
+        .map_err(|error| PortError::permanent(format!("cannot start the database writer: {error}")))?;
+    Ok((
+        SqliteTables { sender },
+        SqliteWriter {
+            thread,
+            path: path.to_owned(),
+        },
+    ))
+}
+
+impl SqliteWriter {
+    /// Waits until every item sent is committed; returns the number of items written.
+    ///
+    /// Every [`SqliteTables`] handle must be dropped first, or this waits forever.
+    pub fn finish(self) -> Result<u64, PortError> {
+        let path = self.path.display().to_string();
+        match self.thread.join() {
+            Ok(Ok(written)) => Ok(written),
+            Ok(Err(error)) => Err(PortError::permanent(format!("database {path}: {error}"))),
+            Err(_) => Err(PortError::permanent(format!("database {path}: the writer thread panicked"))),
+        }
+    }
+}
+
+impl TripTables for SqliteTables {
+    async fn write_items(&mut self, items: Vec<Item>) -> Result<(), PortError> {
+        self.sender
+            .send(items)
+            .await
+            .map_err(|_| PortError::permanent("the database writer stopped (see its error below)"))
+    }
+}
+
+fn open_database(path: &Path) -> rusqlite::Result<Connection> {
+    let connection = Connection::open(path)?;
+    connection.execute_batch("PRAGMA journal_mode = WAL; PRAGMA synchronous = NORMAL;")?;
+    for table in Table::ALL {
+        connection.execute_batch(&create_table_sql(table))?;
+    }
+    Ok(connection)
+}
+
+/// `CREATE TABLE IF NOT EXISTS` for one table.
+pub fn create_table_sql(table: Table) -> String {
+    let columns: Vec<String> = table
+        .attributes()
+        .into_iter()
+        .map(|name| format!("{name} {}", column_type(name)))
+        .collect();
+    format!(
+        "CREATE TABLE IF NOT EXISTS {} (trip_id TEXT PRIMARY KEY NOT NULL, {}) WITHOUT ROWID;",
+        table.name(),
+        columns.join(", ")
+    )
+}
+
+fn column_type(attribute: &str) -> &'static str {
+    match attribute {
+        // Integer codes, or text in 2009–2014 files: no affinity, stored as given.
+        "vendor_id" | "payment_type" => "ANY",
+        "pickup_datetime" | "dropoff_datetime" | "duration_category" | "profitability" => "TEXT",
+        "passenger_count" | "pickup_location_id" | "dropoff_location_id" => "INTEGER",
+        _ => "NUMERIC",
+    }
+}
+
+fn upsert_sql(table: Table) -> String {
+    let attributes = table.attributes();
+    let placeholders = vec!["?"; attributes.len() + 1].join(", ");
+    let updates: Vec<String> = attributes
+        .iter()
+        .map(|name| format!("{name} = excluded.{name}"))
+        .collect();
+    format!(
+        "INSERT INTO {} (trip_id, {}) VALUES ({placeholders}) ON CONFLICT (trip_id) DO UPDATE SET {}",
+        table.name(),
+        attributes.join(", "),
+        updates.join(", ")
+    )
+}
+
+fn write_all(mut connection: Connection, mut receiver: mpsc::Receiver<Vec<Item>>) -> rusqlite::Result<u64> {
+    let columns: Vec<Vec<&'static str>> = Table::ALL.iter().map(|table| table.attributes()).collect();
+    let statements: Vec<String> = Table::ALL.iter().map(|table| upsert_sql(*table)).collect();
+    let mut written = 0u64;
+    while let Some(first) = receiver.blocking_recv() {
+        let transaction = connection.transaction()?;
+        {
+            let mut prepared = statements
+                .iter()
+                .map(|sql| transaction.prepare_cached(sql))
+                .collect::<rusqlite::Result<Vec<_>>>()?;
+            let mut batch = Some(first);
+            let mut folded = 0;
+            while let Some(items) = batch.take() {
+                for item in &items {
+                    let index = Table::ALL.iter().position(|table| *table == item.table).unwrap_or(0);
+                    let values = row_values(item, &columns[index]);
+                    prepared[index].execute(params_from_iter(values))?;
+                    written += 1;
+                }
+                folded += 1;
+                if folded < BATCHES_PER_TRANSACTION {
+                    batch = receiver.try_recv().ok();
+                }
+            }
+        }
+        transaction.commit()?;
+    }
+    Ok(written)
+}
+
+/// The item as one SQL row: trip_id, then each column's value or NULL.
+fn row_values(item: &Item, columns: &[&'static str]) -> Vec<SqlValue> {
+    let mut values = Vec::with_capacity(columns.len() + 1);
+    values.push(SqlValue::Text(item.trip_id.clone()));
+    for column in columns {
+        let value = item
+            .attributes
+            .iter()
+            .find(|(name, _)| name == column)
+            .map_or(SqlValue::Null, |(_, value)| sql_value(value));
+        values.push(value);
+    }
+    values
+}
+
+fn sql_value(value: &AttributeValue) -> SqlValue {
+    match value {
+        AttributeValue::S(text) => SqlValue::Text(text.clone()),
+        AttributeValue::N(text) => match text.parse::<i64>() {
+            Ok(integer) => SqlValue::Integer(integer),
+            Err(_) => text
+                .parse::<f64>()
+                .map_or_else(|_| SqlValue::Text(text.clone()), SqlValue::Real),
+        },
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn every_table_has_a_trip_id_key_and_one_column_per_attribute() {
+        let sql = create_table_sql(Table::DistanceToFareRatio);
+        assert_eq!(
+            sql,
+            "CREATE TABLE IF NOT EXISTS distance_to_fare_ratio (trip_id TEXT PRIMARY KEY NOT NULL, \
+             pickup_datetime TEXT, dropoff_datetime TEXT, vendor_id ANY, pickup_location_id INTEGER, \
+             dropoff_location_id INTEGER, trip_distance NUMERIC, fare_amount NUMERIC, fare_per_mile NUMERIC, \
+             profitability TEXT) WITHOUT ROWID;"
+        );
+    }
+
+    #[test]
+    fn writing_twice_leaves_one_row() -> Result<(), Box<dyn std::error::Error>> {
+        let dir = tempfile::tempdir()?;
+        let path = dir.path().join("t.db");
+        let item = Item {
+            table: Table::TripDurationAnalysis,
+            trip_id: "t1".to_owned(),
+            attributes: vec![("duration_minutes", AttributeValue::N("8.35".to_owned()))],
+        };
+        let runtime = tokio::runtime::Builder::new_current_thread().build()?;
+        for _ in 0..2 {
+            let (mut tables, writer) = open_sqlite_tables(&path)?;
+            runtime.block_on(tables.write_items(vec![item.clone()]))?;
+            drop(tables);
+            assert_eq!(writer.finish()?, 1);
+        }
+        let connection = Connection::open(&path)?;
+        let (count, minutes): (i64, f64) = connection.query_row(
+            "SELECT count(*), max(duration_minutes) FROM trip_duration_analysis",
+            [],
+            |row| Ok((row.get(0)?, row.get(1)?)),
+        )?;
+        assert_eq!((count, minutes), (1, 8.35));
+        Ok(())
+    }
+}

@@ -1,0 +1,67 @@
+//! The narrow ports the use cases talk through. Adapters: [`crate::local`] here, AWS elsewhere.
+
+use std::future::Future;
+use taxistream_core::{Item, RowRejection};
+
+/// One stream record: the partition key (the trip id) and the data (the JSON record).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct StreamRecord {
+    /// The partition key; Kinesis picks the shard from its MD5.
+    pub partition_key: String,
+    /// The record bytes.
+    pub data: Vec<u8>,
+    /// The stream's sequence number, once the record is on a stream (decimal digits).
+    pub sequence_number: Option<String>,
+}
+
+impl StreamRecord {
+    /// The size Kinesis counts against its limits: data plus partition key.
+    pub fn billed_size(&self) -> usize {
+        self.data.len() + self.partition_key.len()
+    }
+}
+
+/// An error from an adapter, saying whether trying again may help.
+#[derive(Debug, thiserror::Error)]
+#[error("{message}")]
+pub struct PortError {
+    /// What failed, in one line.
+    pub message: String,
+    /// True when the outside world may recover (throttling, a lost connection).
+    pub retryable: bool,
+}
+
+impl PortError {
+    /// A permanent failure.
+    pub fn permanent(message: impl Into<String>) -> PortError {
+        PortError {
+            message: message.into(),
+            retryable: false,
+        }
+    }
+}
+
+/// Where the producer puts records (a Kinesis stream, or the in-process stream).
+pub trait RecordSink {
+    /// Puts one batch (at most 500 records and 5 MiB); returns when every record is accepted.
+    fn put_records(
+        &mut self,
+        records: Vec<StreamRecord>,
+    ) -> impl Future<Output = Result<(), PortError>> + Send;
+}
+
+/// Where the consumer writes items (DynamoDB, or SQLite); writes are idempotent upserts.
+pub trait TripTables {
+    /// Writes the items; returns when all are durable.
+    fn write_items(&mut self, items: Vec<Item>) -> impl Future<Output = Result<(), PortError>> + Send;
+}
+
+/// Where rejected rows go (a file locally, an S3 object on AWS).
+pub trait RejectSink {
+    /// Records one rejected row of `source_name`.
+    fn reject(
+        &mut self,
+        source_name: &str,
+        rejection: &RowRejection,
+    ) -> impl Future<Output = Result<(), PortError>> + Send;
+}

@@ -1,0 +1,186 @@
+//! The producer use case: read a trip file, send one record per distinct trip.
+
+use crate::ports::{PortError, RecordSink, RejectSink, StreamRecord};
+use std::collections::HashSet;
+use std::hash::{BuildHasherDefault, Hasher};
+use taxistream_core::reject::RowRejection;
+use taxistream_core::{Accounting, InputError, ReadItem, RejectReason, TripId, record};
+
+/// Kinesis PutRecords limit: records per call.
+pub const MAX_RECORDS_PER_BATCH: usize = 500;
+/// Kinesis PutRecords limit: bytes per call (data plus partition keys).
+pub const MAX_BATCH_BYTES: usize = 5 * 1024 * 1024;
+/// Kinesis limit: bytes per record (data plus partition key).
+pub const MAX_RECORD_BYTES: usize = 1024 * 1024;
+
+/// Why producing stopped.
+#[derive(Debug, thiserror::Error)]
+pub enum ProduceError {
+    /// The source failed as a whole.
+    #[error(transparent)]
+    Input(#[from] InputError),
+    /// The stream refused records.
+    #[error("stream: {0}")]
+    Sink(PortError),
+    /// The rejects destination failed.
+    #[error("rejects: {0}")]
+    Rejects(PortError),
+}
+
+/// The trips already seen in this run: a repeat is a duplicate, not sent again.
+///
+/// Holds one 128-bit fingerprint per distinct trip (about 32 bytes each with the table's slack).
+#[derive(Debug, Default)]
+pub struct SeenTrips(HashSet<u128, BuildHasherDefault<FingerprintHasher>>);
+
+impl SeenTrips {
+    /// True the first time a fingerprint is offered.
+    pub fn first_sighting(&mut self, id: &TripId) -> bool {
+        self.0.insert(id.fingerprint())
+    }
+}
+
+/// Fingerprints are MD5 digests, already uniformly spread: hashing them again is wasted work.
+#[derive(Debug, Default)]
+pub struct FingerprintHasher(u64);
+
+impl Hasher for FingerprintHasher {
+    fn finish(&self) -> u64 {
+        self.0
+    }
+    fn write(&mut self, bytes: &[u8]) {
+        for byte in bytes {
+            self.0 = self.0.rotate_left(8) ^ u64::from(*byte);
+        }
+    }
+    fn write_u128(&mut self, value: u128) {
+        #[allow(clippy::cast_possible_truncation)]
+        let folded = (value as u64) ^ ((value >> 64) as u64);
+        self.0 = folded;
+    }
+}
+
+/// Reads every row of `reader`, rejects what the contract rejects, drops duplicates, and puts one
+/// record per new trip to `sink` in batches within the Kinesis limits. Returns the accounting.
+pub async fn produce<I, S, J>(
+    reader: I,
+    source_name: &str,
+    seen: &mut SeenTrips,
+    sink: &mut S,
+    rejects: &mut J,
+) -> Result<Accounting, ProduceError>
+where
+    I: Iterator<Item = Result<ReadItem, InputError>>,
+    S: RecordSink,
+    J: RejectSink,
+{
+    let mut accounting = Accounting::default();
+    let mut batch = Batch::default();
+    for item in reader {
+        let trip = match item? {
+            ReadItem::Trip(trip) => trip,
+            ReadItem::Rejected(rejection) => {
+                accounting.count_rejection(rejection.reason);
+                rejects.reject(source_name, &rejection).await.map_err(ProduceError::Rejects)?;
+                continue;
+            }
+        };
+        let id = TripId::identify(&trip);
+        if !seen.first_sighting(&id) {
+            accounting.count_duplicate();
+            continue;
+        }
+        let mut data = Vec::with_capacity(384);
+        record::encode(&trip, &id, &mut data);
+        let record = StreamRecord {
+            partition_key: id.as_str().to_owned(),
+            data,
+            sequence_number: None,
+        };
+        if record.billed_size() > MAX_RECORD_BYTES {
+            let rejection = RowRejection {
+                line: 0,
+                column: None,
+                reason: RejectReason::RecordTooLarge,
+                detail: format!(
+                    "trip {} encodes to {} bytes, over the {MAX_RECORD_BYTES}-byte record limit",
+                    id.as_str(),
+                    record.billed_size()
+                ),
+                raw: String::new(),
+            };
+            accounting.count_rejection(rejection.reason);
+            rejects.reject(source_name, &rejection).await.map_err(ProduceError::Rejects)?;
+            continue;
+        }
+        accounting.count_trip();
+        if let Some(full) = batch.push(record) {
+            sink.put_records(full).await.map_err(ProduceError::Sink)?;
+        }
+    }
+    let rest = batch.take();
+    if !rest.is_empty() {
+        sink.put_records(rest).await.map_err(ProduceError::Sink)?;
+    }
+    Ok(accounting)
+}
+
+/// Records gathered up to the PutRecords limits.
+#[derive(Debug, Default)]
+pub struct Batch {
+    records: Vec<StreamRecord>,
+    bytes: usize,
+}
+
+impl Batch {
+    /// Adds a record; returns the full batch to send first when this record would not fit.
+    pub fn push(&mut self, record: StreamRecord) -> Option<Vec<StreamRecord>> {
+        let size = record.billed_size();
+        let full = (self.records.len() == MAX_RECORDS_PER_BATCH || self.bytes + size > MAX_BATCH_BYTES)
+            .then(|| self.take());
+        self.bytes += size;
+        self.records.push(record);
+        full
+    }
+
+    /// Takes what is gathered.
+    pub fn take(&mut self) -> Vec<StreamRecord> {
+        self.bytes = 0;
+        std::mem::take(&mut self.records)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn record(bytes: usize) -> StreamRecord {
+        StreamRecord {
+            partition_key: "k".repeat(32),
+            data: vec![b'x'; bytes],
+            sequence_number: None,
+        }
+    }
+
+    #[test]
+    fn batches_hold_at_most_500_records() {
+        let mut batch = Batch::default();
+        let mut sent = Vec::new();
+        for _ in 0..1201 {
+            sent.extend(batch.push(record(10)).map(|full| full.len()));
+        }
+        sent.push(batch.take().len());
+        assert_eq!(sent, [500, 500, 201]);
+    }
+
+    #[test]
+    fn batches_hold_at_most_5_mib() {
+        let mut batch = Batch::default();
+        let mut sent = Vec::new();
+        for _ in 0..12 {
+            sent.extend(batch.push(record(MAX_RECORD_BYTES - 32)).map(|full| full.len()));
+        }
+        sent.push(batch.take().len());
+        assert_eq!(sent, [5, 5, 2]);
+    }
+}

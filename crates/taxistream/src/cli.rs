@@ -1,0 +1,84 @@
+//! Command-line flags, as parsed (validation happens in `settings`).
+
+use clap::{Args, Parser, Subcommand};
+use rust_decimal::Decimal;
+use std::path::PathBuf;
+
+/// Real-time analytics of taxi trips: the pipeline on one machine, or on AWS.
+#[derive(Debug, Parser)]
+#[command(name = "taxistream", version, about, propagate_version = true)]
+pub struct Cli {
+    /// What to do.
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+/// The subcommands.
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// Run the whole pipeline locally: files → sharded stream → the three tables in SQLite.
+    Run(RunArgs),
+}
+
+/// `taxistream run`.
+#[derive(Debug, Args)]
+pub struct RunArgs {
+    /// Trip files (CSV, .csv.gz, Parquet; told apart by content) or directories of them.
+    #[arg(required = true, value_name = "INPUT")]
+    pub inputs: Vec<PathBuf>,
+
+    /// SQLite database for the three tables (created if missing; rows are upserted).
+    #[arg(long, value_name = "PATH", env = "TAXISTREAM_DB", default_value = "taxistream.db")]
+    pub db: PathBuf,
+
+    /// CSV file for rejected rows (source, line, column, reason, detail, raw).
+    #[arg(long, value_name = "PATH", env = "TAXISTREAM_REJECTS", default_value = "taxistream-rejects.csv")]
+    pub rejects: PathBuf,
+
+    /// Shards of the in-process stream, one consumer each [default: number of cores].
+    #[arg(long, value_name = "N", env = "TAXISTREAM_SHARDS", value_parser = clap::value_parser!(u16).range(1..=1024))]
+    pub shards: Option<u16>,
+
+    /// Print the summary as JSON (for scripts) instead of text.
+    #[arg(long)]
+    pub json: bool,
+
+    /// Never draw a progress bar, even on a terminal.
+    #[arg(long)]
+    pub no_progress: bool,
+
+    /// TOML file with thresholds (flags and environment variables override it).
+    #[arg(long, value_name = "FILE", env = "TAXISTREAM_CONFIG")]
+    pub config: Option<PathBuf>,
+
+    #[command(flatten)]
+    pub thresholds: ThresholdArgs,
+}
+
+/// Threshold flags; each also reads `TAXISTREAM_<NAME>`.
+#[derive(Debug, Args, Default)]
+#[command(next_help_heading = "Thresholds (default: the analytics contract's values)")]
+pub struct ThresholdArgs {
+    /// High value when total_amount is over this, USD [default: 50.00].
+    #[arg(long, value_name = "USD", env = "TAXISTREAM_HIGH_VALUE_TOTAL", value_parser = decimal)]
+    pub high_value_total: Option<Decimal>,
+    /// Short when under this many minutes [default: 10].
+    #[arg(long, value_name = "MIN", env = "TAXISTREAM_SHORT_TRIP_MINUTES", value_parser = decimal)]
+    pub short_trip_minutes: Option<Decimal>,
+    /// Long when over this many minutes [default: 30].
+    #[arg(long, value_name = "MIN", env = "TAXISTREAM_LONG_TRIP_MINUTES", value_parser = decimal)]
+    pub long_trip_minutes: Option<Decimal>,
+    /// Invalid when over this many hours [default: 24].
+    #[arg(long, value_name = "H", env = "TAXISTREAM_MAX_TRIP_HOURS", value_parser = decimal)]
+    pub max_trip_hours: Option<Decimal>,
+    /// Low tier under this fare per mile, USD [default: 3.00].
+    #[arg(long, value_name = "USD", env = "TAXISTREAM_LOW_FARE_PER_MILE", value_parser = decimal)]
+    pub low_fare_per_mile: Option<Decimal>,
+    /// Premium tier over this fare per mile, USD [default: 7.00].
+    #[arg(long, value_name = "USD", env = "TAXISTREAM_PREMIUM_FARE_PER_MILE", value_parser = decimal)]
+    pub premium_fare_per_mile: Option<Decimal>,
+}
+
+fn decimal(text: &str) -> Result<Decimal, String> {
+    taxistream_core::number::parse_decimal(text.trim()).map_err(|error| format!("{error}: {text:?}"))
+}
