@@ -12,8 +12,11 @@ const SHARD_CHANNEL_BATCHES: usize = 4;
 pub fn shard_for(partition_key: &str, shards: usize) -> usize {
     let digest: [u8; 16] = Md5::digest(partition_key.as_bytes()).into();
     let hash = u128::from_be_bytes(digest);
-    let shards = shards.max(1) as u128;
-    let width = u128::MAX / shards + 1;
+    if shards <= 1 {
+        return 0;
+    }
+    // 2^128 / shards, rounded up, without overflowing: (u128::MAX / shards) + 1 for shards ≥ 2.
+    let width = u128::MAX / shards as u128 + 1;
     usize::try_from(hash / width).unwrap_or(0)
 }
 
