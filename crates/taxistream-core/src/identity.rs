@@ -111,6 +111,7 @@ pub fn write_normalized(out: &mut String, value: &Value) {
 }
 
 #[cfg(test)]
+#[allow(clippy::unwrap_used, clippy::panic)]
 mod tests {
     use super::*;
     use crate::trip::TripBuilder;

@@ -72,7 +72,7 @@ pub fn parse_decimal(text: &str) -> Result<Decimal, NumberError> {
         mantissa = mantissa.checked_mul(10).ok_or(NumberError::OutOfRange)?;
         scale += 1;
     }
-    while scale > MAX_SCALE && mantissa % 10 == 0 && mantissa != 0 {
+    while scale > MAX_SCALE && mantissa.is_multiple_of(10) && mantissa != 0 {
         mantissa /= 10;
         scale -= 1;
     }
@@ -129,7 +129,7 @@ pub fn double_to_integer(value: f64) -> Result<i64, NumberError> {
     if value.fract() != 0.0 {
         return Err(NumberError::NotAnInteger);
     }
-    if value < -9.2e18 || value > 9.2e18 {
+    if !(-9.2e18..=9.2e18).contains(&value) {
         return Err(NumberError::OutOfRange);
     }
     #[allow(clippy::cast_possible_truncation)]
@@ -148,6 +148,7 @@ pub fn double_to_decimal(value: f64, scratch: &mut String) -> Result<Decimal, Nu
 }
 
 #[cfg(test)]
+#[allow(clippy::unwrap_used, clippy::panic)]
 mod tests {
     use super::*;
 

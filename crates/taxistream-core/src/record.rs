@@ -148,6 +148,7 @@ impl<'de: 'a, 'a> serde::Deserialize<'de> for Pairs<'a> {
 }
 
 #[cfg(test)]
+#[allow(clippy::unwrap_used, clippy::panic)]
 mod tests {
     use super::*;
 

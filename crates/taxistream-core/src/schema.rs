@@ -216,6 +216,7 @@ impl std::fmt::Display for MissingTimestampColumns {
 }
 
 #[cfg(test)]
+#[allow(clippy::unwrap_used, clippy::panic)]
 mod tests {
     use super::*;
 

@@ -205,6 +205,7 @@ impl Default for AnalysisRules {
 }
 
 #[cfg(test)]
+#[allow(clippy::unwrap_used, clippy::panic)]
 mod tests {
     use super::*;
 

@@ -76,6 +76,7 @@ fn toml_decimal(value: &toml::Value) -> anyhow::Result<Decimal> {
 }
 
 #[cfg(test)]
+#[allow(clippy::unwrap_used, clippy::panic)]
 mod tests {
     use super::*;
 

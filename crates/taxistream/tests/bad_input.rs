@@ -1,5 +1,6 @@
 //! The CLI on bad input: one clear line naming the file (and line, column), a non-zero exit code,
 //! and rejected rows accounted for in the rejects file.
+#![allow(clippy::panic, clippy::unwrap_used, clippy::expect_used)]
 
 mod common;
 

@@ -1,5 +1,6 @@
 //! Every file of `testdata/` against its golden accounting, verified independently of this code
 //! (see `testdata/golden/METHOD.md`: Python `decimal` and DuckDB SQL, two methods that agree).
+#![allow(clippy::panic, clippy::unwrap_used, clippy::expect_used)]
 
 mod common;
 

@@ -1,4 +1,5 @@
 //! Reruns and overlaps: the same input gives the same tables; repeated trips are duplicates.
+#![allow(clippy::panic, clippy::unwrap_used, clippy::expect_used)]
 
 mod common;
 

@@ -183,6 +183,7 @@ fn raw_row(record: &ByteRecord) -> String {
 }
 
 #[cfg(test)]
+#[allow(clippy::unwrap_used, clippy::panic)]
 mod tests {
     use super::*;
     use crate::schema::Field;

@@ -15,6 +15,7 @@ use crate::trip::{FieldError, Trip};
 
 /// What a reader yields for each row: a trip, or a rejected row.
 #[derive(Debug, Clone, PartialEq, Eq)]
+#[allow(clippy::large_enum_variant)] // One per row, moved not stored: a Box per trip would cost more.
 pub enum ReadItem {
     /// A row that became a trip.
     Trip(Trip),
@@ -86,6 +87,7 @@ pub enum InputError {
 }
 
 /// An open trip file of any supported format.
+#[allow(clippy::large_enum_variant)] // One per file.
 pub enum TripReader {
     /// CSV or gzip CSV.
     Csv(CsvTripReader<Box<dyn std::io::Read + Send>>),

@@ -177,6 +177,7 @@ fn sql_value(value: &AttributeValue) -> SqlValue {
 }
 
 #[cfg(test)]
+#[allow(clippy::unwrap_used, clippy::panic)]
 mod tests {
     use super::*;
 

@@ -66,6 +66,7 @@ impl RecordSink for LocalStreamSink {
 }
 
 #[cfg(test)]
+#[allow(clippy::unwrap_used, clippy::panic)]
 mod tests {
     use super::*;
 

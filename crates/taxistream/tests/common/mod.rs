@@ -1,4 +1,5 @@
 //! Helpers for the CLI tests: run the built binary, find test data, dump tables.
+#![allow(clippy::panic, clippy::unwrap_used, clippy::expect_used)]
 #![allow(dead_code, missing_docs)]
 
 use rusqlite::Connection;
