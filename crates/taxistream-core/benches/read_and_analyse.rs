@@ -13,24 +13,33 @@ fn main() {
 }
 
 fn testdata(name: &str) -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR")).join("../../testdata").join(name)
+    Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("../../testdata")
+        .join(name)
 }
 
 const CSV: &str = "yellow_tripdata_sample_2018-01.csv";
 const PARQUET: &str = "green_tripdata_2024-01.parquet";
 
 /// Reads, identifies and analyses every row; returns the number of items made.
-fn analyse_all(items: impl Iterator<Item = Result<ReadItem, taxistream_core::InputError>>, with_record: bool) -> usize {
+fn analyse_all(
+    items: impl Iterator<Item = Result<ReadItem, taxistream_core::InputError>>,
+    with_record: bool,
+) -> usize {
     let rules = AnalysisRules::default();
     let mut made = 0;
     let mut buffer = Vec::with_capacity(512);
     for item in items {
-        let Ok(ReadItem::Trip(trip)) = item else { continue };
+        let Ok(ReadItem::Trip(trip)) = item else {
+            continue;
+        };
         let id = TripId::identify(&trip);
         if with_record {
             buffer.clear();
             record::encode(&trip, &id, &mut buffer);
-            let Ok(decoded) = record::decode(&buffer) else { continue };
+            let Ok(decoded) = record::decode(&buffer) else {
+                continue;
+            };
             made += analyse(&decoded.trip, &decoded.id, &rules).items.len();
         } else {
             made += analyse(&trip, &id, &rules).items.len();
@@ -53,7 +62,13 @@ fn csv_read_only(bencher: divan::Bencher) {
     let rows = csv_rows(&bytes);
     bencher.counter(ItemsCount::new(rows)).bench(|| {
         let reader = CsvTripReader::new(&bytes[..], CSV.to_owned(), false);
-        reader.map(|reader| reader.filter(|item| matches!(item, Ok(ReadItem::Trip(_)))).count()).unwrap_or(0)
+        reader
+            .map(|reader| {
+                reader
+                    .filter(|item| matches!(item, Ok(ReadItem::Trip(_))))
+                    .count()
+            })
+            .unwrap_or(0)
     });
 }
 
@@ -63,7 +78,16 @@ fn csv_read_identify(bencher: divan::Bencher) {
     let rows = csv_rows(&bytes);
     bencher.counter(ItemsCount::new(rows)).bench(|| {
         let reader = CsvTripReader::new(&bytes[..], CSV.to_owned(), false);
-        reader.map(|reader| reader.filter_map(|item| match item { Ok(ReadItem::Trip(t)) => Some(TripId::identify(&t).fingerprint() as usize), _ => None }).sum::<usize>()).unwrap_or(0)
+        reader
+            .map(|reader| {
+                reader
+                    .filter_map(|item| match item {
+                        Ok(ReadItem::Trip(t)) => Some(TripId::identify(&t).fingerprint() as usize),
+                        _ => None,
+                    })
+                    .sum::<usize>()
+            })
+            .unwrap_or(0)
     });
 }
 
@@ -73,7 +97,9 @@ fn csv(bencher: divan::Bencher, with_record: bool) {
     let rows = csv_rows(&bytes);
     bencher.counter(ItemsCount::new(rows)).bench(|| {
         let reader = CsvTripReader::new(&bytes[..], CSV.to_owned(), false);
-        reader.map(|reader| analyse_all(reader, with_record)).unwrap_or(0)
+        reader
+            .map(|reader| analyse_all(reader, with_record))
+            .unwrap_or(0)
     });
 }
 
@@ -82,7 +108,9 @@ fn parquet(bencher: divan::Bencher, with_record: bool) {
     let path = testdata(PARQUET);
     let rows: usize = 56_551;
     bencher.counter(ItemsCount::new(rows)).bench(|| {
-        let Ok(file) = std::fs::File::open(&path) else { return 0 };
+        let Ok(file) = std::fs::File::open(&path) else {
+            return 0;
+        };
         ParquetTripReader::new(file, PARQUET.to_owned())
             .map(|reader| analyse_all(reader, with_record))
             .unwrap_or(0)

@@ -63,7 +63,10 @@ impl Accounting {
 
     /// Counts a trip's analysis and the items it wrote.
     pub fn count_analysis(&mut self, analysis: &TripAnalysis) {
-        *self.duration_category.entry(analysis.duration_category).or_default() += 1;
+        *self
+            .duration_category
+            .entry(analysis.duration_category)
+            .or_default() += 1;
         if let Some(tier) = analysis.profitability {
             *self.profitability.entry(tier).or_default() += 1;
         }

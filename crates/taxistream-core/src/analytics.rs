@@ -1,11 +1,13 @@
 //! The three analyses of the contract (§3): duration, high value, fare per mile, as table items.
 
-use crate::identity::{TripId, write_normalized};
+use crate::identity::TripId;
 use crate::schema::Field;
 use crate::settings::AnalysisRules;
+use crate::timestamp::LocalTimestamp;
 use crate::trip::{Trip, Value};
 use rust_decimal::{Decimal, RoundingStrategy};
 use serde::Serialize;
+use std::sync::Arc;
 
 /// One of the three result tables.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize)]
@@ -58,21 +60,58 @@ impl Table {
                 "threshold",
             ],
             Table::TripDurationAnalysis => &["duration_minutes", "duration_category"],
-            Table::DistanceToFareRatio => {
-                &["trip_distance", "fare_amount", "fare_per_mile", "profitability"]
-            }
+            Table::DistanceToFareRatio => &[
+                "trip_distance",
+                "fare_amount",
+                "fare_per_mile",
+                "profitability",
+            ],
         };
         COMMON.iter().chain(specific).copied().collect()
     }
 }
 
-/// An attribute value, typed as DynamoDB types it.
-#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize)]
+/// An attribute value: a number (DynamoDB `N`) or a string (DynamoDB `S`), kept typed until written.
+#[derive(Debug, Clone, PartialEq, Eq)]
 pub enum AttributeValue {
-    /// A number (DynamoDB `N`), as exact normalized decimal text.
-    N(String),
-    /// A string (DynamoDB `S`).
-    S(String),
+    /// An integer number.
+    Integer(i64),
+    /// An exact, normalized decimal number.
+    Decimal(Decimal),
+    /// A string.
+    Text(Box<str>),
+    /// A timestamp, as an ISO 8601 string.
+    Timestamp(LocalTimestamp),
+    /// A fixed string, such as a category name.
+    Label(&'static str),
+}
+
+impl AttributeValue {
+    /// True for DynamoDB `N`, false for `S`.
+    pub fn is_number(&self) -> bool {
+        matches!(
+            self,
+            AttributeValue::Integer(_) | AttributeValue::Decimal(_)
+        )
+    }
+
+    /// Appends the value's text: exact normalized decimal for numbers, the string for strings.
+    pub fn push_text(&self, out: &mut String) {
+        match self {
+            AttributeValue::Integer(value) => crate::text::push_integer(out, *value),
+            AttributeValue::Decimal(value) => crate::text::push_decimal(out, *value),
+            AttributeValue::Text(text) => out.push_str(text),
+            AttributeValue::Timestamp(value) => value.push_iso(out),
+            AttributeValue::Label(label) => out.push_str(label),
+        }
+    }
+
+    /// The value's text (see [`AttributeValue::push_text`]).
+    pub fn to_text(&self) -> String {
+        let mut out = String::new();
+        self.push_text(&mut out);
+        out
+    }
 }
 
 /// One item to write: a table, the trip id (partition key) and the other attributes.
@@ -81,7 +120,7 @@ pub struct Item {
     /// The table the item goes to.
     pub table: Table,
     /// The partition key.
-    pub trip_id: String,
+    pub trip_id: Arc<str>,
     /// The other attributes, in the table's column order, present ones only.
     pub attributes: Vec<(&'static str, AttributeValue)>,
 }
@@ -163,6 +202,8 @@ pub struct TripAnalysis {
 
 /// Analyses one trip under the given rules.
 pub fn analyse(trip: &Trip, id: &TripId, rules: &AnalysisRules) -> TripAnalysis {
+    let id: Arc<str> = Arc::from(id.as_str());
+    let id = &id;
     let common = common_attributes(trip);
     let mut items = Vec::with_capacity(3);
 
@@ -192,7 +233,7 @@ pub fn analyse(trip: &Trip, id: &TripId, rules: &AnalysisRules) -> TripAnalysis 
     }
     attributes.push((
         "duration_category",
-        AttributeValue::S(duration_category.name().to_owned()),
+        AttributeValue::Label(duration_category.name()),
     ));
     items.push(item(Table::TripDurationAnalysis, id, attributes));
 
@@ -207,10 +248,11 @@ pub fn analyse(trip: &Trip, id: &TripId, rules: &AnalysisRules) -> TripAnalysis 
         attributes.push(("trip_distance", number(distance)));
         attributes.push(("fare_amount", number(fare)));
         if let Some(per_mile) = fare.checked_div(distance) {
-            let per_mile = per_mile.round_dp_with_strategy(4, RoundingStrategy::MidpointAwayFromZero);
+            let per_mile =
+                per_mile.round_dp_with_strategy(4, RoundingStrategy::MidpointAwayFromZero);
             attributes.push(("fare_per_mile", number(per_mile)));
         }
-        attributes.push(("profitability", AttributeValue::S(tier.name().to_owned())));
+        attributes.push(("profitability", AttributeValue::Label(tier.name())));
         items.push(item(Table::DistanceToFareRatio, id, attributes));
         profitability = Some(tier);
     }
@@ -247,23 +289,23 @@ fn push_field(attributes: &mut Vec<(&'static str, AttributeValue)>, trip: &Trip,
     let Some(value) = trip.get(field) else {
         return;
     };
-    let mut text = String::new();
-    write_normalized(&mut text, value);
     let value = match value {
-        Value::Integer(_) | Value::Decimal(_) => AttributeValue::N(text),
-        Value::Text(_) | Value::Timestamp(_) => AttributeValue::S(text),
+        Value::Integer(value) => AttributeValue::Integer(*value),
+        Value::Decimal(value) => AttributeValue::Decimal(*value),
+        Value::Text(text) => AttributeValue::Text(text.clone()),
+        Value::Timestamp(value) => AttributeValue::Timestamp(*value),
     };
     attributes.push((field.name(), value));
 }
 
 fn number(value: Decimal) -> AttributeValue {
-    AttributeValue::N(value.normalize().to_string())
+    AttributeValue::Decimal(value.normalize())
 }
 
-fn item(table: Table, id: &TripId, attributes: Vec<(&'static str, AttributeValue)>) -> Item {
+fn item(table: Table, id: &Arc<str>, attributes: Vec<(&'static str, AttributeValue)>) -> Item {
     Item {
         table,
-        trip_id: id.as_str().to_owned(),
+        trip_id: Arc::clone(id),
         attributes,
     }
 }

@@ -17,7 +17,6 @@
 use crate::schema::Field;
 use crate::trip::{Trip, Value};
 use md5::{Digest, Md5};
-use std::fmt::Write as _;
 
 const RECORD_SEPARATOR: u8 = 0x1E;
 const UNIT_SEPARATOR: u8 = 0x1F;
@@ -41,10 +40,9 @@ impl TripId {
 
     /// An id taken from the data.
     pub fn given(text: &str) -> TripId {
-        let digest: [u8; 16] = Md5::digest(text.as_bytes()).into();
         TripId {
             text: text.to_owned(),
-            fingerprint: u128::from_be_bytes(digest),
+            fingerprint: fingerprint_of(text),
         }
     }
 
@@ -73,10 +71,9 @@ impl TripId {
         }
         let digest: [u8; 16] = hasher.finalize().into();
         let fingerprint = u128::from_be_bytes(digest);
-        TripId {
-            text: format!("{fingerprint:032x}"),
-            fingerprint,
-        }
+        let mut text = String::with_capacity(32);
+        crate::text::push_hex128(&mut text, fingerprint);
+        TripId { text, fingerprint }
     }
 
     /// The id as text (also the Kinesis partition key).
@@ -90,6 +87,19 @@ impl TripId {
     }
 }
 
+/// A function of the id's text alone, so equal ids always have equal fingerprints: a generated id
+/// (32 lowercase hex digits) is its own value, any other id its MD5.
+fn fingerprint_of(text: &str) -> u128 {
+    let is_hex = text.len() == 32
+        && text
+            .bytes()
+            .all(|b| b.is_ascii_digit() || (b'a'..=b'f').contains(&b));
+    match u128::from_str_radix(text, 16) {
+        Ok(value) if is_hex => value,
+        _ => u128::from_be_bytes(Md5::digest(text.as_bytes()).into()),
+    }
+}
+
 fn update_pair(hasher: &mut Md5, name: &str, value: &str) {
     hasher.update(name.as_bytes());
     hasher.update([UNIT_SEPARATOR]);
@@ -99,15 +109,12 @@ fn update_pair(hasher: &mut Md5, name: &str, value: &str) {
 
 /// Writes a value's normalized text form (the one used in ids, records and tables).
 pub fn write_normalized(out: &mut String, value: &Value) {
-    let _ = match value {
-        Value::Integer(value) => write!(out, "{value}"),
-        Value::Decimal(value) => write!(out, "{value}"),
-        Value::Text(value) => {
-            out.push_str(value);
-            Ok(())
-        }
-        Value::Timestamp(value) => write!(out, "{value}"),
-    };
+    match value {
+        Value::Integer(value) => crate::text::push_integer(out, *value),
+        Value::Decimal(value) => crate::text::push_decimal(out, *value),
+        Value::Text(value) => out.push_str(value),
+        Value::Timestamp(value) => value.push_iso(out),
+    }
 }
 
 #[cfg(test)]
@@ -124,7 +131,9 @@ mod tests {
         for (name, text) in carried {
             builder.carry(&std::sync::Arc::from(*name), text);
         }
-        builder.finish().unwrap_or_else(|_| unreachable!("fixture has timestamps"))
+        builder
+            .finish()
+            .unwrap_or_else(|_| unreachable!("fixture has timestamps"))
     }
 
     const FIXED: &[(Field, &str)] = &[
@@ -155,6 +164,12 @@ mod tests {
         assert_eq!(base, same);
         let other = TripId::identify(&trip(FIXED, &[("pickup_longitude", "-73.98")]));
         assert_ne!(base, other);
+    }
+
+    #[test]
+    fn a_generated_id_read_back_as_given_is_the_same_id() {
+        let generated = TripId::identify(&trip(FIXED, &[]));
+        assert_eq!(TripId::given(generated.as_str()), generated);
     }
 
     #[test]

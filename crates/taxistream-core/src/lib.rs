@@ -16,11 +16,14 @@ pub mod record;
 pub mod reject;
 pub mod schema;
 pub mod settings;
+pub mod text;
 pub mod timestamp;
 pub mod trip;
 
 pub use accounting::Accounting;
-pub use analytics::{AttributeValue, DurationCategory, Item, Profitability, Table, TripAnalysis, analyse};
+pub use analytics::{
+    AttributeValue, DurationCategory, Item, Profitability, Table, TripAnalysis, analyse,
+};
 pub use identity::TripId;
 pub use read::{Format, InputError, ReadItem, TripReader, open_path, open_stream};
 pub use reject::{RejectReason, RowRejection};

@@ -153,7 +153,9 @@ mod tests {
     use super::*;
 
     fn dec(text: &str) -> String {
-        parse_decimal(text).map(|value| value.to_string()).unwrap_or_else(|e| e.to_string())
+        parse_decimal(text)
+            .map(|value| value.to_string())
+            .unwrap_or_else(|e| e.to_string())
     }
 
     #[test]
@@ -171,8 +173,14 @@ mod tests {
 
     #[test]
     fn non_numbers_are_refused() {
-        for text in ["", "-", ".", "abc", "1.2.3", "1,5", "1_000", " 1", "nan", "inf", "1e", "0x10"] {
-            assert_eq!(parse_decimal(text), Err(NumberError::NotANumber), "{text:?}");
+        for text in [
+            "", "-", ".", "abc", "1.2.3", "1,5", "1_000", " 1", "nan", "inf", "1e", "0x10",
+        ] {
+            assert_eq!(
+                parse_decimal(text),
+                Err(NumberError::NotANumber),
+                "{text:?}"
+            );
         }
         assert_eq!(parse_decimal("1e999999"), Err(NumberError::NotANumber));
         assert_eq!(
@@ -197,7 +205,10 @@ mod tests {
         assert_eq!(value, Ok("12.36".to_owned()));
         let value = double_to_decimal(0.1 + 0.2, &mut scratch).map(|d| d.to_string());
         assert_eq!(value, Ok("0.30000000000000004".to_owned()));
-        assert_eq!(double_to_decimal(f64::NAN, &mut scratch), Err(NumberError::NotANumber));
+        assert_eq!(
+            double_to_decimal(f64::NAN, &mut scratch),
+            Err(NumberError::NotANumber)
+        );
         assert_eq!(double_to_integer(2.0), Ok(2));
         assert_eq!(double_to_integer(2.5), Err(NumberError::NotAnInteger));
     }

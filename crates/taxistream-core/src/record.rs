@@ -7,7 +7,7 @@
 //! any accepted column name, numbers or numeric strings, no `trip_id`.
 
 use crate::identity::{TripId, write_normalized};
-use crate::schema::{ColumnMap, ColumnTarget, Field};
+use crate::schema::{FIELD_COUNT, Field};
 use crate::trip::{Trip, TripBuilder, Value};
 use serde::de::{Deserializer, MapAccess, Visitor};
 use serde_json::value::RawValue;
@@ -84,17 +84,21 @@ fn write_string(out: &mut Vec<u8>, text: &str) {
 pub fn decode(bytes: &[u8]) -> Result<DecodedRecord, RecordError> {
     let Pairs(pairs) =
         serde_json::from_slice(bytes).map_err(|error| RecordError::Json(error.to_string()))?;
-    let names: Vec<&str> = pairs.iter().map(|(key, _)| key.as_ref()).collect();
-    let columns = ColumnMap::new(&names);
     let mut builder = TripBuilder::new();
-    for (index, (key, raw)) in pairs.iter().enumerate() {
+    let mut taken = [false; FIELD_COUNT];
+    for (key, raw) in &pairs {
+        // As in a file's header: the first key for a field fills it, any other is carried through.
+        let field = Field::from_column_name(key).filter(|field| !taken[field.index()]);
+        if let Some(field) = field {
+            taken[field.index()] = true;
+        }
         let text = raw_text(raw).map_err(|detail| RecordError::Field {
             field: key.to_string(),
             detail,
         })?;
         let Some(text) = text else { continue };
-        match columns.target(index) {
-            ColumnTarget::Field(field) => {
+        match field {
+            Some(field) => {
                 builder
                     .set_text(field, text.trim())
                     .map_err(|error| RecordError::Field {
@@ -102,10 +106,12 @@ pub fn decode(bytes: &[u8]) -> Result<DecodedRecord, RecordError> {
                         detail: format!("{error}: {text:?}"),
                     })?;
             }
-            ColumnTarget::Carried => builder.carry(&Arc::from(key.as_ref()), &text),
+            None => builder.carry(&Arc::from(key.trim()), &text),
         }
     }
-    let trip = builder.finish().map_err(|missing| RecordError::MissingTimestamp(missing.0.name()))?;
+    let trip = builder
+        .finish()
+        .map_err(|missing| RecordError::MissingTimestamp(missing.0.name()))?;
     let id = TripId::identify(&trip);
     Ok(DecodedRecord { id, trip })
 }
@@ -164,7 +170,13 @@ mod tests {
                "pickup_location_id": 230, "dropoff_location_id": 237, "payment_type": 1, "fare_amount": 8.5,
                "tip_amount": 2.06, "total_amount": 12.36, "congestion_surcharge": ""}"#,
         )?;
-        assert_eq!(record.trip.decimal(Field::TotalAmount).map(|d| d.to_string()), Some("12.36".into()));
+        assert_eq!(
+            record
+                .trip
+                .decimal(Field::TotalAmount)
+                .map(|d| d.to_string()),
+            Some("12.36".into())
+        );
         assert_eq!(record.trip.get(Field::CongestionSurcharge), None);
         assert_eq!(record.id.as_str().len(), 32);
         Ok(())
@@ -188,8 +200,15 @@ mod tests {
     #[test]
     fn bad_records_say_what_is_wrong() {
         assert!(matches!(decode_str("[1,2]"), Err(RecordError::Json(_))));
-        assert!(matches!(decode_str("{\"pickup_datetime\":\"2018-01-11 18:24:44\"}"), Err(RecordError::MissingTimestamp("dropoff_datetime"))));
-        let error = decode_str(r#"{"pickup_datetime":"2018-01-11 18:24:44","dropoff_datetime":"x"}"#);
-        assert!(matches!(error, Err(RecordError::Field { ref field, .. }) if field == "dropoff_datetime"), "{error:?}");
+        assert!(matches!(
+            decode_str("{\"pickup_datetime\":\"2018-01-11 18:24:44\"}"),
+            Err(RecordError::MissingTimestamp("dropoff_datetime"))
+        ));
+        let error =
+            decode_str(r#"{"pickup_datetime":"2018-01-11 18:24:44","dropoff_datetime":"x"}"#);
+        assert!(
+            matches!(error, Err(RecordError::Field { ref field, .. }) if field == "dropoff_datetime"),
+            "{error:?}"
+        );
     }
 }

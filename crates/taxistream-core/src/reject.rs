@@ -3,7 +3,9 @@
 use std::fmt;
 
 /// Why a row was rejected. The names are stable: they appear in summaries, JSON and rejects files.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, serde::Serialize, serde::Deserialize)]
+#[derive(
+    Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, serde::Serialize, serde::Deserialize,
+)]
 #[serde(rename_all = "snake_case")]
 pub enum RejectReason {
     /// The pickup or dropoff timestamp is empty.

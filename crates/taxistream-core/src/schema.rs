@@ -38,6 +38,11 @@ macro_rules! fields {
                 match self { $(Field::$variant => FieldKind::$kind),* }
             }
 
+            /// The field whose canonical name is exactly `name` (the fast path for our own records).
+            pub fn from_canonical_name(name: &str) -> Option<Field> {
+                match name { $($name => Some(Field::$variant),)* _ => None }
+            }
+
             /// Accepted column names (lowercase), the canonical name first.
             pub const fn aliases(self) -> &'static [&'static str] {
                 match self { $(Field::$variant => &[$name $(, $alias)*]),* }
@@ -77,6 +82,9 @@ pub const FIELD_COUNT: usize = Field::ALL.len();
 impl Field {
     /// The field a column name maps to: case-insensitive, surrounding spaces and quotes ignored.
     pub fn from_column_name(column: &str) -> Option<Field> {
+        if let Some(field) = Field::from_canonical_name(column) {
+            return Some(field);
+        }
         let name = column.trim().trim_matches('"').trim();
         Field::ALL.iter().copied().find(|field| {
             field
@@ -248,7 +256,10 @@ mod tests {
     fn header_without_timestamps_names_what_it_found() {
         let map = ColumnMap::new(&["LocationID", "Borough"]);
         let error = map.require_timestamps().unwrap_err().to_string();
-        assert!(error.contains("found columns: LocationID, Borough"), "{error}");
+        assert!(
+            error.contains("found columns: LocationID, Borough"),
+            "{error}"
+        );
         assert!(error.contains("tpep_pickup_datetime"), "{error}");
     }
 

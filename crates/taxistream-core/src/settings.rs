@@ -105,16 +105,31 @@ impl Thresholds {
                 return Err(ThresholdError::Negative { name, value });
             }
         }
-        let max_minutes = self
-            .max_trip_hours
-            .checked_mul(Decimal::from(60))
-            .ok_or(ThresholdError::TooLarge {
-                name: "max_trip_hours",
-                value: self.max_trip_hours,
-            })?;
-        order("short_trip_minutes", self.short_trip_minutes, "long_trip_minutes", self.long_trip_minutes)?;
-        order("long_trip_minutes", self.long_trip_minutes, "max_trip_hours (in minutes)", max_minutes)?;
-        order("low_fare_per_mile", self.low_fare_per_mile, "premium_fare_per_mile", self.premium_fare_per_mile)?;
+        let max_minutes =
+            self.max_trip_hours
+                .checked_mul(Decimal::from(60))
+                .ok_or(ThresholdError::TooLarge {
+                    name: "max_trip_hours",
+                    value: self.max_trip_hours,
+                })?;
+        order(
+            "short_trip_minutes",
+            self.short_trip_minutes,
+            "long_trip_minutes",
+            self.long_trip_minutes,
+        )?;
+        order(
+            "long_trip_minutes",
+            self.long_trip_minutes,
+            "max_trip_hours (in minutes)",
+            max_minutes,
+        )?;
+        order(
+            "low_fare_per_mile",
+            self.low_fare_per_mile,
+            "premium_fare_per_mile",
+            self.premium_fare_per_mile,
+        )?;
         Ok(AnalysisRules {
             high_value_total: self.high_value_total.normalize(),
             short_nanos: minutes_to_nanos("short_trip_minutes", self.short_trip_minutes)?,
@@ -216,12 +231,30 @@ mod tests {
         let rules = AnalysisRules::default();
         assert_eq!(rules.duration_category(0), DurationCategory::Invalid);
         assert_eq!(rules.duration_category(-1), DurationCategory::Invalid);
-        assert_eq!(rules.duration_category(10 * MINUTE - 1), DurationCategory::Short);
-        assert_eq!(rules.duration_category(10 * MINUTE), DurationCategory::Medium);
-        assert_eq!(rules.duration_category(30 * MINUTE), DurationCategory::Medium);
-        assert_eq!(rules.duration_category(30 * MINUTE + 1), DurationCategory::Long);
-        assert_eq!(rules.duration_category(24 * 60 * MINUTE), DurationCategory::Long);
-        assert_eq!(rules.duration_category(24 * 60 * MINUTE + 1), DurationCategory::Invalid);
+        assert_eq!(
+            rules.duration_category(10 * MINUTE - 1),
+            DurationCategory::Short
+        );
+        assert_eq!(
+            rules.duration_category(10 * MINUTE),
+            DurationCategory::Medium
+        );
+        assert_eq!(
+            rules.duration_category(30 * MINUTE),
+            DurationCategory::Medium
+        );
+        assert_eq!(
+            rules.duration_category(30 * MINUTE + 1),
+            DurationCategory::Long
+        );
+        assert_eq!(
+            rules.duration_category(24 * 60 * MINUTE),
+            DurationCategory::Long
+        );
+        assert_eq!(
+            rules.duration_category(24 * 60 * MINUTE + 1),
+            DurationCategory::Invalid
+        );
     }
 
     #[test]
@@ -229,10 +262,16 @@ mod tests {
         let rules = AnalysisRules::default();
         let d = |s: &str| s.parse::<Decimal>().unwrap_or_default();
         // 0.3 / 0.1 is exactly 3 (a float would say 2.9999999999999996).
-        assert_eq!(rules.profitability(d("0.3"), d("0.1")), Profitability::Standard);
+        assert_eq!(
+            rules.profitability(d("0.3"), d("0.1")),
+            Profitability::Standard
+        );
         assert_eq!(rules.profitability(d("2.99"), d("1")), Profitability::Low);
         assert_eq!(rules.profitability(d("7"), d("1")), Profitability::Standard);
-        assert_eq!(rules.profitability(d("7.01"), d("1")), Profitability::Premium);
+        assert_eq!(
+            rules.profitability(d("7.01"), d("1")),
+            Profitability::Premium
+        );
         assert_eq!(rules.profitability(d("-5"), d("1")), Profitability::Low);
     }
 
@@ -243,7 +282,10 @@ mod tests {
             ..Thresholds::default()
         };
         let error = thresholds.validate().unwrap_err().to_string();
-        assert_eq!(error, "short_trip_minutes (40) must not be above long_trip_minutes (30)");
+        assert_eq!(
+            error,
+            "short_trip_minutes (40) must not be above long_trip_minutes (30)"
+        );
         thresholds = Thresholds {
             high_value_total: Decimal::from(-1),
             ..Thresholds::default()

@@ -71,15 +71,20 @@ impl LocalTimestamp {
         {
             return Err(TimestampError::OutOfRange);
         }
-        let seconds =
-            days_from_civil(year, month, day) * SECONDS_PER_DAY + hour * 3600 + minute * 60 + second;
+        let seconds = days_from_civil(year, month, day) * SECONDS_PER_DAY
+            + hour * 3600
+            + minute * 60
+            + second;
         Ok(LocalTimestamp {
             nanos: i128::from(seconds) * NANOS_PER_SECOND + fraction_nanos,
         })
     }
 
     /// A timestamp from a count of `unit_per_second`ths of a second since the epoch (Parquet's encoding).
-    pub fn from_epoch_units(value: i64, units_per_second: i64) -> Result<LocalTimestamp, TimestampError> {
+    pub fn from_epoch_units(
+        value: i64,
+        units_per_second: i64,
+    ) -> Result<LocalTimestamp, TimestampError> {
         if units_per_second <= 0 || NANOS_PER_SECOND % i128::from(units_per_second) != 0 {
             return Err(TimestampError::OutOfRange);
         }
@@ -97,28 +102,47 @@ impl LocalTimestamp {
     }
 }
 
-impl fmt::Display for LocalTimestamp {
-    /// ISO 8601 without offset: `2025-01-01T00:18:38`, with the fraction only when non-zero.
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+impl LocalTimestamp {
+    /// Appends ISO 8601 without offset: `2025-01-01T00:18:38`, the fraction only when non-zero.
+    pub fn push_iso(&self, out: &mut String) {
+        use crate::text::push_padded;
         let total_seconds = self.nanos.div_euclid(NANOS_PER_SECOND);
         let fraction = self.nanos.rem_euclid(NANOS_PER_SECOND);
         // Within years 0000–9999 by construction, so this fits comfortably.
         let total_seconds = i64::try_from(total_seconds).unwrap_or(0);
         let days = total_seconds.div_euclid(SECONDS_PER_DAY);
-        let second_of_day = total_seconds.rem_euclid(SECONDS_PER_DAY);
+        let second_of_day = total_seconds.rem_euclid(SECONDS_PER_DAY).unsigned_abs();
         let (year, month, day) = civil_from_days(days);
-        write!(
-            f,
-            "{year:04}-{month:02}-{day:02}T{:02}:{:02}:{:02}",
-            second_of_day / 3600,
-            second_of_day / 60 % 60,
-            second_of_day % 60
-        )?;
+        push_padded(out, year.unsigned_abs(), 4);
+        out.push('-');
+        push_padded(out, month.unsigned_abs(), 2);
+        out.push('-');
+        push_padded(out, day.unsigned_abs(), 2);
+        out.push('T');
+        push_padded(out, second_of_day / 3600, 2);
+        out.push(':');
+        push_padded(out, second_of_day / 60 % 60, 2);
+        out.push(':');
+        push_padded(out, second_of_day % 60, 2);
         if fraction != 0 {
-            let digits = format!("{fraction:09}");
-            write!(f, ".{}", digits.trim_end_matches('0'))?;
+            let mut fraction = u64::try_from(fraction).unwrap_or(0);
+            let mut width = 9;
+            while fraction % 10 == 0 {
+                fraction /= 10;
+                width -= 1;
+            }
+            out.push('.');
+            push_padded(out, fraction, width);
         }
-        Ok(())
+    }
+}
+
+impl fmt::Display for LocalTimestamp {
+    /// ISO 8601 without offset, as [`LocalTimestamp::push_iso`].
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let mut out = String::with_capacity(29);
+        self.push_iso(&mut out);
+        f.write_str(&out)
     }
 }
 
@@ -155,7 +179,11 @@ fn civil_from_days(days: i64) -> (i64, i64, i64) {
     let day_of_year = day_of_era - (365 * year_of_era + year_of_era / 4 - year_of_era / 100);
     let month_index = (5 * day_of_year + 2) / 153;
     let day = day_of_year - (153 * month_index + 2) / 5 + 1;
-    let month = if month_index < 10 { month_index + 3 } else { month_index - 9 };
+    let month = if month_index < 10 {
+        month_index + 3
+    } else {
+        month_index - 9
+    };
     let year = year_of_era + era * 400 + i64::from(month <= 2);
     (year, month, day)
 }
@@ -182,11 +210,31 @@ mod tests {
 
     #[test]
     fn malformed_and_impossible_times_are_refused() {
-        for text in ["", "2025-01-01", "2025/01/01 00:00:00", "2025-01-01 00:00:00Z", "2025-01-01 00:00:00.", "1/4/2009 2:52"] {
-            assert_eq!(LocalTimestamp::parse(text), Err(TimestampError::BadFormat), "{text}");
+        for text in [
+            "",
+            "2025-01-01",
+            "2025/01/01 00:00:00",
+            "2025-01-01 00:00:00Z",
+            "2025-01-01 00:00:00.",
+            "1/4/2009 2:52",
+        ] {
+            assert_eq!(
+                LocalTimestamp::parse(text),
+                Err(TimestampError::BadFormat),
+                "{text}"
+            );
         }
-        for text in ["2025-13-01 00:00:00", "2019-02-29 00:00:00", "2025-01-01 24:00:00", "2025-01-00 00:00:00"] {
-            assert_eq!(LocalTimestamp::parse(text), Err(TimestampError::OutOfRange), "{text}");
+        for text in [
+            "2025-13-01 00:00:00",
+            "2019-02-29 00:00:00",
+            "2025-01-01 24:00:00",
+            "2025-01-00 00:00:00",
+        ] {
+            assert_eq!(
+                LocalTimestamp::parse(text),
+                Err(TimestampError::OutOfRange),
+                "{text}"
+            );
         }
     }
 
@@ -194,9 +242,18 @@ mod tests {
     fn parquet_units_agree_with_text() {
         let text = LocalTimestamp::parse("2024-01-01 00:57:55").ok();
         let seconds = 1_704_070_675;
-        assert_eq!(LocalTimestamp::from_epoch_units(seconds * 1000, 1000).ok(), text);
-        assert_eq!(LocalTimestamp::from_epoch_units(seconds * 1_000_000, 1_000_000).ok(), text);
-        assert_eq!(LocalTimestamp::from_epoch_units(seconds * 1_000_000_000, 1_000_000_000).ok(), text);
+        assert_eq!(
+            LocalTimestamp::from_epoch_units(seconds * 1000, 1000).ok(),
+            text
+        );
+        assert_eq!(
+            LocalTimestamp::from_epoch_units(seconds * 1_000_000, 1_000_000).ok(),
+            text
+        );
+        assert_eq!(
+            LocalTimestamp::from_epoch_units(seconds * 1_000_000_000, 1_000_000_000).ok(),
+            text
+        );
         assert!(LocalTimestamp::from_epoch_units(i64::MAX, 1).is_err());
     }
 

@@ -155,7 +155,9 @@ impl TripBuilder {
                         .into(),
                 ),
             },
-            FieldKind::Decimal => Value::Decimal(number::double_to_decimal(value, &mut self.scratch)?),
+            FieldKind::Decimal => {
+                Value::Decimal(number::double_to_decimal(value, &mut self.scratch)?)
+            }
             FieldKind::Text => Value::Text(value.to_string().into()),
             FieldKind::Timestamp => return Err(TimestampError::BadFormat.into()),
         };
@@ -220,8 +222,15 @@ mod tests {
     #[test]
     fn a_row_without_dropoff_is_not_a_trip() {
         let mut builder = TripBuilder::new();
-        assert!(builder.set_text(Field::PickupDatetime, "2009-01-04 02:52:00").is_ok());
-        assert_eq!(builder.finish(), Err(MissingTimestamp(Field::DropoffDatetime)));
+        assert!(
+            builder
+                .set_text(Field::PickupDatetime, "2009-01-04 02:52:00")
+                .is_ok()
+        );
+        assert_eq!(
+            builder.finish(),
+            Err(MissingTimestamp(Field::DropoffDatetime))
+        );
         assert!(builder.finish().is_err(), "the builder is left empty");
     }
 

@@ -53,7 +53,10 @@ pub trait RecordSink {
 /// Where the consumer writes items (DynamoDB, or SQLite); writes are idempotent upserts.
 pub trait TripTables {
     /// Writes the items; returns when all are durable.
-    fn write_items(&mut self, items: Vec<Item>) -> impl Future<Output = Result<(), PortError>> + Send;
+    fn write_items(
+        &mut self,
+        items: Vec<Item>,
+    ) -> impl Future<Output = Result<(), PortError>> + Send;
 }
 
 /// Where rejected rows go (a file locally, an S3 object on AWS).

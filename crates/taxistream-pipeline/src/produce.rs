@@ -81,7 +81,10 @@ where
             ReadItem::Trip(trip) => trip,
             ReadItem::Rejected(rejection) => {
                 accounting.count_rejection(rejection.reason);
-                rejects.reject(source_name, &rejection).await.map_err(ProduceError::Rejects)?;
+                rejects
+                    .reject(source_name, &rejection)
+                    .await
+                    .map_err(ProduceError::Rejects)?;
                 continue;
             }
         };
@@ -110,7 +113,10 @@ where
                 raw: String::new(),
             };
             accounting.count_rejection(rejection.reason);
-            rejects.reject(source_name, &rejection).await.map_err(ProduceError::Rejects)?;
+            rejects
+                .reject(source_name, &rejection)
+                .await
+                .map_err(ProduceError::Rejects)?;
             continue;
         }
         accounting.count_trip();
@@ -136,7 +142,8 @@ impl Batch {
     /// Adds a record; returns the full batch to send first when this record would not fit.
     pub fn push(&mut self, record: StreamRecord) -> Option<Vec<StreamRecord>> {
         let size = record.billed_size();
-        let full = (self.records.len() == MAX_RECORDS_PER_BATCH || self.bytes + size > MAX_BATCH_BYTES)
+        let full = (self.records.len() == MAX_RECORDS_PER_BATCH
+            || self.bytes + size > MAX_BATCH_BYTES)
             .then(|| self.take());
         self.bytes += size;
         self.records.push(record);
@@ -179,7 +186,11 @@ mod tests {
         let mut batch = Batch::default();
         let mut sent = Vec::new();
         for _ in 0..12 {
-            sent.extend(batch.push(record(MAX_RECORD_BYTES - 32)).map(|full| full.len()));
+            sent.extend(
+                batch
+                    .push(record(MAX_RECORD_BYTES - 32))
+                    .map(|full| full.len()),
+            );
         }
         sent.push(batch.take().len());
         assert_eq!(sent, [5, 5, 2]);

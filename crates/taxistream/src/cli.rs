@@ -28,11 +28,21 @@ pub struct RunArgs {
     pub inputs: Vec<PathBuf>,
 
     /// SQLite database for the three tables (created if missing; rows are upserted).
-    #[arg(long, value_name = "PATH", env = "TAXISTREAM_DB", default_value = "taxistream.db")]
+    #[arg(
+        long,
+        value_name = "PATH",
+        env = "TAXISTREAM_DB",
+        default_value = "taxistream.db"
+    )]
     pub db: PathBuf,
 
     /// CSV file for rejected rows (source, line, column, reason, detail, raw).
-    #[arg(long, value_name = "PATH", env = "TAXISTREAM_REJECTS", default_value = "taxistream-rejects.csv")]
+    #[arg(
+        long,
+        value_name = "PATH",
+        env = "TAXISTREAM_REJECTS",
+        default_value = "taxistream-rejects.csv"
+    )]
     pub rejects: PathBuf,
 
     /// Shards of the in-process stream, one consumer each [default: number of cores].
@@ -80,5 +90,6 @@ pub struct ThresholdArgs {
 }
 
 fn decimal(text: &str) -> Result<Decimal, String> {
-    taxistream_core::number::parse_decimal(text.trim()).map_err(|error| format!("{error}: {text:?}"))
+    taxistream_core::number::parse_decimal(text.trim())
+        .map_err(|error| format!("{error}: {text:?}"))
 }

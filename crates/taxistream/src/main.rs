@@ -58,9 +58,17 @@ fn run(args: RunArgs) -> anyhow::Result<()> {
     let report = runtime.block_on(run_local(&config, progress));
     drop(display);
     let report = report?;
-    let summary = summary::Summary::new(&report, &config.database, &config.rejects, config.rules.thresholds());
+    let summary = summary::Summary::new(
+        &report,
+        &config.database,
+        &config.rejects,
+        config.rules.thresholds(),
+    );
     if args.json {
-        println!("{}", serde_json::to_string_pretty(&summary).context("cannot encode the summary")?);
+        println!(
+            "{}",
+            serde_json::to_string_pretty(&summary).context("cannot encode the summary")?
+        );
     } else {
         print!("{}", summary.to_text());
     }

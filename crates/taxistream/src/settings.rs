@@ -20,7 +20,10 @@ pub fn resolve(args: &ThresholdArgs, config: Option<&Path>) -> anyhow::Result<An
         (&mut thresholds.long_trip_minutes, args.long_trip_minutes),
         (&mut thresholds.max_trip_hours, args.max_trip_hours),
         (&mut thresholds.low_fare_per_mile, args.low_fare_per_mile),
-        (&mut thresholds.premium_fare_per_mile, args.premium_fare_per_mile),
+        (
+            &mut thresholds.premium_fare_per_mile,
+            args.premium_fare_per_mile,
+        ),
     ];
     for (slot, value) in overrides {
         if let Some(value) = value {
@@ -34,15 +37,21 @@ pub fn resolve(args: &ThresholdArgs, config: Option<&Path>) -> anyhow::Result<An
 fn from_file(path: &Path) -> anyhow::Result<Thresholds> {
     let text = std::fs::read_to_string(path)
         .with_context(|| format!("cannot read config file {}", path.display()))?;
-    let document: toml::Table =
-        toml::from_str(&text).with_context(|| format!("config file {} is not valid TOML", path.display()))?;
+    let document: toml::Table = toml::from_str(&text)
+        .with_context(|| format!("config file {} is not valid TOML", path.display()))?;
     let mut thresholds = Thresholds::default();
     for (key, value) in &document {
         let toml::Value::Table(table) = value else {
-            bail!("config file {}: unknown setting `{key}` (expected a [thresholds] table)", path.display());
+            bail!(
+                "config file {}: unknown setting `{key}` (expected a [thresholds] table)",
+                path.display()
+            );
         };
         if key != "thresholds" {
-            bail!("config file {}: unknown table [{key}] (expected [thresholds])", path.display());
+            bail!(
+                "config file {}: unknown table [{key}] (expected [thresholds])",
+                path.display()
+            );
         }
         for (name, value) in table {
             let number = toml_decimal(value)
@@ -103,14 +112,20 @@ mod tests {
     #[test]
     fn typos_and_contradictions_are_refused() -> anyhow::Result<()> {
         let file = write("[thresholds]\nhigh_value = 75\n")?;
-        let error = format!("{:#}", resolve(&ThresholdArgs::default(), Some(file.path())).unwrap_err());
+        let error = format!(
+            "{:#}",
+            resolve(&ThresholdArgs::default(), Some(file.path())).unwrap_err()
+        );
         assert!(error.contains("unknown threshold `high_value`"), "{error}");
         let args = ThresholdArgs {
             short_trip_minutes: Some(Decimal::from(45)),
             ..ThresholdArgs::default()
         };
         let error = format!("{:#}", resolve(&args, None).unwrap_err());
-        assert!(error.contains("short_trip_minutes (45) must not be above long_trip_minutes (30)"), "{error}");
+        assert!(
+            error.contains("short_trip_minutes (45) must not be above long_trip_minutes (30)"),
+            "{error}"
+        );
         Ok(())
     }
 }

@@ -33,7 +33,12 @@ pub struct Summary<'a> {
 
 impl<'a> Summary<'a> {
     /// Builds the summary of a finished run.
-    pub fn new(report: &'a LocalRunReport, database: &Path, rejects: &Path, thresholds: &'a Thresholds) -> Self {
+    pub fn new(
+        report: &'a LocalRunReport,
+        database: &Path,
+        rejects: &Path,
+        thresholds: &'a Thresholds,
+    ) -> Self {
         let accounting = &report.accounting;
         let elapsed = report.elapsed.as_secs_f64().max(1e-9);
         let high_value = count(&accounting.items, &Table::HighValueTrips);
@@ -65,7 +70,10 @@ impl<'a> Summary<'a> {
             self.rows_per_second.round(),
             human_bytes(self.bytes_read),
         );
-        let _ = writeln!(out, "\naccounting (rows read = trips + duplicates + rejected)");
+        let _ = writeln!(
+            out,
+            "\naccounting (rows read = trips + duplicates + rejected)"
+        );
         let _ = writeln!(out, "  rows read    {:>10}", a.rows_read);
         let _ = writeln!(out, "  trips        {:>10}", a.trips);
         let _ = writeln!(out, "  duplicates   {:>10}", a.duplicates);
@@ -75,7 +83,12 @@ impl<'a> Summary<'a> {
         }
         let _ = writeln!(out, "\nitems written");
         for table in Table::ALL {
-            let _ = writeln!(out, "  {:<24} {:>10}", table.name(), count(&a.items, &table));
+            let _ = writeln!(
+                out,
+                "  {:<24} {:>10}",
+                table.name(),
+                count(&a.items, &table)
+            );
         }
         let _ = writeln!(
             out,
@@ -93,18 +106,36 @@ impl<'a> Summary<'a> {
             .collect();
         let _ = writeln!(out, "\nduration       {}", categories.join("  "));
         let _ = writeln!(out, "fare per mile  {}", tiers.join("  "));
-        for file in self.files.iter().filter(|file| !file.unavailable_analyses.is_empty()) {
+        for file in self
+            .files
+            .iter()
+            .filter(|file| !file.unavailable_analyses.is_empty())
+        {
             let missing: Vec<String> = file
                 .unavailable_analyses
                 .iter()
                 .map(|(table, column)| format!("{table} (no {column} column)"))
                 .collect();
-            let _ = writeln!(out, "\nnot computed for {}: {}", file.path, missing.join(", "));
+            let _ = writeln!(
+                out,
+                "\nnot computed for {}: {}",
+                file.path,
+                missing.join(", ")
+            );
         }
         if self.poison_records > 0 {
-            let _ = writeln!(out, "\nundecodable stream records: {} (see the rejects file)", self.poison_records);
+            let _ = writeln!(
+                out,
+                "\nundecodable stream records: {} (see the rejects file)",
+                self.poison_records
+            );
         }
-        let _ = writeln!(out, "\nresults  {} (SQLite: {})", self.database, table_list());
+        let _ = writeln!(
+            out,
+            "\nresults  {} (SQLite: {})",
+            self.database,
+            table_list()
+        );
         let _ = writeln!(out, "rejects  {} ({} rows)", self.rejects_file, a.rejected);
         let _ = writeln!(
             out,
@@ -124,7 +155,11 @@ fn count<K: Ord>(map: &std::collections::BTreeMap<K, u64>, key: &K) -> u64 {
 }
 
 fn ratio(part: u64, whole: u64) -> f64 {
-    if whole == 0 { 0.0 } else { part as f64 / whole as f64 }
+    if whole == 0 {
+        0.0
+    } else {
+        part as f64 / whole as f64
+    }
 }
 
 /// `1.2 MB`-style sizes.
@@ -136,11 +171,18 @@ pub fn human_bytes(bytes: u64) -> String {
         value /= 1000.0;
         unit += 1;
     }
-    if unit == 0 { format!("{bytes} B") } else { format!("{value:.1} {}", units[unit]) }
+    if unit == 0 {
+        format!("{bytes} B")
+    } else {
+        format!("{value:.1} {}", units[unit])
+    }
 }
 
 fn shell_quote(text: &str) -> String {
-    if text.chars().all(|c| c.is_ascii_alphanumeric() || "._-/".contains(c)) {
+    if text
+        .chars()
+        .all(|c| c.is_ascii_alphanumeric() || "._-/".contains(c))
+    {
         text.to_owned()
     } else {
         format!("'{}'", text.replace('\'', "'\\''"))

@@ -10,7 +10,8 @@ use flate2::write::GzEncoder;
 use std::io::Write;
 use std::path::{Path, PathBuf};
 
-const HEADER: &str = "VendorID,tpep_pickup_datetime,tpep_dropoff_datetime,trip_distance,fare_amount,total_amount";
+const HEADER: &str =
+    "VendorID,tpep_pickup_datetime,tpep_dropoff_datetime,trip_distance,fare_amount,total_amount";
 
 fn write(dir: &Path, name: &str, bytes: &[u8]) -> PathBuf {
     let path = dir.join(name);
@@ -20,7 +21,9 @@ fn write(dir: &Path, name: &str, bytes: &[u8]) -> PathBuf {
 
 fn gzip(bytes: &[u8]) -> Vec<u8> {
     let mut encoder = GzEncoder::new(Vec::new(), Compression::default());
-    encoder.write_all(bytes).unwrap_or_else(|error| panic!("{error}"));
+    encoder
+        .write_all(bytes)
+        .unwrap_or_else(|error| panic!("{error}"));
     encoder.finish().unwrap_or_else(|error| panic!("{error}"))
 }
 
@@ -32,12 +35,23 @@ fn tempdir() -> tempfile::TempDir {
 fn assert_fails_with(file: &Path, needles: &[&str]) {
     let dir = tempdir();
     let run = run_in(dir.path(), "bad.db", &[], &[file]);
-    assert!(!run.success(), "expected failure on {}: {}", file.display(), run.stdout());
+    assert!(
+        !run.success(),
+        "expected failure on {}: {}",
+        file.display(),
+        run.stdout()
+    );
     let stderr = run.stderr();
-    let error_lines: Vec<&str> = stderr.lines().filter(|line| line.starts_with("error: ")).collect();
+    let error_lines: Vec<&str> = stderr
+        .lines()
+        .filter(|line| line.starts_with("error: "))
+        .collect();
     assert_eq!(error_lines.len(), 1, "one error line expected: {stderr}");
     for needle in needles {
-        assert!(error_lines[0].contains(needle), "{needle:?} not in {stderr}");
+        assert!(
+            error_lines[0].contains(needle),
+            "{needle:?} not in {stderr}"
+        );
     }
 }
 
@@ -50,13 +64,18 @@ fn an_empty_file_is_refused() {
 
 #[test]
 fn a_missing_file_is_refused() {
-    assert_fails_with(Path::new("/nonexistent/trips.csv"), &["/nonexistent/trips.csv", "cannot read"]);
+    assert_fails_with(
+        Path::new("/nonexistent/trips.csv"),
+        &["/nonexistent/trips.csv", "cannot read"],
+    );
 }
 
 #[test]
 fn binary_garbage_is_an_unknown_format() {
     let dir = tempdir();
-    let garbage: Vec<u8> = (0..4096u32).map(|i| (i.wrapping_mul(2_654_435_761) >> 13) as u8).collect();
+    let garbage: Vec<u8> = (0..4096u32)
+        .map(|i| (i.wrapping_mul(2_654_435_761) >> 13) as u8)
+        .collect();
     let file = write(dir.path(), "garbage.csv", &garbage);
     assert_fails_with(&file, &["garbage.csv", "unknown format"]);
 }
@@ -64,16 +83,22 @@ fn binary_garbage_is_an_unknown_format() {
 #[test]
 fn a_truncated_gzip_fails_after_the_last_good_line() {
     let dir = tempdir();
-    let csv = std::fs::read(fixture("yellow_tripdata_2015-01_sample.csv")).unwrap_or_else(|e| panic!("{e}"));
+    let csv = std::fs::read(fixture("yellow_tripdata_2015-01_sample.csv"))
+        .unwrap_or_else(|e| panic!("{e}"));
     let compressed = gzip(&csv);
-    let file = write(dir.path(), "cut.csv.gz", &compressed[..compressed.len() / 2]);
+    let file = write(
+        dir.path(),
+        "cut.csv.gz",
+        &compressed[..compressed.len() / 2],
+    );
     assert_fails_with(&file, &["cut.csv.gz", "read failed after line"]);
 }
 
 #[test]
 fn a_truncated_parquet_file_is_refused() {
     let dir = tempdir();
-    let bytes = std::fs::read(fixture("yellow_tripdata_2025-01_first10k.parquet")).unwrap_or_else(|e| panic!("{e}"));
+    let bytes = std::fs::read(fixture("yellow_tripdata_2025-01_first10k.parquet"))
+        .unwrap_or_else(|e| panic!("{e}"));
     let file = write(dir.path(), "cut.parquet", &bytes[..bytes.len() * 3 / 5]);
     assert_fails_with(&file, &["cut.parquet", "invalid Parquet file"]);
 }
@@ -81,10 +106,19 @@ fn a_truncated_parquet_file_is_refused() {
 #[test]
 fn a_file_that_is_not_a_trip_file_names_its_columns() {
     let dir = tempdir();
-    let file = write(dir.path(), "zones.csv", b"\"LocationID\",\"Borough\",\"Zone\"\r\n1,\"EWR\",\"Newark Airport\"\r\n");
+    let file = write(
+        dir.path(),
+        "zones.csv",
+        b"\"LocationID\",\"Borough\",\"Zone\"\r\n1,\"EWR\",\"Newark Airport\"\r\n",
+    );
     assert_fails_with(
         &file,
-        &["zones.csv", "found columns: LocationID, Borough, Zone", "accepted names", "tpep_pickup_datetime"],
+        &[
+            "zones.csv",
+            "found columns: LocationID, Borough, Zone",
+            "accepted names",
+            "tpep_pickup_datetime",
+        ],
     );
 }
 
@@ -111,7 +145,12 @@ fn contradictory_thresholds_are_refused() {
         &[&fixture("yellow_tripdata_2021-01_head99.csv")],
     );
     assert!(!run.success());
-    assert!(run.stderr().contains("short_trip_minutes (40) must not be above long_trip_minutes (30)"), "{}", run.stderr());
+    assert!(
+        run.stderr()
+            .contains("short_trip_minutes (40) must not be above long_trip_minutes (30)"),
+        "{}",
+        run.stderr()
+    );
 }
 
 #[test]
@@ -146,25 +185,36 @@ fn bad_rows_are_rejected_with_line_column_and_reason_and_nothing_is_lost() {
         accounting["rejected_by_reason"],
         serde_json::json!({"too_few_fields": 1, "bad_timestamp": 1, "bad_number": 1})
     );
-    let rejects = std::fs::read_to_string(dir.path().join("d.db.rejects.csv")).unwrap_or_else(|e| panic!("{e}"));
+    let rejects = std::fs::read_to_string(dir.path().join("d.db.rejects.csv"))
+        .unwrap_or_else(|e| panic!("{e}"));
     let lines: Vec<&str> = rejects.lines().collect();
     assert_eq!(lines[0], "source,line,column,reason,detail,raw");
     assert!(lines[1].ends_with(",3,,too_few_fields,\"4 fields, the header has 6\",\"1,2025-01-01 00:00:00,2025-01-01 00:12:00,2.0\""), "{}", lines[1]);
-    assert!(lines[2].contains(",4,3:tpep_dropoff_datetime,bad_timestamp,"), "{}", lines[2]);
-    assert!(lines[3].contains(",5,4:trip_distance,bad_number,"), "{}", lines[3]);
+    assert!(
+        lines[2].contains(",4,3:tpep_dropoff_datetime,bad_timestamp,"),
+        "{}",
+        lines[2]
+    );
+    assert!(
+        lines[3].contains(",5,4:trip_distance,bad_number,"),
+        "{}",
+        lines[3]
+    );
     assert_eq!(lines.len(), 4);
 }
 
 #[test]
 fn gzip_csv_and_misnamed_parquet_are_read_by_content() {
     let dir = tempdir();
-    let csv = std::fs::read(fixture("yellow_tripdata_2021-01_head99.csv")).unwrap_or_else(|e| panic!("{e}"));
+    let csv = std::fs::read(fixture("yellow_tripdata_2021-01_head99.csv"))
+        .unwrap_or_else(|e| panic!("{e}"));
     let gz = write(dir.path(), "trips.csv.gz", &gzip(&csv));
     let run = run_in(dir.path(), "gz.db", &["--json"], &[&gz]);
     assert!(run.success(), "{}", run.stderr());
     assert_eq!(run.json()["files"][0]["format"], "gzip_csv");
     assert_eq!(run.json()["accounting"]["trips"], 99);
-    let parquet = std::fs::read(fixture("yellow_tripdata_2025-01_first10k.parquet")).unwrap_or_else(|e| panic!("{e}"));
+    let parquet = std::fs::read(fixture("yellow_tripdata_2025-01_first10k.parquet"))
+        .unwrap_or_else(|e| panic!("{e}"));
     let misnamed = write(dir.path(), "actually_parquet.csv", &parquet);
     let run = run_in(dir.path(), "pq.db", &["--json"], &[&misnamed]);
     assert!(run.success(), "{}", run.stderr());

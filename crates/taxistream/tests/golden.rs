@@ -34,7 +34,10 @@ fn golden_files() -> Vec<String> {
 fn every_testdata_file_matches_its_golden_accounting() {
     let dir = tempfile::tempdir().unwrap_or_else(|error| panic!("tempdir: {error}"));
     let names = golden_files();
-    assert!(names.len() >= 10, "testdata/ should hold at least 10 trip files, found {names:?}");
+    assert!(
+        names.len() >= 10,
+        "testdata/ should hold at least 10 trip files, found {names:?}"
+    );
     let mut mismatches = Vec::new();
     for name in &names {
         let golden_path = testdata().join("golden").join(format!("{name}.json"));
@@ -42,12 +45,20 @@ fn every_testdata_file_matches_its_golden_accounting() {
             .ok()
             .and_then(|bytes| serde_json::from_slice(&bytes).ok())
             .unwrap_or_else(|| panic!("missing or invalid golden file {}", golden_path.display()));
-        let run = run_in(dir.path(), &format!("{name}.db"), &["--json"], &[&fixture(name)]);
+        let run = run_in(
+            dir.path(),
+            &format!("{name}.db"),
+            &["--json"],
+            &[&fixture(name)],
+        );
         assert!(run.success(), "{name}: {}", run.stderr());
         let accounting = &run.json()["accounting"];
         for key in ACCOUNTING_KEYS {
             if accounting[key] != golden[key] {
-                mismatches.push(format!("{name}: {key}: got {}, golden {}", accounting[key], golden[key]));
+                mismatches.push(format!(
+                    "{name}: {key}: got {}, golden {}",
+                    accounting[key], golden[key]
+                ));
             }
         }
     }
@@ -68,6 +79,9 @@ fn a_file_without_fare_or_total_says_which_analyses_it_could_not_do() {
     let run = run_in(dir.path(), "five.db", &["--json"], &[&file]);
     assert_eq!(
         run.json()["files"][0]["unavailable_analyses"],
-        json!([["high_value_trips", "total_amount"], ["distance_to_fare_ratio", "fare_amount"]])
+        json!([
+            ["high_value_trips", "total_amount"],
+            ["distance_to_fare_ratio", "fare_amount"]
+        ])
     );
 }

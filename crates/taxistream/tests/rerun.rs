@@ -16,7 +16,10 @@ fn the_same_file_twice_leaves_identical_tables_and_accounting() {
     assert!(second.success(), "{}", second.stderr());
     let after_second = dump_tables(&dir.path().join("t.db"));
     assert_eq!(after_first.len(), 10_000 + 408 + 9_935);
-    assert!(after_first == after_second, "table contents changed on rerun");
+    assert!(
+        after_first == after_second,
+        "table contents changed on rerun"
+    );
     assert_eq!(first.json()["accounting"], second.json()["accounting"]);
 }
 
@@ -39,10 +42,28 @@ fn overlapping_files_count_the_overlap_as_duplicates() {
 #[test]
 fn csv_and_parquet_of_the_same_trips_give_the_same_tables() {
     let dir = tempfile::tempdir().unwrap_or_else(|error| panic!("tempdir: {error}"));
-    let csv = run_in(dir.path(), "csv.db", &[], &[&fixture("yellow_tripdata_2025-01_first10k.csv")]);
-    let parquet = run_in(dir.path(), "pq.db", &[], &[&fixture("yellow_tripdata_2025-01_first10k.parquet")]);
-    assert!(csv.success() && parquet.success(), "{}{}", csv.stderr(), parquet.stderr());
-    let (from_csv, from_parquet) = (dump_tables(&dir.path().join("csv.db")), dump_tables(&dir.path().join("pq.db")));
+    let csv = run_in(
+        dir.path(),
+        "csv.db",
+        &[],
+        &[&fixture("yellow_tripdata_2025-01_first10k.csv")],
+    );
+    let parquet = run_in(
+        dir.path(),
+        "pq.db",
+        &[],
+        &[&fixture("yellow_tripdata_2025-01_first10k.parquet")],
+    );
+    assert!(
+        csv.success() && parquet.success(),
+        "{}{}",
+        csv.stderr(),
+        parquet.stderr()
+    );
+    let (from_csv, from_parquet) = (
+        dump_tables(&dir.path().join("csv.db")),
+        dump_tables(&dir.path().join("pq.db")),
+    );
     assert_eq!(from_csv.len(), 746 + 10_000 + 9_885);
     assert!(from_csv == from_parquet, "CSV and Parquet tables differ");
 }
@@ -53,6 +74,11 @@ fn shard_count_does_not_change_the_results() {
     let file = fixture("yellow_tripdata_2015-01_sample.csv");
     let one = run_in(dir.path(), "one.db", &["--shards", "1"], &[&file]);
     let seven = run_in(dir.path(), "seven.db", &["--shards", "7"], &[&file]);
-    assert!(one.success() && seven.success(), "{}{}", one.stderr(), seven.stderr());
+    assert!(
+        one.success() && seven.success(),
+        "{}{}",
+        one.stderr(),
+        seven.stderr()
+    );
     assert!(dump_tables(&dir.path().join("one.db")) == dump_tables(&dir.path().join("seven.db")));
 }

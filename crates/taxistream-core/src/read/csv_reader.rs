@@ -28,11 +28,13 @@ impl<R: Read> CsvTripReader<R> {
             .buffer_capacity(256 * 1024)
             .from_reader(source);
         let mut header = ByteRecord::new();
-        let read = reader.read_byte_record(&mut header).map_err(|error| InputError::Read {
-            source_name: source_name.clone(),
-            line: 0,
-            detail: error.to_string(),
-        })?;
+        let read = reader
+            .read_byte_record(&mut header)
+            .map_err(|error| InputError::Read {
+                source_name: source_name.clone(),
+                line: 0,
+                detail: error.to_string(),
+            })?;
         if !read {
             return Err(InputError::Empty { source_name });
         }
@@ -41,15 +43,21 @@ impl<R: Read> CsvTripReader<R> {
             .enumerate()
             .map(|(index, name)| {
                 let name = String::from_utf8_lossy(name);
-                let name = if index == 0 { name.trim_start_matches('\u{feff}') } else { &name };
+                let name = if index == 0 {
+                    name.trim_start_matches('\u{feff}')
+                } else {
+                    &name
+                };
                 name.to_owned()
             })
             .collect();
         let columns = ColumnMap::new(&names);
-        columns.require_timestamps().map_err(|missing| InputError::NotATripFile {
-            source_name: source_name.clone(),
-            missing,
-        })?;
+        columns
+            .require_timestamps()
+            .map_err(|missing| InputError::NotATripFile {
+                source_name: source_name.clone(),
+                missing,
+            })?;
         let last_line = header.position().map_or(1, |position| position.line());
         Ok(CsvTripReader {
             reader,
@@ -78,7 +86,10 @@ impl<R: Read> CsvTripReader<R> {
     }
 
     fn convert(&mut self) -> ReadItem {
-        let line = self.record.position().map_or(self.last_line + 1, |position| position.line());
+        let line = self
+            .record
+            .position()
+            .map_or(self.last_line + 1, |position| position.line());
         self.last_line = line;
         let header_len = self.columns.len();
         if self.record.len() < header_len {
@@ -86,7 +97,10 @@ impl<R: Read> CsvTripReader<R> {
             return self.reject(line, None, RejectReason::TooFewFields, detail);
         }
         if let Some(extra) = (header_len..self.record.len()).find(|&i| !self.record[i].is_empty()) {
-            let detail = format!("non-empty field {} beyond the header's {header_len}", extra + 1);
+            let detail = format!(
+                "non-empty field {} beyond the header's {header_len}",
+                extra + 1
+            );
             return self.reject(line, None, RejectReason::ExtraFields, detail);
         }
         for index in 0..header_len {
@@ -128,7 +142,13 @@ impl<R: Read> CsvTripReader<R> {
         }
     }
 
-    fn reject(&mut self, line: u64, column: Option<usize>, reason: RejectReason, detail: String) -> ReadItem {
+    fn reject(
+        &mut self,
+        line: u64,
+        column: Option<usize>,
+        reason: RejectReason,
+        detail: String,
+    ) -> ReadItem {
         self.builder.clear();
         ReadItem::Rejected(RowRejection {
             line,
@@ -204,18 +224,32 @@ mod tests {
 
     #[test]
     fn crlf_blank_second_line_and_trailing_empty_fields() -> Result<(), InputError> {
-        let items = read("VendorID,tpep_pickup_datetime,tpep_dropoff_datetime,fare_amount\r\n\r\n1,2016-07-01 00:00:00,2016-07-01 00:10:00,.5,,\r\n")?;
+        let items = read(
+            "VendorID,tpep_pickup_datetime,tpep_dropoff_datetime,fare_amount\r\n\r\n1,2016-07-01 00:00:00,2016-07-01 00:10:00,.5,,\r\n",
+        )?;
         assert_eq!(reasons(&items), ["trip"]);
-        let ReadItem::Trip(trip) = &items[0] else { unreachable!() };
-        assert_eq!(trip.decimal(Field::FareAmount).map(|d| d.to_string()), Some("0.5".into()));
+        let ReadItem::Trip(trip) = &items[0] else {
+            unreachable!()
+        };
+        assert_eq!(
+            trip.decimal(Field::FareAmount).map(|d| d.to_string()),
+            Some("0.5".into())
+        );
         Ok(())
     }
 
     #[test]
     fn the_2009_and_2014_spellings_are_understood() -> Result<(), InputError> {
-        let items = read("vendor_name, Trip_Pickup_DateTime, Trip_Dropoff_DateTime, Total_Amt, Payment_Type\nVTS, 2009-01-04 02:52:00, 2009-01-04 03:02:00, 9.4, CASH\n")?;
-        let ReadItem::Trip(trip) = &items[0] else { panic!("{:?}", reasons(&items)) };
-        assert_eq!(trip.decimal(Field::TotalAmount).map(|d| d.to_string()), Some("9.4".into()));
+        let items = read(
+            "vendor_name, Trip_Pickup_DateTime, Trip_Dropoff_DateTime, Total_Amt, Payment_Type\nVTS, 2009-01-04 02:52:00, 2009-01-04 03:02:00, 9.4, CASH\n",
+        )?;
+        let ReadItem::Trip(trip) = &items[0] else {
+            panic!("{:?}", reasons(&items))
+        };
+        assert_eq!(
+            trip.decimal(Field::TotalAmount).map(|d| d.to_string()),
+            Some("9.4".into())
+        );
         Ok(())
     }
 
@@ -246,7 +280,9 @@ mod tests {
 
     #[test]
     fn a_header_without_timestamps_is_refused() {
-        let error = read("LocationID,Borough\n1,EWR\n").err().map(|e| e.to_string());
+        let error = read("LocationID,Borough\n1,EWR\n")
+            .err()
+            .map(|e| e.to_string());
         assert!(error.is_some_and(|e| e.contains("found columns: LocationID, Borough")));
         assert!(matches!(read(""), Err(InputError::Empty { .. })));
     }

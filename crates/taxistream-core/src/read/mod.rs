@@ -41,7 +41,9 @@ pub enum InputError {
         source_name: String,
     },
     /// The content is neither CSV text, gzip nor Parquet.
-    #[error("{source_name}: unknown format: not CSV text, gzip-compressed CSV or Parquet ({detail})")]
+    #[error(
+        "{source_name}: unknown format: not CSV text, gzip-compressed CSV or Parquet ({detail})"
+    )]
     UnknownFormat {
         /// The file.
         source_name: String,

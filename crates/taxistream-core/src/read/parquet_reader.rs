@@ -8,9 +8,9 @@ use crate::timestamp::LocalTimestamp;
 use crate::trip::{FieldError, TripBuilder};
 use arrow_array::cast::AsArray;
 use arrow_array::types::{
-    Date32Type, Decimal128Type, Float32Type, Float64Type, Int8Type, Int16Type, Int32Type, Int64Type,
-    TimestampMicrosecondType, TimestampMillisecondType, TimestampNanosecondType, TimestampSecondType,
-    UInt8Type, UInt16Type, UInt32Type, UInt64Type,
+    Date32Type, Decimal128Type, Float32Type, Float64Type, Int8Type, Int16Type, Int32Type,
+    Int64Type, TimestampMicrosecondType, TimestampMillisecondType, TimestampNanosecondType,
+    TimestampSecondType, UInt8Type, UInt16Type, UInt32Type, UInt64Type,
 };
 use arrow_array::{Array, ArrayRef, RecordBatch};
 use arrow_schema::{DataType, TimeUnit};
@@ -47,7 +47,10 @@ enum Cell<'a> {
 
 impl ParquetTripReader {
     /// Opens a Parquet source (a file, or bytes) and checks its columns.
-    pub fn new<R: ChunkReader + 'static>(source: R, source_name: String) -> Result<Self, InputError> {
+    pub fn new<R: ChunkReader + 'static>(
+        source: R,
+        source_name: String,
+    ) -> Result<Self, InputError> {
         let parquet_error = |error: parquet::errors::ParquetError| InputError::Parquet {
             source_name: source_name.clone(),
             detail: error.to_string(),
@@ -65,13 +68,22 @@ impl ParquetTripReader {
                 });
             }
         }
-        let names: Vec<&str> = schema.fields().iter().map(|field| field.name().as_str()).collect();
+        let names: Vec<&str> = schema
+            .fields()
+            .iter()
+            .map(|field| field.name().as_str())
+            .collect();
         let columns = ColumnMap::new(&names);
-        columns.require_timestamps().map_err(|missing| InputError::NotATripFile {
-            source_name: source_name.clone(),
-            missing,
-        })?;
-        let batches = builder.with_batch_size(BATCH_ROWS).build().map_err(parquet_error)?;
+        columns
+            .require_timestamps()
+            .map_err(|missing| InputError::NotATripFile {
+                source_name: source_name.clone(),
+                missing,
+            })?;
+        let batches = builder
+            .with_batch_size(BATCH_ROWS)
+            .build()
+            .map_err(parquet_error)?;
         Ok(ParquetTripReader {
             batches,
             columns,
@@ -98,21 +110,37 @@ impl ParquetTripReader {
                     && field.kind() == FieldKind::Timestamp
                 {
                     let detail = format!("{} is null", field.name());
-                    return self.reject(batch, row, line, Some(index), RejectReason::MissingTimestamp, detail);
+                    return self.reject(
+                        batch,
+                        row,
+                        line,
+                        Some(index),
+                        RejectReason::MissingTimestamp,
+                        detail,
+                    );
                 }
                 continue;
             };
             let result = match (target, cell) {
-                (ColumnTarget::Field(field), Cell::Invalid(detail)) if field.kind() == FieldKind::Timestamp => {
+                (ColumnTarget::Field(field), Cell::Invalid(detail))
+                    if field.kind() == FieldKind::Timestamp =>
+                {
                     Err((RejectReason::BadTimestamp, detail))
                 }
                 (_, Cell::Invalid(detail)) => Err((RejectReason::BadNumber, detail)),
-                (ColumnTarget::Field(field), Cell::Integer(value)) => self.builder.set_integer(field, value).map_err(detail_of),
-                (ColumnTarget::Field(field), Cell::Double(value)) => self.builder.set_double(field, value).map_err(detail_of),
-                (ColumnTarget::Field(field), Cell::Timestamp(value)) => self.builder.set_timestamp(field, value).map_err(detail_of),
-                (ColumnTarget::Field(field), Cell::Text(text)) => self.builder.set_text(field, text.trim()).map_err(|error| {
-                    (reason_for(error), format!("{error}: {text:?}"))
-                }),
+                (ColumnTarget::Field(field), Cell::Integer(value)) => {
+                    self.builder.set_integer(field, value).map_err(detail_of)
+                }
+                (ColumnTarget::Field(field), Cell::Double(value)) => {
+                    self.builder.set_double(field, value).map_err(detail_of)
+                }
+                (ColumnTarget::Field(field), Cell::Timestamp(value)) => {
+                    self.builder.set_timestamp(field, value).map_err(detail_of)
+                }
+                (ColumnTarget::Field(field), Cell::Text(text)) => self
+                    .builder
+                    .set_text(field, text.trim())
+                    .map_err(|error| (reason_for(error), format!("{error}: {text:?}"))),
                 (ColumnTarget::Field(field), Cell::Exact(value)) => {
                     scratch.clear();
                     scratch.push_str(&value.normalize().to_string());
@@ -132,7 +160,14 @@ impl ParquetTripReader {
             Ok(trip) => ReadItem::Trip(trip),
             Err(missing) => {
                 let detail = format!("{} is null", missing.0.name());
-                self.reject(batch, row, line, None, RejectReason::MissingTimestamp, detail)
+                self.reject(
+                    batch,
+                    row,
+                    line,
+                    None,
+                    RejectReason::MissingTimestamp,
+                    detail,
+                )
             }
         }
     }
@@ -152,7 +187,9 @@ impl ParquetTripReader {
             .iter()
             .enumerate()
             .map(|(index, array)| {
-                let value = cell(array, row).map(|cell| cell_text(&cell)).unwrap_or_default();
+                let value = cell(array, row)
+                    .map(|cell| cell_text(&cell))
+                    .unwrap_or_default();
                 format!("{}={value}", self.columns.name(index))
             })
             .collect::<Vec<_>>()
@@ -240,7 +277,11 @@ fn cell(array: &ArrayRef, row: usize) -> Option<Cell<'_>> {
         Cell::Timestamp(LocalTimestamp::from_epoch_units(value, units).unwrap_or_default())
     };
     Some(match array.data_type() {
-        DataType::Boolean => Cell::Text(if array.as_boolean().value(row) { "true" } else { "false" }),
+        DataType::Boolean => Cell::Text(if array.as_boolean().value(row) {
+            "true"
+        } else {
+            "false"
+        }),
         DataType::Int8 => Cell::Integer(i64::from(array.as_primitive::<Int8Type>().value(row))),
         DataType::Int16 => Cell::Integer(i64::from(array.as_primitive::<Int16Type>().value(row))),
         DataType::Int32 => Cell::Integer(i64::from(array.as_primitive::<Int32Type>().value(row))),
@@ -252,7 +293,9 @@ fn cell(array: &ArrayRef, row: usize) -> Option<Cell<'_>> {
             Ok(value) => Cell::Integer(value),
             Err(_) => Cell::Invalid("integer out of range".to_owned()),
         },
-        DataType::Float32 => Cell::Double(f64::from(array.as_primitive::<Float32Type>().value(row))),
+        DataType::Float32 => {
+            Cell::Double(f64::from(array.as_primitive::<Float32Type>().value(row)))
+        }
         DataType::Float64 => Cell::Double(array.as_primitive::<Float64Type>().value(row)),
         DataType::Utf8 => Cell::Text(array.as_string::<i32>().value(row)),
         DataType::LargeUtf8 => Cell::Text(array.as_string::<i64>().value(row)),
@@ -260,13 +303,24 @@ fn cell(array: &ArrayRef, row: usize) -> Option<Cell<'_>> {
         DataType::Timestamp(unit, _) => {
             let (value, units) = match unit {
                 TimeUnit::Second => (array.as_primitive::<TimestampSecondType>().value(row), 1),
-                TimeUnit::Millisecond => (array.as_primitive::<TimestampMillisecondType>().value(row), 1_000),
-                TimeUnit::Microsecond => (array.as_primitive::<TimestampMicrosecondType>().value(row), 1_000_000),
-                TimeUnit::Nanosecond => (array.as_primitive::<TimestampNanosecondType>().value(row), 1_000_000_000),
+                TimeUnit::Millisecond => (
+                    array.as_primitive::<TimestampMillisecondType>().value(row),
+                    1_000,
+                ),
+                TimeUnit::Microsecond => (
+                    array.as_primitive::<TimestampMicrosecondType>().value(row),
+                    1_000_000,
+                ),
+                TimeUnit::Nanosecond => (
+                    array.as_primitive::<TimestampNanosecondType>().value(row),
+                    1_000_000_000,
+                ),
             };
             match LocalTimestamp::from_epoch_units(value, units) {
                 Ok(_) => timestamp(value, units),
-                Err(_) => Cell::Invalid(format!("timestamp out of range: {value} units of 1/{units} s")),
+                Err(_) => Cell::Invalid(format!(
+                    "timestamp out of range: {value} units of 1/{units} s"
+                )),
             }
         }
         DataType::Date32 => {
@@ -275,7 +329,10 @@ fn cell(array: &ArrayRef, row: usize) -> Option<Cell<'_>> {
         }
         DataType::Decimal128(_, scale) => {
             let value = array.as_primitive::<Decimal128Type>().value(row);
-            match u32::try_from(*scale).ok().and_then(|scale| Decimal::try_from_i128_with_scale(value, scale).ok()) {
+            match u32::try_from(*scale)
+                .ok()
+                .and_then(|scale| Decimal::try_from_i128_with_scale(value, scale).ok())
+            {
                 Some(value) => Cell::Exact(value),
                 None => Cell::Invalid("decimal out of range".to_owned()),
             }

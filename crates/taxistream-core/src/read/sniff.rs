@@ -94,7 +94,8 @@ pub fn open_stream(
             detail,
         });
     }
-    CsvTripReader::new(Box::new(text) as Box<dyn Read + Send>, source_name, is_gzip).map(TripReader::Csv)
+    CsvTripReader::new(Box::new(text) as Box<dyn Read + Send>, source_name, is_gzip)
+        .map(TripReader::Csv)
 }
 
 /// Why the first bytes are not CSV text, if they are not.

@@ -16,7 +16,10 @@ impl RejectsFile {
     /// Creates (or truncates) the file and writes its header.
     pub fn create(path: &Path) -> Result<RejectsFile, PortError> {
         let file = File::create(path).map_err(|error| {
-            PortError::permanent(format!("cannot create rejects file {}: {error}", path.display()))
+            PortError::permanent(format!(
+                "cannot create rejects file {}: {error}",
+                path.display()
+            ))
         })?;
         let mut writer = csv::Writer::from_writer(BufWriter::new(file));
         writer
@@ -39,7 +42,11 @@ impl RejectsFile {
 }
 
 impl RejectSink for RejectsFile {
-    async fn reject(&mut self, source_name: &str, rejection: &RowRejection) -> Result<(), PortError> {
+    async fn reject(
+        &mut self,
+        source_name: &str,
+        rejection: &RowRejection,
+    ) -> Result<(), PortError> {
         let column = rejection
             .column
             .as_ref()

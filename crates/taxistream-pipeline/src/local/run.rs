@@ -5,13 +5,16 @@ use super::rejects::RejectsFile;
 use super::sqlite::{SqliteTables, open_sqlite_tables};
 use super::stream::{ShardReceiver, local_stream};
 use crate::consume::{PoisonRecord, consume};
-use crate::ports::PortError;
+use crate::ports::{PortError, RejectSink};
 use crate::produce::{ProduceError, SeenTrips, produce};
 use crate::progress::Progress;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
-use taxistream_core::{Accounting, AnalysisRules, Format, InputError, ReadItem, TripReader, open_path};
+use taxistream_core::{
+    Accounting, AnalysisRules, Format, InputError, ReadItem, RejectReason, RowRejection,
+    TripReader, open_path,
+};
 
 /// What a local run reads, where it writes, and how.
 #[derive(Debug, Clone)]
@@ -95,7 +98,10 @@ pub fn expand_inputs(inputs: &[PathBuf]) -> Result<Vec<PathBuf>, RunError> {
             continue;
         }
         let entries = std::fs::read_dir(input).map_err(|error| {
-            RunError::NoInput(format!("{}: cannot list directory: {error}", input.display()))
+            RunError::NoInput(format!(
+                "{}: cannot list directory: {error}",
+                input.display()
+            ))
         })?;
         let mut found: Vec<PathBuf> = entries
             .filter_map(|entry| entry.ok().map(|entry| entry.path()))
@@ -117,12 +123,21 @@ pub fn expand_inputs(inputs: &[PathBuf]) -> Result<Vec<PathBuf>, RunError> {
 }
 
 fn is_trip_file_name(path: &Path) -> bool {
-    let name = path.file_name().map(|name| name.to_string_lossy().to_ascii_lowercase());
-    name.is_some_and(|name| [".csv", ".csv.gz", ".parquet"].iter().any(|ext| name.ends_with(ext)))
+    let name = path
+        .file_name()
+        .map(|name| name.to_string_lossy().to_ascii_lowercase());
+    name.is_some_and(|name| {
+        [".csv", ".csv.gz", ".parquet"]
+            .iter()
+            .any(|ext| name.ends_with(ext))
+    })
 }
 
 /// Runs the pipeline on the inputs; `progress` is updated as rows are read.
-pub async fn run_local(config: &LocalRunConfig, progress: Arc<Progress>) -> Result<LocalRunReport, RunError> {
+pub async fn run_local(
+    config: &LocalRunConfig,
+    progress: Arc<Progress>,
+) -> Result<LocalRunReport, RunError> {
     let started = Instant::now();
     let files = expand_inputs(&config.inputs)?;
     // Refuse a bad input before writing anything: every file must open and have a trip header.
@@ -134,7 +149,13 @@ pub async fn run_local(config: &LocalRunConfig, progress: Arc<Progress>) -> Resu
     let (mut sink, receivers) = local_stream(config.shards);
     let consumers: Vec<_> = receivers
         .into_iter()
-        .map(|receiver| tokio::spawn(consume_shard(receiver, config.rules.clone(), tables.clone())))
+        .map(|receiver| {
+            tokio::spawn(consume_shard(
+                receiver,
+                config.rules.clone(),
+                tables.clone(),
+            ))
+        })
         .collect();
     drop(tables);
 
@@ -165,7 +186,9 @@ pub async fn run_local(config: &LocalRunConfig, progress: Arc<Progress>) -> Resu
                 poison.extend(shard_poison);
             }
             Ok(Err(error)) => consumer_error = Some(error),
-            Err(error) => consumer_error = Some(PortError::permanent(format!("a consumer failed: {error}"))),
+            Err(error) => {
+                consumer_error = Some(PortError::permanent(format!("a consumer failed: {error}")))
+            }
         }
     }
     // The writer's own error is the root cause of a consumer's or producer's "stopped".
@@ -174,6 +197,21 @@ pub async fn run_local(config: &LocalRunConfig, progress: Arc<Progress>) -> Resu
         return Err(error.into());
     }
     produce_result?;
+    for record in &poison {
+        let rejection = RowRejection {
+            line: 0,
+            column: None,
+            reason: RejectReason::BadRecord,
+            detail: format!(
+                "stream record {} (partition key {}): {}",
+                record.sequence_number.as_deref().unwrap_or("?"),
+                record.partition_key,
+                record.error
+            ),
+            raw: record.data.clone(),
+        };
+        rejects.reject("stream", &rejection).await?;
+    }
     rejects.finish()?;
     Ok(LocalRunReport {
         accounting,
@@ -252,13 +290,15 @@ impl Iterator for Counted<'_> {
         match (&item, self.reader.bytes_read()) {
             (Some(_), Some(bytes)) => {
                 self.progress.add_rows(1);
-                self.progress.add_bytes(bytes.saturating_sub(self.bytes_reported));
+                self.progress
+                    .add_bytes(bytes.saturating_sub(self.bytes_reported));
                 self.bytes_reported = bytes;
             }
             (Some(_), None) => self.progress.add_rows(1),
             // Parquet: count the file's size once it is done.
             (None, None) => {
-                self.progress.add_bytes(self.file_size.saturating_sub(self.bytes_reported));
+                self.progress
+                    .add_bytes(self.file_size.saturating_sub(self.bytes_reported));
                 self.bytes_reported = self.file_size;
             }
             (None, Some(_)) => {}

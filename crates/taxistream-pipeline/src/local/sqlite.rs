@@ -37,7 +37,9 @@ pub fn open_sqlite_tables(path: &Path) -> Result<(SqliteTables, SqliteWriter), P
     let thread = std::thread::Builder::new()
         .name("sqlite-writer".to_owned())
         .spawn(move || write_all(connection, receiver).map_err(|error| error.to_string()))
-        .map_err(|error| PortError::permanent(format!("cannot start the database writer: {error}")))?;
+        .map_err(|error| {
+            PortError::permanent(format!("cannot start the database writer: {error}"))
+        })?;
     Ok((
         SqliteTables { sender },
         SqliteWriter {
@@ -56,7 +58,9 @@ impl SqliteWriter {
         match self.thread.join() {
             Ok(Ok(written)) => Ok(written),
             Ok(Err(error)) => Err(PortError::permanent(format!("database {path}: {error}"))),
-            Err(_) => Err(PortError::permanent(format!("database {path}: the writer thread panicked"))),
+            Err(_) => Err(PortError::permanent(format!(
+                "database {path}: the writer thread panicked"
+            ))),
         }
     }
 }
@@ -118,8 +122,12 @@ fn upsert_sql(table: Table) -> String {
     )
 }
 
-fn write_all(mut connection: Connection, mut receiver: mpsc::Receiver<Vec<Item>>) -> rusqlite::Result<u64> {
-    let columns: Vec<Vec<&'static str>> = Table::ALL.iter().map(|table| table.attributes()).collect();
+fn write_all(
+    mut connection: Connection,
+    mut receiver: mpsc::Receiver<Vec<Item>>,
+) -> rusqlite::Result<u64> {
+    let columns: Vec<Vec<&'static str>> =
+        Table::ALL.iter().map(|table| table.attributes()).collect();
     let statements: Vec<String> = Table::ALL.iter().map(|table| upsert_sql(*table)).collect();
     let mut written = 0u64;
     while let Some(first) = receiver.blocking_recv() {
@@ -133,7 +141,10 @@ fn write_all(mut connection: Connection, mut receiver: mpsc::Receiver<Vec<Item>>
             let mut folded = 0;
             while let Some(items) = batch.take() {
                 for item in &items {
-                    let index = Table::ALL.iter().position(|table| *table == item.table).unwrap_or(0);
+                    let index = Table::ALL
+                        .iter()
+                        .position(|table| *table == item.table)
+                        .unwrap_or(0);
                     let values = row_values(item, &columns[index]);
                     prepared[index].execute(params_from_iter(values))?;
                     written += 1;
@@ -152,7 +163,7 @@ fn write_all(mut connection: Connection, mut receiver: mpsc::Receiver<Vec<Item>>
 /// The item as one SQL row: trip_id, then each column's value or NULL.
 fn row_values(item: &Item, columns: &[&'static str]) -> Vec<SqlValue> {
     let mut values = Vec::with_capacity(columns.len() + 1);
-    values.push(SqlValue::Text(item.trip_id.clone()));
+    values.push(SqlValue::Text(item.trip_id.to_string()));
     for column in columns {
         let value = item
             .attributes
@@ -166,13 +177,17 @@ fn row_values(item: &Item, columns: &[&'static str]) -> Vec<SqlValue> {
 
 fn sql_value(value: &AttributeValue) -> SqlValue {
     match value {
-        AttributeValue::S(text) => SqlValue::Text(text.clone()),
-        AttributeValue::N(text) => match text.parse::<i64>() {
-            Ok(integer) => SqlValue::Integer(integer),
-            Err(_) => text
-                .parse::<f64>()
-                .map_or_else(|_| SqlValue::Text(text.clone()), SqlValue::Real),
+        AttributeValue::Integer(integer) => SqlValue::Integer(*integer),
+        AttributeValue::Decimal(decimal) => match i64::try_from(*decimal) {
+            Ok(integer) if decimal.scale() == 0 => SqlValue::Integer(integer),
+            // The nearest double, correctly rounded from the exact decimal text.
+            _ => {
+                let text = value.to_text();
+                text.parse::<f64>()
+                    .map_or(SqlValue::Text(text), SqlValue::Real)
+            }
         },
+        other => SqlValue::Text(other.to_text()),
     }
 }
 
@@ -199,8 +214,11 @@ mod tests {
         let path = dir.path().join("t.db");
         let item = Item {
             table: Table::TripDurationAnalysis,
-            trip_id: "t1".to_owned(),
-            attributes: vec![("duration_minutes", AttributeValue::N("8.35".to_owned()))],
+            trip_id: "t1".into(),
+            attributes: vec![(
+                "duration_minutes",
+                AttributeValue::Decimal(rust_decimal::Decimal::new(835, 2)),
+            )],
         };
         let runtime = tokio::runtime::Builder::new_current_thread().build()?;
         for _ in 0..2 {

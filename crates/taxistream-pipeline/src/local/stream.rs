@@ -87,6 +87,9 @@ mod tests {
         for n in 0..4000 {
             counts[shard_for(&format!("{n:032x}"), 4)] += 1;
         }
-        assert!(counts.iter().all(|&count| (850..1150).contains(&count)), "{counts:?}");
+        assert!(
+            counts.iter().all(|&count| (850..1150).contains(&count)),
+            "{counts:?}"
+        );
     }
 }

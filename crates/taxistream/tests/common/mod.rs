@@ -40,8 +40,13 @@ impl Run {
     }
     /// The `--json` summary.
     pub fn json(&self) -> serde_json::Value {
-        serde_json::from_slice(&self.output.stdout)
-            .unwrap_or_else(|error| panic!("summary is not JSON ({error}): {}\n{}", self.stdout(), self.stderr()))
+        serde_json::from_slice(&self.output.stdout).unwrap_or_else(|error| {
+            panic!(
+                "summary is not JSON ({error}): {}\n{}",
+                self.stdout(),
+                self.stderr()
+            )
+        })
     }
 }
 
@@ -63,14 +68,21 @@ pub fn run_in(dir: &Path, db: &str, extra: &[&str], inputs: &[&Path]) -> Run {
 
 /// Every row of the three tables, ordered by trip id, values tagged with their SQLite type.
 pub fn dump_tables(db: &Path) -> Vec<String> {
-    let connection = Connection::open(db).unwrap_or_else(|error| panic!("open {}: {error}", db.display()));
+    let connection =
+        Connection::open(db).unwrap_or_else(|error| panic!("open {}: {error}", db.display()));
     let mut lines = Vec::new();
-    for table in ["high_value_trips", "trip_duration_analysis", "distance_to_fare_ratio"] {
+    for table in [
+        "high_value_trips",
+        "trip_duration_analysis",
+        "distance_to_fare_ratio",
+    ] {
         let mut statement = connection
             .prepare(&format!("SELECT * FROM {table} ORDER BY trip_id"))
             .unwrap_or_else(|error| panic!("{table}: {error}"));
         let columns = statement.column_count();
-        let mut rows = statement.query([]).unwrap_or_else(|error| panic!("{table}: {error}"));
+        let mut rows = statement
+            .query([])
+            .unwrap_or_else(|error| panic!("{table}: {error}"));
         while let Ok(Some(row)) = rows.next() {
             let values: Vec<String> = (0..columns)
                 .map(|i| match row.get_ref(i) {
