@@ -74,6 +74,7 @@ EOF
 
 # 4. Timings. The whole input is read once first so no tool pays for a cold page cache.
 cat "$WORK/input.csv" "$WORK/input-large.csv" > /dev/null
+LOAD_START=$(cut -d' ' -f1-3 /proc/loadavg) # other work on the machine skews every number: shown in the report
 declare -A S R C
 run_ts() { # run_ts NAME INPUT RUNS
   measure "$1" "$3" "$WORK/ts.db $WORK/ts.db-wal $WORK/ts.db-shm $WORK/rejects.csv" \
@@ -101,8 +102,10 @@ ratio() { awk -v a="${S[$1]}" -v b="${S[taxistream]}" 'BEGIN {printf "%.1f", a /
   echo "### End-to-end: \`taxistream run\` vs baselines ($(date -u '+%Y-%m-%d %H:%M UTC'))"
   echo
   echo "Machine: $(nproc) cores, $(lscpu | sed -n 's/^Model name: *//p' | head -n 1), Linux $(uname -r)," \
-    "$(free -m | awk '/^Mem:/ {printf "%.0f", $2 / 1024}') GiB RAM. $("$BIN" --version), git $(git rev-parse --short HEAD)$(git diff --quiet HEAD 2>/dev/null || echo '-dirty')," \
+    "$(free -m | awk '/^Mem:/ {printf "%.0f", $2 / 1024}') GiB RAM. $("$BIN" --version) (binary built $(date -u -r "$BIN" '+%Y-%m-%d %H:%M UTC')), git $(git rev-parse --short HEAD)$(git diff --quiet HEAD 2>/dev/null || echo '-dirty')," \
     "DuckDB $DUCKDB_VERSION (2 threads), $("$PY" --version)."
+  echo
+  echo "Load average (1/5/15 min) at start: $LOAD_START, at end: $(cut -d' ' -f1-3 /proc/loadavg)."
   echo
   echo "Command: \`COPIES=$COPIES COPIES_LARGE=$COPIES_LARGE RUNS=$RUNS RUNS_PY=$RUNS_PY RUNS_LARGE=$RUNS_LARGE SKIP_BUILD=${SKIP_BUILD:-0} BENCH_DIR=$WORK BENCH_VENV=$VENV scripts/bench_e2e.sh\`"
   echo

@@ -1,11 +1,12 @@
 //! The three analyses of the contract (§3): duration, high value, fare per mile, as table items.
 
 use crate::identity::TripId;
+use crate::number::divide_rounded;
 use crate::schema::Field;
 use crate::settings::AnalysisRules;
 use crate::timestamp::LocalTimestamp;
 use crate::trip::{Trip, Value};
-use rust_decimal::{Decimal, RoundingStrategy};
+use rust_decimal::Decimal;
 use serde::Serialize;
 use std::sync::Arc;
 
@@ -247,9 +248,7 @@ pub fn analyse(trip: &Trip, id: &TripId, rules: &AnalysisRules) -> TripAnalysis 
         let mut attributes = common;
         attributes.push(("trip_distance", number(distance)));
         attributes.push(("fare_amount", number(fare)));
-        if let Some(per_mile) = fare.checked_div(distance) {
-            let per_mile =
-                per_mile.round_dp_with_strategy(4, RoundingStrategy::MidpointAwayFromZero);
+        if let Some(per_mile) = fare_per_mile(fare, distance) {
             attributes.push(("fare_per_mile", number(per_mile)));
         }
         attributes.push(("profitability", AttributeValue::Label(tier.name())));
@@ -266,9 +265,23 @@ pub fn analyse(trip: &Trip, id: &TripId, rules: &AnalysisRules) -> TripAnalysis 
 
 /// Duration in minutes, rounded half away from zero to 2 decimals.
 fn duration_minutes(nanos: i128) -> Option<Decimal> {
-    let seconds = Decimal::try_from_i128_with_scale(nanos, 9).ok()?;
-    let minutes = seconds.checked_div(Decimal::from(60))?;
-    Some(minutes.round_dp_with_strategy(2, RoundingStrategy::MidpointAwayFromZero))
+    // Hundredths of a minute: nanos × 100 / 60e9, in exact integer arithmetic.
+    let hundredths = divide_rounded(nanos, 600_000_000);
+    Decimal::try_from_i128_with_scale(hundredths, 2).ok()
+}
+
+/// `fare / distance` rounded half away from zero to 4 decimals, exactly (`distance` > 0).
+fn fare_per_mile(fare: Decimal, distance: Decimal) -> Option<Decimal> {
+    // fare = f·10^-a, distance = d·10^-b, so fare/distance·10^4 = f·10^(4+b-a) / d.
+    let exponent = 4 + i64::from(distance.scale()) - i64::from(fare.scale());
+    let (mut numerator, mut denominator) = (fare.mantissa(), distance.mantissa());
+    let power = 10i128.checked_pow(u32::try_from(exponent.unsigned_abs()).ok()?)?;
+    if exponent >= 0 {
+        numerator = numerator.checked_mul(power)?;
+    } else {
+        denominator = denominator.checked_mul(power)?;
+    }
+    Decimal::try_from_i128_with_scale(divide_rounded(numerator, denominator), 4).ok()
 }
 
 fn common_attributes(trip: &Trip) -> Vec<(&'static str, AttributeValue)> {
@@ -307,5 +320,62 @@ fn item(table: Table, id: &Arc<str>, attributes: Vec<(&'static str, AttributeVal
         table,
         trip_id: Arc::clone(id),
         attributes,
+    }
+}
+
+#[cfg(test)]
+#[allow(clippy::unwrap_used, clippy::panic)]
+mod tests {
+    use super::*;
+    use rust_decimal::RoundingStrategy;
+
+    fn d(text: &str) -> Decimal {
+        text.parse().unwrap()
+    }
+
+    #[test]
+    fn fare_per_mile_is_the_exact_ratio_rounded_half_away_from_zero() {
+        for (fare, distance) in [
+            ("10", "1.6"),
+            ("5.1", "0.5"),
+            ("-52", "0.01"),
+            ("0.00005", "1"),
+            ("7", "3"),
+            ("12.36", "0.07"),
+            ("1000000", "0.0001"),
+        ] {
+            let expected = (d(fare) / d(distance))
+                .round_dp_with_strategy(4, RoundingStrategy::MidpointAwayFromZero);
+            assert_eq!(
+                fare_per_mile(d(fare), d(distance)),
+                Some(expected),
+                "{fare}/{distance}"
+            );
+        }
+        assert_eq!(
+            fare_per_mile(d("0.00005"), d("1")).map(|v| v.normalize().to_string()),
+            Some("0.0001".into())
+        );
+    }
+
+    #[test]
+    fn duration_minutes_round_half_away_from_zero() {
+        let minute = 60_000_000_000i128;
+        assert_eq!(
+            duration_minutes(8 * minute + 21_000_000_000).map(|v| v.normalize().to_string()),
+            Some("8.35".into())
+        );
+        assert_eq!(
+            duration_minutes(300_000_000).map(|v| v.to_string()),
+            Some("0.01".into())
+        );
+        assert_eq!(
+            duration_minutes(-300_000_000).map(|v| v.to_string()),
+            Some("-0.01".into())
+        );
+        assert_eq!(
+            duration_minutes(299_999_999).map(|v| v.to_string()),
+            Some("0.00".into())
+        );
     }
 }

@@ -79,15 +79,18 @@ pub fn parse_decimal(text: &str) -> Result<Decimal, NumberError> {
     if mantissa == 0 {
         return Ok(Decimal::ZERO);
     }
+    // Normalize here, cheaply: no trailing fractional zeros.
+    while scale > 0 && mantissa.is_multiple_of(10) {
+        mantissa /= 10;
+        scale -= 1;
+    }
     if scale > MAX_SCALE || mantissa >= 1u128 << 96 {
         return Err(NumberError::OutOfRange);
     }
     let signed = i128::try_from(mantissa).map_err(|_| NumberError::OutOfRange)?;
     let signed = if negative { -signed } else { signed };
     let scale = u32::try_from(scale).map_err(|_| NumberError::OutOfRange)?;
-    Decimal::try_from_i128_with_scale(signed, scale)
-        .map(|value| value.normalize())
-        .map_err(|_| NumberError::OutOfRange)
+    Decimal::try_from_i128_with_scale(signed, scale).map_err(|_| NumberError::OutOfRange)
 }
 
 fn parse_exponent(bytes: &[u8]) -> Result<i64, NumberError> {
@@ -103,6 +106,22 @@ fn parse_exponent(bytes: &[u8]) -> Result<i64, NumberError> {
         .iter()
         .fold(0i64, |acc, digit| acc * 10 + i64::from(digit - b'0'));
     Ok(if negative { -value } else { value })
+}
+
+/// `numerator / denominator`, rounded half away from zero to an integer (`denominator` ≠ 0).
+pub fn divide_rounded(numerator: i128, denominator: i128) -> i128 {
+    let quotient = numerator / denominator;
+    let remainder = numerator % denominator;
+    if remainder.unsigned_abs() * 2 >= denominator.unsigned_abs() {
+        quotient
+            + if (numerator < 0) == (denominator < 0) {
+                1
+            } else {
+                -1
+            }
+    } else {
+        quotient
+    }
 }
 
 /// Parses an integer, accepting integral decimals such as `1.0` and `2.`.
@@ -187,6 +206,17 @@ mod tests {
             parse_decimal("123456789012345678901234567890"),
             Err(NumberError::OutOfRange)
         );
+    }
+
+    #[test]
+    fn division_rounds_half_away_from_zero() {
+        assert_eq!(divide_rounded(5, 2), 3);
+        assert_eq!(divide_rounded(-5, 2), -3);
+        assert_eq!(divide_rounded(5, -2), -3);
+        assert_eq!(divide_rounded(7, 3), 2);
+        assert_eq!(divide_rounded(-7, 3), -2);
+        assert_eq!(divide_rounded(8, 3), 3);
+        assert_eq!(divide_rounded(0, 3), 0);
     }
 
     #[test]

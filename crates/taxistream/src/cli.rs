@@ -53,7 +53,7 @@ pub struct RunArgs {
     #[arg(long)]
     pub json: bool,
 
-    /// Never draw a progress bar, even on a terminal.
+    /// No progress report: neither the bar (on a terminal) nor the log lines (otherwise).
     #[arg(long)]
     pub no_progress: bool,
 

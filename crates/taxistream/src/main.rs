@@ -9,6 +9,7 @@ use anyhow::Context;
 use clap::Parser;
 use cli::{Cli, Command, RunArgs};
 use progress_display::ProgressDisplay;
+use std::io::IsTerminal;
 use std::process::ExitCode;
 use std::sync::Arc;
 use taxistream_pipeline::Progress;
@@ -35,6 +36,7 @@ fn init_logging() {
     tracing_subscriber::fmt()
         .with_env_filter(filter)
         .with_writer(std::io::stderr)
+        .with_ansi(std::io::stderr().is_terminal())
         .with_target(false)
         .init();
 }
@@ -54,7 +56,8 @@ fn run(args: RunArgs) -> anyhow::Result<()> {
         .build()
         .context("cannot start the async runtime")?;
     let progress = Arc::new(Progress::default());
-    let display = ProgressDisplay::start(Arc::clone(&progress), !args.no_progress && !args.json);
+    let display =
+        (!args.no_progress).then(|| ProgressDisplay::start(Arc::clone(&progress), !args.json));
     let report = runtime.block_on(run_local(&config, progress));
     drop(display);
     let report = report?;

@@ -14,7 +14,8 @@ pub struct ProgressDisplay {
 }
 
 impl ProgressDisplay {
-    /// Starts reporting `progress`; a bar when `bar` is allowed and stderr is a terminal.
+    /// Starts reporting `progress`: a bar when `bar` is allowed and stderr is a terminal, else a
+    /// log line every 5 seconds.
     pub fn start(progress: Arc<Progress>, bar: bool) -> ProgressDisplay {
         let stop = Arc::new(AtomicBool::new(false));
         let on_terminal = bar && std::io::stderr().is_terminal();

@@ -8,13 +8,16 @@ use crate::ports::{PortError, TripTables};
 use rusqlite::{Connection, params_from_iter, types::Value as SqlValue};
 use std::path::{Path, PathBuf};
 use std::thread::JoinHandle;
+use std::time::{Duration, Instant};
 use taxistream_core::{AttributeValue, Item, Table};
 use tokio::sync::mpsc;
 
 /// Item batches waiting for the writer before consumers wait (backpressure).
 const WRITER_CHANNEL_BATCHES: usize = 16;
-/// Batches folded into one transaction at most.
-const BATCHES_PER_TRANSACTION: usize = 64;
+/// Items written in one transaction, at most (plus one batch).
+const ITEMS_PER_TRANSACTION: usize = 500_000;
+/// Age at which a transaction is committed, even if small (bounds what a crash loses).
+const TRANSACTION_AGE: Duration = Duration::from_secs(2);
 
 /// A handle consumers write through; cheap to clone, one per consumer.
 #[derive(Debug, Clone)]
@@ -76,7 +79,10 @@ impl TripTables for SqliteTables {
 
 fn open_database(path: &Path) -> rusqlite::Result<Connection> {
     let connection = Connection::open(path)?;
-    connection.execute_batch("PRAGMA journal_mode = WAL; PRAGMA synchronous = NORMAL;")?;
+    // A 64 MiB page cache: trip ids are random keys, so a small cache rereads pages from the file.
+    connection.execute_batch(
+        "PRAGMA journal_mode = WAL; PRAGMA synchronous = NORMAL; PRAGMA cache_size = -65536;",
+    )?;
     for table in Table::ALL {
         connection.execute_batch(&create_table_sql(table))?;
     }
@@ -130,16 +136,23 @@ fn write_all(
         Table::ALL.iter().map(|table| table.attributes()).collect();
     let statements: Vec<String> = Table::ALL.iter().map(|table| upsert_sql(*table)).collect();
     let mut written = 0u64;
-    while let Some(first) = receiver.blocking_recv() {
+    let mut open = true;
+    while open {
+        // Trip ids are random keys: every transaction dirties pages all over the tables, so few
+        // large transactions write far less than many small ones. Commit by size or by age.
         let transaction = connection.transaction()?;
+        let started = Instant::now();
+        let mut in_transaction = 0;
         {
             let mut prepared = statements
                 .iter()
                 .map(|sql| transaction.prepare_cached(sql))
                 .collect::<rusqlite::Result<Vec<_>>>()?;
-            let mut batch = Some(first);
-            let mut folded = 0;
-            while let Some(items) = batch.take() {
+            while in_transaction < ITEMS_PER_TRANSACTION && started.elapsed() < TRANSACTION_AGE {
+                let Some(items) = receiver.blocking_recv() else {
+                    open = false;
+                    break;
+                };
                 for item in &items {
                     let index = Table::ALL
                         .iter()
@@ -147,15 +160,12 @@ fn write_all(
                         .unwrap_or(0);
                     let values = row_values(item, &columns[index]);
                     prepared[index].execute(params_from_iter(values))?;
-                    written += 1;
                 }
-                folded += 1;
-                if folded < BATCHES_PER_TRANSACTION {
-                    batch = receiver.try_recv().ok();
-                }
+                in_transaction += items.len();
             }
         }
         transaction.commit()?;
+        written += in_transaction as u64;
     }
     Ok(written)
 }
