@@ -6,7 +6,7 @@
 use divan::counter::ItemsCount;
 use std::path::{Path, PathBuf};
 use taxistream_core::read::{CsvTripReader, ParquetTripReader};
-use taxistream_core::{AnalysisRules, ReadItem, TripId, analyse, record};
+use taxistream_core::{AnalysisRules, ReadItem, analyse, record};
 
 fn main() {
     divan::main();
@@ -30,10 +30,9 @@ fn analyse_all(
     let mut made = 0;
     let mut buffer = Vec::with_capacity(512);
     for item in items {
-        let Ok(ReadItem::Trip(trip)) = item else {
+        let Ok(ReadItem::Trip { trip, id }) = item else {
             continue;
         };
-        let id = TripId::identify(&trip);
         if with_record {
             buffer.clear();
             record::encode(&trip, &id, &mut buffer);
@@ -58,14 +57,14 @@ fn bytecount(bytes: &[u8]) -> usize {
 
 #[divan::bench]
 fn csv_read_only(bencher: divan::Bencher) {
-    let bytes = std::fs::read(testdata(CSV)).unwrap_or_default();
+    let bytes = bytes::Bytes::from(std::fs::read(testdata(CSV)).unwrap_or_default());
     let rows = csv_rows(&bytes);
     bencher.counter(ItemsCount::new(rows)).bench(|| {
-        let reader = CsvTripReader::new(&bytes[..], CSV.to_owned(), false);
+        let reader = CsvTripReader::new(bytes::Buf::reader(bytes.clone()), CSV.to_owned(), false);
         reader
             .map(|reader| {
                 reader
-                    .filter(|item| matches!(item, Ok(ReadItem::Trip(_))))
+                    .filter(|item| matches!(item, Ok(ReadItem::Trip { .. })))
                     .count()
             })
             .unwrap_or(0)
@@ -74,15 +73,15 @@ fn csv_read_only(bencher: divan::Bencher) {
 
 #[divan::bench]
 fn csv_read_identify(bencher: divan::Bencher) {
-    let bytes = std::fs::read(testdata(CSV)).unwrap_or_default();
+    let bytes = bytes::Bytes::from(std::fs::read(testdata(CSV)).unwrap_or_default());
     let rows = csv_rows(&bytes);
     bencher.counter(ItemsCount::new(rows)).bench(|| {
-        let reader = CsvTripReader::new(&bytes[..], CSV.to_owned(), false);
+        let reader = CsvTripReader::new(bytes::Buf::reader(bytes.clone()), CSV.to_owned(), false);
         reader
             .map(|reader| {
                 reader
                     .filter_map(|item| match item {
-                        Ok(ReadItem::Trip(t)) => Some(TripId::identify(&t).fingerprint() as usize),
+                        Ok(ReadItem::Trip { id, .. }) => Some(id.fingerprint() as usize),
                         _ => None,
                     })
                     .sum::<usize>()
@@ -93,10 +92,10 @@ fn csv_read_identify(bencher: divan::Bencher) {
 
 #[divan::bench(args = [false, true])]
 fn csv(bencher: divan::Bencher, with_record: bool) {
-    let bytes = std::fs::read(testdata(CSV)).unwrap_or_default();
+    let bytes = bytes::Bytes::from(std::fs::read(testdata(CSV)).unwrap_or_default());
     let rows = csv_rows(&bytes);
     bencher.counter(ItemsCount::new(rows)).bench(|| {
-        let reader = CsvTripReader::new(&bytes[..], CSV.to_owned(), false);
+        let reader = CsvTripReader::new(bytes::Buf::reader(bytes.clone()), CSV.to_owned(), false);
         reader
             .map(|reader| analyse_all(reader, with_record))
             .unwrap_or(0)

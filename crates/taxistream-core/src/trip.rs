@@ -96,7 +96,7 @@ impl Trip {
 }
 
 /// Builds a [`Trip`] field by field, from text (CSV, JSON) or typed cells (Parquet).
-#[derive(Debug, Default)]
+#[derive(Debug, Clone, Default)]
 pub struct TripBuilder {
     values: Box<[Option<Value>; FIELD_COUNT]>,
     carried: Vec<(Arc<str>, Box<str>)>,

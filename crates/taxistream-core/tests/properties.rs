@@ -14,11 +14,16 @@ const HEADER: &[u8] =
     b"VendorID,tpep_pickup_datetime,tpep_dropoff_datetime,trip_distance,fare_amount,total_amount\n";
 
 fn drain_stream(bytes: Vec<u8>) {
-    if let Ok(reader) = open_stream(Box::new(std::io::Cursor::new(bytes)), "fuzz".to_owned()) {
-        for item in reader {
-            let _ = item;
-        }
+    let mut seen = Vec::new();
+    for workers in [1, 2] {
+        let stream = Box::new(std::io::Cursor::new(bytes.clone()));
+        let items: Vec<String> = match open_stream(stream, "fuzz".to_owned(), workers) {
+            Ok(reader) => reader.map(|item| format!("{item:?}")).collect(),
+            Err(error) => vec![error.to_string()],
+        };
+        seen.push(items);
     }
+    assert_eq!(seen[0], seen[1], "inline and parallel conversion disagree");
 }
 
 proptest! {

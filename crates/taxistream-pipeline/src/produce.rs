@@ -77,8 +77,8 @@ where
     let mut accounting = Accounting::default();
     let mut batch = Batch::default();
     for item in reader {
-        let trip = match item? {
-            ReadItem::Trip(trip) => trip,
+        let (trip, id) = match item? {
+            ReadItem::Trip { trip, id } => (trip, id),
             ReadItem::Rejected(rejection) => {
                 accounting.count_rejection(rejection.reason);
                 rejects
@@ -88,7 +88,6 @@ where
                 continue;
             }
         };
-        let id = TripId::identify(&trip);
         if !seen.first_sighting(&id) {
             accounting.count_duplicate();
             continue;

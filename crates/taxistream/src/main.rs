@@ -49,6 +49,7 @@ fn run(args: RunArgs) -> anyhow::Result<()> {
         database: args.db,
         rejects: args.rejects,
         shards: args.shards.map_or(cores, usize::from),
+        reader_workers: cores,
         rules,
     };
     let runtime = tokio::runtime::Builder::new_multi_thread()

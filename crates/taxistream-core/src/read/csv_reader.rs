@@ -1,24 +1,40 @@
 //! CSV rows → trips, for every TLC vintage: aliases, CRLF, blank lines, trailing empty fields.
+//!
+//! Parsing the CSV syntax is cheap; turning fields into a typed, identified trip is not. With
+//! [`CsvTripReader::with_workers`], one thread reads records and worker threads convert chunks of
+//! them, and the reader still yields rows in file order.
 
+use super::parallel::ParallelRows;
 use super::{InputError, ReadItem, reason_for};
+use crate::identity::TripId;
 use crate::reject::{RejectReason, RowRejection};
 use crate::schema::{ColumnMap, ColumnTarget, FieldKind};
 use crate::trip::TripBuilder;
 use csv::ByteRecord;
 use std::io::Read;
 
-/// Streams a CSV source row by row; holds one row in memory at a time.
-pub struct CsvTripReader<R: Read> {
-    reader: csv::Reader<R>,
+/// Streams a CSV source row by row; memory holds a few chunks of rows at most.
+pub struct CsvTripReader<R: Read + Send + 'static> {
+    rows: Rows<R>,
     columns: ColumnMap,
-    record: ByteRecord,
-    builder: TripBuilder,
-    source_name: String,
     is_gzip: bool,
-    last_line: u64,
 }
 
-impl<R: Read> CsvTripReader<R> {
+enum Rows<R: Read + Send + 'static> {
+    /// Read and convert on the caller's thread.
+    Inline {
+        reader: csv::Reader<R>,
+        record: ByteRecord,
+        converter: RowConverter,
+        source_name: String,
+    },
+    /// Read on one thread, convert on workers.
+    Parallel(ParallelRows),
+    /// Taken apart while switching modes.
+    Empty,
+}
+
+impl<R: Read + Send + 'static> CsvTripReader<R> {
     /// Reads the header and checks that it names a pickup and a dropoff column.
     pub fn new(source: R, source_name: String, is_gzip: bool) -> Result<Self, InputError> {
         let mut reader = csv::ReaderBuilder::new()
@@ -58,16 +74,33 @@ impl<R: Read> CsvTripReader<R> {
                 source_name: source_name.clone(),
                 missing,
             })?;
-        let last_line = header.position().map_or(1, |position| position.line());
+        let header_line = header.position().map_or(1, |position| position.line());
         Ok(CsvTripReader {
-            reader,
+            rows: Rows::Inline {
+                reader,
+                record: ByteRecord::new(),
+                converter: RowConverter::new(columns.clone(), header_line),
+                source_name,
+            },
             columns,
-            record: ByteRecord::new(),
-            builder: TripBuilder::new(),
-            source_name,
             is_gzip,
-            last_line,
         })
+    }
+
+    /// Converts rows on `workers` threads (1 or less: on the caller's thread).
+    pub fn with_workers(mut self, workers: usize) -> Self {
+        if workers > 1
+            && let Rows::Inline {
+                reader,
+                converter,
+                source_name,
+                ..
+            } = std::mem::replace(&mut self.rows, Rows::Empty)
+        {
+            self.rows =
+                Rows::Parallel(ParallelRows::start(reader, converter, source_name, workers));
+        }
+        self
     }
 
     /// The header's columns and where each goes.
@@ -75,55 +108,117 @@ impl<R: Read> CsvTripReader<R> {
         &self.columns
     }
 
-    /// Bytes of text read so far.
+    /// Bytes of text read so far (inline mode; 0 when converting on workers).
     pub fn bytes_read(&self) -> u64 {
-        self.reader.position().byte()
+        match &self.rows {
+            Rows::Inline { reader, .. } => reader.position().byte(),
+            Rows::Parallel(rows) => rows.bytes_read(),
+            Rows::Empty => 0,
+        }
     }
 
     /// True when the source was gzip-compressed.
     pub fn is_gzip(&self) -> bool {
         self.is_gzip
     }
+}
 
-    fn convert(&mut self) -> ReadItem {
-        let line = self
-            .record
+impl<R: Read + Send + 'static> Iterator for CsvTripReader<R> {
+    type Item = Result<ReadItem, InputError>;
+
+    fn next(&mut self) -> Option<Self::Item> {
+        match &mut self.rows {
+            Rows::Inline {
+                reader,
+                record,
+                converter,
+                source_name,
+            } => loop {
+                match reader.read_byte_record(record) {
+                    Ok(false) => return None,
+                    Err(error) => {
+                        return Some(Err(InputError::Read {
+                            source_name: source_name.clone(),
+                            line: converter.last_line(),
+                            detail: error.to_string(),
+                        }));
+                    }
+                    Ok(true) if is_blank(record) => {}
+                    Ok(true) => return Some(Ok(converter.convert(record))),
+                }
+            },
+            Rows::Parallel(rows) => rows.next(),
+            Rows::Empty => None,
+        }
+    }
+}
+
+/// A blank line (or one of only spaces): not a row.
+pub(super) fn is_blank(record: &ByteRecord) -> bool {
+    record.len() <= 1 && record.as_slice().is_empty()
+}
+
+/// Turns one CSV record into an identified trip or a rejection.
+#[derive(Debug, Clone)]
+pub(super) struct RowConverter {
+    columns: ColumnMap,
+    builder: TripBuilder,
+    last_line: u64,
+}
+
+impl RowConverter {
+    pub(super) fn new(columns: ColumnMap, last_line: u64) -> Self {
+        RowConverter {
+            columns,
+            builder: TripBuilder::new(),
+            last_line,
+        }
+    }
+
+    /// The line of the last record converted.
+    pub(super) fn last_line(&self) -> u64 {
+        self.last_line
+    }
+
+    pub(super) fn convert(&mut self, record: &ByteRecord) -> ReadItem {
+        let line = record
             .position()
             .map_or(self.last_line + 1, |position| position.line());
         self.last_line = line;
         let header_len = self.columns.len();
-        if self.record.len() < header_len {
-            let detail = format!("{} fields, the header has {header_len}", self.record.len());
-            return self.reject(line, None, RejectReason::TooFewFields, detail);
+        if record.len() < header_len {
+            let detail = format!("{} fields, the header has {header_len}", record.len());
+            return self.reject(record, line, None, RejectReason::TooFewFields, detail);
         }
-        if let Some(extra) = (header_len..self.record.len()).find(|&i| !self.record[i].is_empty()) {
+        if let Some(extra) = (header_len..record.len()).find(|&i| !record[i].is_empty()) {
             let detail = format!(
                 "non-empty field {} beyond the header's {header_len}",
                 extra + 1
             );
-            return self.reject(line, None, RejectReason::ExtraFields, detail);
+            return self.reject(record, line, None, RejectReason::ExtraFields, detail);
         }
         for index in 0..header_len {
-            let bytes = &self.record[index];
+            let bytes = &record[index];
             let target = self.columns.target(index);
             if bytes.is_empty() {
                 if let ColumnTarget::Field(field) = target
                     && field.kind() == FieldKind::Timestamp
                 {
                     let detail = format!("{} is empty", field.name());
-                    return self.reject(line, Some(index), RejectReason::MissingTimestamp, detail);
+                    let reason = RejectReason::MissingTimestamp;
+                    return self.reject(record, line, Some(index), reason, detail);
                 }
                 continue;
             }
             let Ok(text) = std::str::from_utf8(bytes) else {
                 let detail = "not valid UTF-8".to_owned();
-                return self.reject(line, Some(index), RejectReason::InvalidUtf8, detail);
+                return self.reject(record, line, Some(index), RejectReason::InvalidUtf8, detail);
             };
             match target {
                 ColumnTarget::Field(field) => {
                     if let Err(error) = self.builder.set_text(field, text) {
                         let detail = format!("{error}: {text:?}");
-                        return self.reject(line, Some(index), reason_for(error), detail);
+                        return self.reject(record, line, Some(index), reason_for(error), detail);
                     }
                 }
                 ColumnTarget::Carried => {
@@ -133,17 +228,21 @@ impl<R: Read> CsvTripReader<R> {
             }
         }
         match self.builder.finish() {
-            Ok(trip) => ReadItem::Trip(trip),
+            Ok(trip) => {
+                let id = TripId::identify(&trip);
+                ReadItem::Trip { trip, id }
+            }
             // Both timestamp columns exist and were checked non-empty above.
             Err(missing) => {
                 let detail = format!("{} is empty", missing.0.name());
-                self.reject(line, None, RejectReason::MissingTimestamp, detail)
+                self.reject(record, line, None, RejectReason::MissingTimestamp, detail)
             }
         }
     }
 
     fn reject(
         &mut self,
+        record: &ByteRecord,
         line: u64,
         column: Option<usize>,
         reason: RejectReason,
@@ -155,31 +254,8 @@ impl<R: Read> CsvTripReader<R> {
             column: column.map(|index| (index + 1, self.columns.name(index).to_string())),
             reason,
             detail,
-            raw: raw_row(&self.record),
+            raw: raw_row(record),
         })
-    }
-}
-
-impl<R: Read> Iterator for CsvTripReader<R> {
-    type Item = Result<ReadItem, InputError>;
-
-    fn next(&mut self) -> Option<Self::Item> {
-        loop {
-            match self.reader.read_byte_record(&mut self.record) {
-                Ok(false) => return None,
-                Err(error) => {
-                    return Some(Err(InputError::Read {
-                        source_name: self.source_name.clone(),
-                        line: self.last_line,
-                        detail: error.to_string(),
-                    }));
-                }
-                Ok(true) if self.record.len() <= 1 && self.record.as_slice().is_empty() => {
-                    // A blank line (or one of only spaces): not a row.
-                }
-                Ok(true) => return Some(Ok(self.convert())),
-            }
-        }
     }
 }
 
@@ -208,15 +284,25 @@ mod tests {
     use super::*;
     use crate::schema::Field;
 
+    fn read_with(text: &str, workers: usize) -> Result<Vec<ReadItem>, InputError> {
+        CsvTripReader::new(
+            std::io::Cursor::new(text.as_bytes().to_vec()),
+            "test.csv".to_owned(),
+            false,
+        )?
+        .with_workers(workers)
+        .collect()
+    }
+
     fn read(text: &str) -> Result<Vec<ReadItem>, InputError> {
-        CsvTripReader::new(text.as_bytes(), "test.csv".to_owned(), false)?.collect()
+        read_with(text, 1)
     }
 
     fn reasons(items: &[ReadItem]) -> Vec<String> {
         items
             .iter()
             .map(|item| match item {
-                ReadItem::Trip(_) => "trip".to_owned(),
+                ReadItem::Trip { .. } => "trip".to_owned(),
                 ReadItem::Rejected(r) => r.to_string(),
             })
             .collect()
@@ -228,7 +314,7 @@ mod tests {
             "VendorID,tpep_pickup_datetime,tpep_dropoff_datetime,fare_amount\r\n\r\n1,2016-07-01 00:00:00,2016-07-01 00:10:00,.5,,\r\n",
         )?;
         assert_eq!(reasons(&items), ["trip"]);
-        let ReadItem::Trip(trip) = &items[0] else {
+        let ReadItem::Trip { trip, .. } = &items[0] else {
             unreachable!()
         };
         assert_eq!(
@@ -243,7 +329,7 @@ mod tests {
         let items = read(
             "vendor_name, Trip_Pickup_DateTime, Trip_Dropoff_DateTime, Total_Amt, Payment_Type\nVTS, 2009-01-04 02:52:00, 2009-01-04 03:02:00, 9.4, CASH\n",
         )?;
-        let ReadItem::Trip(trip) = &items[0] else {
+        let ReadItem::Trip { trip, .. } = &items[0] else {
             panic!("{:?}", reasons(&items))
         };
         assert_eq!(
@@ -253,17 +339,19 @@ mod tests {
         Ok(())
     }
 
+    const DIRTY: &str = concat!(
+        "tpep_pickup_datetime,tpep_dropoff_datetime,passenger_count,fare_amount\n",
+        "2025-01-01 00:00:00,2025-01-01 00:10:00,1.5,3\n",
+        "2025-01-01 00:00:00,2025-02-30 00:10:00,1,3\n",
+        "2025-01-01 00:00:00,,1,3\n",
+        "2025-01-01 00:00:00,2025-01-01 00:10:00,1\n",
+        "2025-01-01 00:00:00,2025-01-01 00:10:00,1,3,x\n",
+        "2025-01-01 00:00:00,2025-01-01 00:10:00,1,abc\n",
+    );
+
     #[test]
     fn each_bad_row_is_rejected_with_line_column_and_reason() -> Result<(), InputError> {
-        let items = read(concat!(
-            "tpep_pickup_datetime,tpep_dropoff_datetime,passenger_count,fare_amount\n",
-            "2025-01-01 00:00:00,2025-01-01 00:10:00,1.5,3\n",
-            "2025-01-01 00:00:00,2025-02-30 00:10:00,1,3\n",
-            "2025-01-01 00:00:00,,1,3\n",
-            "2025-01-01 00:00:00,2025-01-01 00:10:00,1\n",
-            "2025-01-01 00:00:00,2025-01-01 00:10:00,1,3,x\n",
-            "2025-01-01 00:00:00,2025-01-01 00:10:00,1,abc\n",
-        ))?;
+        let items = read(DIRTY)?;
         assert_eq!(
             reasons(&items),
             [
@@ -275,6 +363,24 @@ mod tests {
                 "line 7, column 4 (fare_amount): bad_number: not a number: \"abc\"",
             ]
         );
+        Ok(())
+    }
+
+    #[test]
+    fn workers_yield_the_same_rows_in_the_same_order() -> Result<(), InputError> {
+        let mut text = String::from(DIRTY);
+        for minute in 0..5000 {
+            text.push_str(&format!(
+                "2025-01-01 00:00:00,2025-01-01 01:{:02}:00,1,{minute}\n",
+                minute % 60
+            ));
+            if minute % 777 == 0 {
+                text.push_str("\n2025-01-01 00:00:00,nope,1,3\n");
+            }
+        }
+        let inline = read_with(&text, 1)?;
+        assert_eq!(inline.len(), 6 + 5000 + 7);
+        assert_eq!(read_with(&text, 3)?, inline);
         Ok(())
     }
 

@@ -2,6 +2,7 @@
 //! rejected rows, streaming, with memory bounded whatever the file size.
 
 mod csv_reader;
+mod parallel;
 mod parquet_reader;
 mod sniff;
 
@@ -9,6 +10,7 @@ pub use csv_reader::CsvTripReader;
 pub use parquet_reader::ParquetTripReader;
 pub use sniff::{Format, open_path, open_stream};
 
+use crate::identity::TripId;
 use crate::reject::{RejectReason, RowRejection};
 use crate::schema::{ColumnMap, Field, MissingTimestampColumns};
 use crate::trip::{FieldError, Trip};
@@ -17,8 +19,13 @@ use crate::trip::{FieldError, Trip};
 #[derive(Debug, Clone, PartialEq, Eq)]
 #[allow(clippy::large_enum_variant)] // One per row, moved not stored: a Box per trip would cost more.
 pub enum ReadItem {
-    /// A row that became a trip.
-    Trip(Trip),
+    /// A row that became a trip, with the trip's id.
+    Trip {
+        /// The trip.
+        trip: Trip,
+        /// Its id (given, or generated from the whole row).
+        id: TripId,
+    },
     /// A row that did not, with where and why.
     Rejected(RowRejection),
 }

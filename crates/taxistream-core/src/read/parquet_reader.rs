@@ -157,7 +157,10 @@ impl ParquetTripReader {
             }
         }
         match self.builder.finish() {
-            Ok(trip) => ReadItem::Trip(trip),
+            Ok(trip) => {
+                let id = crate::identity::TripId::identify(&trip);
+                ReadItem::Trip { trip, id }
+            }
             Err(missing) => {
                 let detail = format!("{} is null", missing.0.name());
                 self.reject(

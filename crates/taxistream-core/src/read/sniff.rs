@@ -32,8 +32,9 @@ const PARQUET_MAGIC: &[u8] = b"PAR1";
 const GZIP_MAGIC: &[u8] = &[0x1f, 0x8b];
 const READ_BUFFER: usize = 256 * 1024;
 
-/// Opens a local file, choosing the reader from its first bytes (not its name).
-pub fn open_path(path: &Path) -> Result<TripReader, InputError> {
+/// Opens a local file, choosing the reader from its first bytes (not its name). CSV rows are
+/// converted on `workers` threads (1: on the caller's thread).
+pub fn open_path(path: &Path, workers: usize) -> Result<TripReader, InputError> {
     let source_name = path.display().to_string();
     let open_error = |error| InputError::Open {
         source_name: source_name.clone(),
@@ -51,7 +52,7 @@ pub fn open_path(path: &Path) -> Result<TripReader, InputError> {
             .map(|reader| TripReader::Parquet(Box::new(reader)));
     }
     let file = File::open(path).map_err(open_error)?;
-    open_stream(Box::new(file), source_name)
+    open_stream(Box::new(file), source_name, workers)
 }
 
 /// Opens a non-seekable stream of CSV or gzip CSV (Parquet needs random access: use
@@ -59,6 +60,7 @@ pub fn open_path(path: &Path) -> Result<TripReader, InputError> {
 pub fn open_stream(
     stream: Box<dyn Read + Send>,
     source_name: String,
+    workers: usize,
 ) -> Result<TripReader, InputError> {
     let mut buffered = BufReader::with_capacity(READ_BUFFER, stream);
     let head = buffered.fill_buf().map_err(|error| InputError::Open {
@@ -95,7 +97,7 @@ pub fn open_stream(
         });
     }
     CsvTripReader::new(Box::new(text) as Box<dyn Read + Send>, source_name, is_gzip)
-        .map(TripReader::Csv)
+        .map(|reader| TripReader::Csv(reader.with_workers(workers)))
 }
 
 /// Why the first bytes are not CSV text, if they are not.

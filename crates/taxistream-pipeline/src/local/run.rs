@@ -27,6 +27,8 @@ pub struct LocalRunConfig {
     pub rejects: PathBuf,
     /// Shards of the in-process stream (one consumer each).
     pub shards: usize,
+    /// Threads converting CSV rows to trips (1: on the producer's thread).
+    pub reader_workers: usize,
     /// The analysis rules.
     pub rules: AnalysisRules,
 }
@@ -142,7 +144,7 @@ pub async fn run_local(
     let files = expand_inputs(&config.inputs)?;
     // Refuse a bad input before writing anything: every file must open and have a trip header.
     for file in &files {
-        open_path(file)?;
+        open_path(file, 1)?;
     }
     let (tables, writer) = open_sqlite_tables(&config.database)?;
     let mut rejects = RejectsFile::create(&config.rejects)?;
@@ -164,7 +166,16 @@ pub async fn run_local(
     let mut reports = Vec::with_capacity(files.len());
     let mut produce_result = Ok(());
     for file in &files {
-        match produce_file(file, &mut seen, &mut sink, &mut rejects, &progress).await {
+        match produce_file(
+            file,
+            config.reader_workers,
+            &mut seen,
+            &mut sink,
+            &mut rejects,
+            &progress,
+        )
+        .await
+        {
             Ok((report, file_accounting)) => {
                 accounting.merge(&file_accounting);
                 reports.push(report);
@@ -224,12 +235,13 @@ pub async fn run_local(
 
 async fn produce_file(
     file: &Path,
+    workers: usize,
     seen: &mut SeenTrips,
     sink: &mut super::stream::LocalStreamSink,
     rejects: &mut RejectsFile,
     progress: &Progress,
 ) -> Result<(FileReport, Accounting), RunError> {
-    let reader = open_path(file)?;
+    let reader = open_path(file, workers)?;
     let format = reader.format();
     let unavailable_analyses = reader.unavailable_analyses();
     let source_name = file.display().to_string();

@@ -17,6 +17,8 @@ use tokio::sync::mpsc;
 const WRITER_CHANNEL_BATCHES: usize = 16;
 /// Items written in one transaction, at most (plus one batch).
 const ITEMS_PER_TRANSACTION: usize = 500_000;
+/// Items written together in key order.
+const SORTED_RUN: usize = 16_384;
 /// Age at which a transaction is committed, even if small (bounds what a crash loses).
 const TRANSACTION_AGE: Duration = Duration::from_secs(2);
 
@@ -153,11 +155,20 @@ fn write_all(
                 .map(|sql| transaction.prepare_cached(sql))
                 .collect::<rusqlite::Result<Vec<_>>>()?;
             while in_transaction < ITEMS_PER_TRANSACTION && started.elapsed() < TRANSACTION_AGE {
-                let Some(items) = receiver.blocking_recv() else {
-                    open = false;
-                    break;
-                };
-                for item in &items {
+                // Gather a run of items and write it in key order: neighbouring keys share
+                // index pages, so each page is found once per run instead of once per item.
+                let mut run: Vec<Item> = Vec::with_capacity(SORTED_RUN);
+                while run.len() < SORTED_RUN {
+                    match receiver.blocking_recv() {
+                        Some(items) => run.extend(items),
+                        None => {
+                            open = false;
+                            break;
+                        }
+                    }
+                }
+                run.sort_unstable_by(|a, b| (a.table, &a.trip_id).cmp(&(b.table, &b.trip_id)));
+                for item in &run {
                     let index = Table::ALL
                         .iter()
                         .position(|table| *table == item.table)
@@ -165,7 +176,10 @@ fn write_all(
                     bind_item(&mut prepared[index], item, &columns[index], &mut scratch)?;
                     prepared[index].raw_execute()?;
                 }
-                in_transaction += items.len();
+                in_transaction += run.len();
+                if !open {
+                    break;
+                }
             }
         }
         transaction.commit()?;

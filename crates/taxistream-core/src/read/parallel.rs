@@ -1,0 +1,157 @@
+//! CSV records read on one thread, converted to trips on worker threads, yielded in file order.
+
+use super::csv_reader::{RowConverter, is_blank};
+use super::{InputError, ReadItem};
+use csv::ByteRecord;
+use std::collections::BTreeMap;
+use std::io::Read;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::{Arc, Mutex, mpsc};
+
+/// Records per chunk handed to a worker.
+const CHUNK_ROWS: usize = 1024;
+/// Chunks waiting per worker, in each direction (bounds memory: a few thousand rows in flight).
+const CHUNKS_PER_WORKER: usize = 2;
+
+type Sequenced<T> = (u64, Result<T, InputError>);
+
+/// The rows of a CSV source, converted in parallel, in order.
+pub(super) struct ParallelRows {
+    results: mpsc::Receiver<Sequenced<Vec<ReadItem>>>,
+    pending: BTreeMap<u64, Result<Vec<ReadItem>, InputError>>,
+    next_chunk: u64,
+    current: std::vec::IntoIter<ReadItem>,
+    bytes_read: Arc<AtomicU64>,
+    finished: bool,
+}
+
+impl ParallelRows {
+    /// Starts one reading thread and `workers` converting threads.
+    pub(super) fn start<R: Read + Send + 'static>(
+        reader: csv::Reader<R>,
+        converter: RowConverter,
+        source_name: String,
+        workers: usize,
+    ) -> ParallelRows {
+        let (chunks, chunk_queue) = mpsc::sync_channel(workers * CHUNKS_PER_WORKER);
+        let (results_sender, results) = mpsc::sync_channel(workers * CHUNKS_PER_WORKER);
+        let bytes_read = Arc::new(AtomicU64::new(0));
+        let start_line = converter.last_line();
+        {
+            let bytes_read = Arc::clone(&bytes_read);
+            std::thread::spawn(move || {
+                read_chunks(reader, &chunks, &bytes_read, &source_name, start_line)
+            });
+        }
+        let chunk_queue = Arc::new(Mutex::new(chunk_queue));
+        for _ in 0..workers {
+            let chunk_queue = Arc::clone(&chunk_queue);
+            let results_sender = results_sender.clone();
+            let mut converter = converter.clone();
+            std::thread::spawn(move || {
+                loop {
+                    // A poisoned lock only means another worker panicked; the queue is still sound.
+                    let next = chunk_queue
+                        .lock()
+                        .unwrap_or_else(std::sync::PoisonError::into_inner)
+                        .recv();
+                    let Ok((number, chunk)) = next else { return };
+                    let converted = chunk.map(|records: Vec<ByteRecord>| {
+                        records
+                            .iter()
+                            .map(|record| converter.convert(record))
+                            .collect()
+                    });
+                    if results_sender.send((number, converted)).is_err() {
+                        return;
+                    }
+                }
+            });
+        }
+        ParallelRows {
+            results,
+            pending: BTreeMap::new(),
+            next_chunk: 0,
+            current: Vec::new().into_iter(),
+            bytes_read,
+            finished: false,
+        }
+    }
+
+    /// Bytes of text read so far.
+    pub(super) fn bytes_read(&self) -> u64 {
+        self.bytes_read.load(Ordering::Relaxed)
+    }
+
+    /// The next row in file order.
+    pub(super) fn next(&mut self) -> Option<Result<ReadItem, InputError>> {
+        loop {
+            if let Some(item) = self.current.next() {
+                return Some(Ok(item));
+            }
+            if self.finished {
+                return None;
+            }
+            match self.pending.remove(&self.next_chunk) {
+                Some(Ok(items)) => {
+                    self.current = items.into_iter();
+                    self.next_chunk += 1;
+                }
+                Some(Err(error)) => {
+                    self.finished = true;
+                    return Some(Err(error));
+                }
+                None => match self.results.recv() {
+                    Ok((number, chunk)) => {
+                        self.pending.insert(number, chunk);
+                    }
+                    // Every sender is gone and nothing is pending: the source is done.
+                    Err(_) => self.finished = true,
+                },
+            }
+        }
+    }
+}
+
+/// The reading thread: non-blank records in chunks, numbered; an error ends the stream.
+fn read_chunks<R: Read>(
+    mut reader: csv::Reader<R>,
+    chunks: &mpsc::SyncSender<Sequenced<Vec<ByteRecord>>>,
+    bytes_read: &AtomicU64,
+    source_name: &str,
+    mut last_line: u64,
+) {
+    for number in 0.. {
+        let mut chunk = Vec::with_capacity(CHUNK_ROWS);
+        let mut record = ByteRecord::new();
+        let mut outcome = Ok(true);
+        while chunk.len() < CHUNK_ROWS {
+            outcome = reader.read_byte_record(&mut record);
+            match outcome {
+                Ok(true) if is_blank(&record) => {}
+                Ok(true) => {
+                    last_line = record.position().map_or(last_line + 1, |p| p.line());
+                    chunk.push(std::mem::take(&mut record));
+                }
+                _ => break,
+            }
+        }
+        bytes_read.store(reader.position().byte(), Ordering::Relaxed);
+        if !chunk.is_empty() && chunks.send((number, Ok(chunk))).is_err() {
+            return;
+        }
+        match outcome {
+            Ok(true) => {}
+            Ok(false) => return,
+            Err(error) => {
+                let error = InputError::Read {
+                    source_name: source_name.to_owned(),
+                    line: last_line,
+                    detail: error.to_string(),
+                };
+                let _ = chunks.send((number + 1, Err(error)));
+                return;
+            }
+        }
+    }
+}
