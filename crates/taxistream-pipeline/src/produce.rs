@@ -4,7 +4,7 @@ use crate::ports::{PortError, RecordSink, RejectSink, StreamRecord};
 use std::collections::HashSet;
 use std::hash::{BuildHasherDefault, Hasher};
 use taxistream_core::reject::RowRejection;
-use taxistream_core::{Accounting, InputError, ReadItem, RejectReason, TripId, record};
+use taxistream_core::{Accounting, InputError, ReadItem, RejectReason, Trip, TripId, record};
 
 /// Kinesis PutRecords limit: records per call.
 pub const MAX_RECORDS_PER_BATCH: usize = 500;
@@ -77,57 +77,61 @@ where
     let mut accounting = Accounting::default();
     let mut batch = Batch::default();
     for item in reader {
-        let (trip, id) = match item? {
-            ReadItem::Trip { trip, id } => (trip, id),
-            ReadItem::Rejected(rejection) => {
-                accounting.count_rejection(rejection.reason);
-                rejects
-                    .reject(source_name, &rejection)
-                    .await
-                    .map_err(ProduceError::Rejects)?;
-                continue;
+        let rejection = match item? {
+            ReadItem::Rejected(rejection) => rejection,
+            ReadItem::Trip { trip, id } => {
+                if !seen.first_sighting(&id) {
+                    accounting.count_duplicate();
+                    continue;
+                }
+                match stream_record(&trip, &id) {
+                    Ok(record) => {
+                        accounting.count_trip();
+                        if let Some(full) = batch.push(record) {
+                            sink.put_records(full).await.map_err(ProduceError::Sink)?;
+                        }
+                        continue;
+                    }
+                    Err(rejection) => rejection,
+                }
             }
         };
-        if !seen.first_sighting(&id) {
-            accounting.count_duplicate();
-            continue;
-        }
-        let mut data = Vec::with_capacity(384);
-        record::encode(&trip, &id, &mut data);
-        let record = StreamRecord {
-            partition_key: id.as_str().to_owned(),
-            data,
-            sequence_number: None,
-        };
-        if record.billed_size() > MAX_RECORD_BYTES {
-            let rejection = RowRejection {
-                line: 0,
-                column: None,
-                reason: RejectReason::RecordTooLarge,
-                detail: format!(
-                    "trip {} encodes to {} bytes, over the {MAX_RECORD_BYTES}-byte record limit",
-                    id.as_str(),
-                    record.billed_size()
-                ),
-                raw: String::new(),
-            };
-            accounting.count_rejection(rejection.reason);
-            rejects
-                .reject(source_name, &rejection)
-                .await
-                .map_err(ProduceError::Rejects)?;
-            continue;
-        }
-        accounting.count_trip();
-        if let Some(full) = batch.push(record) {
-            sink.put_records(full).await.map_err(ProduceError::Sink)?;
-        }
+        accounting.count_rejection(rejection.reason);
+        rejects
+            .reject(source_name, &rejection)
+            .await
+            .map_err(ProduceError::Rejects)?;
     }
     let rest = batch.take();
     if !rest.is_empty() {
         sink.put_records(rest).await.map_err(ProduceError::Sink)?;
     }
     Ok(accounting)
+}
+
+/// The trip's stream record, or a rejection when it exceeds the Kinesis record limit.
+pub fn stream_record(trip: &Trip, id: &TripId) -> Result<StreamRecord, RowRejection> {
+    let mut data = Vec::with_capacity(384);
+    record::encode(trip, id, &mut data);
+    let record = StreamRecord {
+        partition_key: id.as_str().to_owned(),
+        data,
+        sequence_number: None,
+    };
+    if record.billed_size() > MAX_RECORD_BYTES {
+        return Err(RowRejection {
+            line: 0,
+            column: None,
+            reason: RejectReason::RecordTooLarge,
+            detail: format!(
+                "trip {} encodes to {} bytes, over the {MAX_RECORD_BYTES}-byte record limit",
+                id.as_str(),
+                record.billed_size()
+            ),
+            raw: String::new(),
+        });
+    }
+    Ok(record)
 }
 
 /// Records gathered up to the PutRecords limits.
@@ -167,6 +171,21 @@ mod tests {
             data: vec![b'x'; bytes],
             sequence_number: None,
         }
+    }
+
+    #[test]
+    fn a_record_over_1_mib_is_rejected_not_sent() {
+        let mut builder = taxistream_core::trip::TripBuilder::new();
+        let field = taxistream_core::schema::Field::PickupDatetime;
+        assert!(builder.set_text(field, "2025-01-01 00:00:00").is_ok());
+        let field = taxistream_core::schema::Field::DropoffDatetime;
+        assert!(builder.set_text(field, "2025-01-01 00:10:00").is_ok());
+        builder.carry(&std::sync::Arc::from("note"), &"x".repeat(MAX_RECORD_BYTES));
+        let trip = builder.finish().unwrap();
+        let id = TripId::identify(&trip);
+        let rejection = stream_record(&trip, &id).unwrap_err();
+        assert_eq!(rejection.reason, RejectReason::RecordTooLarge);
+        assert!(rejection.detail.contains(id.as_str()));
     }
 
     #[test]

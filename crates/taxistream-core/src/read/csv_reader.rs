@@ -68,12 +68,7 @@ impl<R: Read + Send + 'static> CsvTripReader<R> {
             })
             .collect();
         let columns = ColumnMap::new(&names);
-        columns
-            .require_timestamps()
-            .map_err(|missing| InputError::NotATripFile {
-                source_name: source_name.clone(),
-                missing,
-            })?;
+        super::require_trip_header(&columns, &source_name)?;
         let header_line = header.position().map_or(1, |position| position.line());
         Ok(CsvTripReader {
             rows: Rows::Inline {

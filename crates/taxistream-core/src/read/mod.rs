@@ -161,6 +161,16 @@ pub fn unavailable_analyses(columns: &ColumnMap) -> Vec<(&'static str, &'static 
     unavailable
 }
 
+/// Refuses a header without both timestamp columns, naming the source.
+fn require_trip_header(columns: &ColumnMap, source_name: &str) -> Result<(), InputError> {
+    columns
+        .require_timestamps()
+        .map_err(|missing| InputError::NotATripFile {
+            source_name: source_name.to_owned(),
+            missing,
+        })
+}
+
 fn reason_for(error: FieldError) -> RejectReason {
     match error {
         FieldError::Timestamp(_) => RejectReason::BadTimestamp,

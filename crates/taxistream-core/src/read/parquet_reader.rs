@@ -74,12 +74,7 @@ impl ParquetTripReader {
             .map(|field| field.name().as_str())
             .collect();
         let columns = ColumnMap::new(&names);
-        columns
-            .require_timestamps()
-            .map_err(|missing| InputError::NotATripFile {
-                source_name: source_name.clone(),
-                missing,
-            })?;
+        super::require_trip_header(&columns, &source_name)?;
         let batches = builder
             .with_batch_size(BATCH_ROWS)
             .build()
