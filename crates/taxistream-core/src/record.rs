@@ -76,8 +76,18 @@ fn write_key(out: &mut Vec<u8>, key: &str) {
 }
 
 fn write_string(out: &mut Vec<u8>, text: &str) {
-    // Serializing a &str into a Vec cannot fail.
-    let _ = serde_json::to_writer(&mut *out, text);
+    if text
+        .bytes()
+        .all(|byte| byte >= 0x20 && byte != b'"' && byte != b'\\')
+    {
+        // Nothing to escape: the common case (names, timestamps, ids, codes).
+        out.push(b'"');
+        out.extend_from_slice(text.as_bytes());
+        out.push(b'"');
+    } else {
+        // Serializing a &str into a Vec cannot fail.
+        let _ = serde_json::to_writer(&mut *out, text);
+    }
 }
 
 /// Decodes record bytes (ours or the tutorial's) into a trip and its id.
