@@ -15,6 +15,11 @@ use std::sync::Arc;
 use taxistream_pipeline::Progress;
 use taxistream_pipeline::local::{LocalRunConfig, run_local};
 
+/// Trips are allocated on reader threads and freed on the producer's: mimalloc handles such
+/// cross-thread frees far better than the system allocator (measured in BENCHMARKS.md).
+#[global_allocator]
+static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
+
 fn main() -> ExitCode {
     let cli = Cli::parse();
     init_logging();
