@@ -32,7 +32,7 @@ fn run(rows: impl Iterator<Item = Result<ReadItem, InputError>>, stage: &str) ->
     let mut buffer = Vec::with_capacity(512);
     let mut count = 0;
     for row in rows {
-        let Ok(ReadItem::Trip { trip, id }) = row else {
+        let Ok(ReadItem::Trip { trip, id, .. }) = row else {
             continue;
         };
         count += match stage {

@@ -79,12 +79,12 @@ where
     for item in reader {
         let rejection = match item? {
             ReadItem::Rejected(rejection) => rejection,
-            ReadItem::Trip { trip, id } => {
+            ReadItem::Trip { trip, id, line } => {
                 if !seen.first_sighting(&id) {
                     accounting.count_duplicate();
                     continue;
                 }
-                match stream_record(&trip, &id) {
+                match stream_record(&trip, &id, line) {
                     Ok(record) => {
                         accounting.count_trip();
                         if let Some(full) = batch.push(record) {
@@ -109,8 +109,9 @@ where
     Ok(accounting)
 }
 
-/// The trip's stream record, or a rejection when it exceeds the Kinesis record limit.
-pub fn stream_record(trip: &Trip, id: &TripId) -> Result<StreamRecord, RowRejection> {
+/// The trip's stream record, or a rejection (of the row at `line`) when it exceeds the Kinesis
+/// record limit.
+pub fn stream_record(trip: &Trip, id: &TripId, line: u64) -> Result<StreamRecord, RowRejection> {
     let mut data = Vec::with_capacity(384);
     record::encode(trip, id, &mut data);
     let record = StreamRecord {
@@ -120,7 +121,7 @@ pub fn stream_record(trip: &Trip, id: &TripId) -> Result<StreamRecord, RowReject
     };
     if record.billed_size() > MAX_RECORD_BYTES {
         return Err(RowRejection {
-            line: 0,
+            line,
             column: None,
             reason: RejectReason::RecordTooLarge,
             detail: format!(
@@ -183,7 +184,8 @@ mod tests {
         builder.carry(&std::sync::Arc::from("note"), &"x".repeat(MAX_RECORD_BYTES));
         let trip = builder.finish().unwrap();
         let id = TripId::identify(&trip);
-        let rejection = stream_record(&trip, &id).unwrap_err();
+        let rejection = stream_record(&trip, &id, 7).unwrap_err();
+        assert_eq!(rejection.line, 7);
         assert_eq!(rejection.reason, RejectReason::RecordTooLarge);
         assert!(rejection.detail.contains(id.as_str()));
     }

@@ -225,7 +225,7 @@ impl RowConverter {
         match self.builder.finish() {
             Ok(trip) => {
                 let id = TripId::identify(&trip);
-                ReadItem::Trip { trip, id }
+                ReadItem::Trip { trip, id, line }
             }
             // Both timestamp columns exist and were checked non-empty above.
             Err(missing) => {

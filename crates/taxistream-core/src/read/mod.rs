@@ -25,6 +25,8 @@ pub enum ReadItem {
         trip: Trip,
         /// Its id (given, or generated from the whole row).
         id: TripId,
+        /// The 1-based line of the CSV row, or the 1-based Parquet row number.
+        line: u64,
     },
     /// A row that did not, with where and why.
     Rejected(RowRejection),

@@ -154,7 +154,7 @@ impl ParquetTripReader {
         match self.builder.finish() {
             Ok(trip) => {
                 let id = crate::identity::TripId::identify(&trip);
-                ReadItem::Trip { trip, id }
+                ReadItem::Trip { trip, id, line }
             }
             Err(missing) => {
                 let detail = format!("{} is null", missing.0.name());
