@@ -19,7 +19,7 @@ SHARED=${BENCH_SHARED:-../shared/bench}
 BIN=target/release/taxistream
 # Wall time and peak RSS come from GNU time (%e seconds, %M max RSS in KiB), for every tool alike.
 TIME=/usr/bin/time
-[[ -x $TIME ]] || { echo "installing GNU time (Debian package 'time')" >&2; apt-get install -y -q time >&2; }
+[[ -x $TIME ]] || { echo "needs GNU time: apt-get install time" >&2; exit 1; }
 log() { echo "== $*" >&2; }
 mkdir -p "$WORK"
 

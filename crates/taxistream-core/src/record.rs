@@ -3,8 +3,10 @@
 //! `{"trip_id":"…","vendor_id":1,"pickup_datetime":"2025-01-01T00:18:38",…,"pickup_longitude":"-73.99"}`:
 //! the trip id first, then the present canonical fields in canonical order (numbers as JSON numbers
 //! in exact decimal, codes as numbers or strings, timestamps as ISO 8601 strings), then the carried
-//! columns as strings under their own names. The decoder also takes the original tutorial's records:
-//! any accepted column name, numbers or numeric strings, no `trip_id`.
+//! columns as strings under their own names. The decoder also takes the original tutorial's records
+//! (the same canonical names, numbers or numeric strings, possibly no `trip_id`). Only canonical
+//! names fill fields: a carried column named like an alias (`Total_Amt` beside an empty
+//! `total_amount`) stays carried, as the producer left it.
 
 use crate::identity::{TripId, write_normalized};
 use crate::schema::{FIELD_COUNT, Field};
@@ -97,8 +99,9 @@ pub fn decode(bytes: &[u8]) -> Result<DecodedRecord, RecordError> {
     let mut builder = TripBuilder::new();
     let mut taken = [false; FIELD_COUNT];
     for (key, raw) in &pairs {
-        // As in a file's header: the first key for a field fills it, any other is carried through.
-        let field = Field::from_column_name(key).filter(|field| !taken[field.index()]);
+        // Fields go by their canonical names only (as this encoder and the tutorial's producer
+        // write them): any other key, an alias included, was carried through and stays so.
+        let field = Field::from_canonical_name(key).filter(|field| !taken[field.index()]);
         if let Some(field) = field {
             taken[field.index()] = true;
         }
@@ -194,14 +197,19 @@ mod tests {
 
     #[test]
     fn our_encoding_round_trips() -> Result<(), RecordError> {
-        let source = r#"{"trip_id":"x-1","VendorID":"CMT","tpep_pickup_datetime":"2009-01-04 02:52:00","tpep_dropoff_datetime":"2009-01-04 03:02:00","Fare_Amt":"8.90","note":"a \"quoted\" one"}"#;
+        let source = r#"{"trip_id":"x-1","vendor_id":"CMT","pickup_datetime":"2009-01-04 02:52:00","dropoff_datetime":"2009-01-04 03:02:00","fare_amount":"8.90","note":"a \"quoted\" one","Total_Amt":"75"}"#;
         let first = decode_str(source)?;
+        assert_eq!(
+            first.trip.get(Field::TotalAmount),
+            None,
+            "an alias key stays carried"
+        );
         let mut bytes = Vec::new();
         encode(&first.trip, &first.id, &mut bytes);
         let text = String::from_utf8_lossy(&bytes).into_owned();
         assert_eq!(
             text,
-            r#"{"trip_id":"x-1","vendor_id":"CMT","pickup_datetime":"2009-01-04T02:52:00","dropoff_datetime":"2009-01-04T03:02:00","fare_amount":8.9,"note":"a \"quoted\" one"}"#
+            r#"{"trip_id":"x-1","vendor_id":"CMT","pickup_datetime":"2009-01-04T02:52:00","dropoff_datetime":"2009-01-04T03:02:00","fare_amount":8.9,"note":"a \"quoted\" one","Total_Amt":"75"}"#
         );
         assert_eq!(decode(&bytes)?, first);
         Ok(())

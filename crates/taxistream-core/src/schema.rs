@@ -203,7 +203,7 @@ impl std::fmt::Display for MissingTimestampColumns {
         let accepted: Vec<String> = self
             .missing
             .iter()
-            .map(|field| format!("{} ({})", field.name(), field.aliases().join(", ")))
+            .map(|field| format!("for {}: {}", field.name(), field.aliases().join(", ")))
             .collect();
         let found = if self.found.is_empty() {
             "none".to_owned()

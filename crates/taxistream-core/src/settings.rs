@@ -121,7 +121,7 @@ impl Thresholds {
         order(
             "long_trip_minutes",
             self.long_trip_minutes,
-            "max_trip_hours (in minutes)",
+            "max_trip_hours × 60",
             max_minutes,
         )?;
         order(
@@ -134,7 +134,12 @@ impl Thresholds {
             high_value_total: self.high_value_total.normalize(),
             short_nanos: minutes_to_nanos("short_trip_minutes", self.short_trip_minutes)?,
             long_nanos: minutes_to_nanos("long_trip_minutes", self.long_trip_minutes)?,
-            max_nanos: minutes_to_nanos("max_trip_hours", max_minutes)?,
+            max_nanos: minutes_to_nanos("max_trip_hours", max_minutes).map_err(|_| {
+                ThresholdError::TooLarge {
+                    name: "max_trip_hours",
+                    value: self.max_trip_hours,
+                }
+            })?,
             low_fare_per_mile: self.low_fare_per_mile,
             premium_fare_per_mile: self.premium_fare_per_mile,
             thresholds: self.clone(),

@@ -13,7 +13,7 @@ pub struct LocalTimestamp {
 #[derive(Debug, Clone, Copy, PartialEq, Eq, thiserror::Error)]
 pub enum TimestampError {
     /// Not of the form `YYYY-MM-DD HH:MM:SS[.fraction]`.
-    #[error("expected YYYY-MM-DD HH:MM:SS")]
+    #[error("not of the form YYYY-MM-DD HH:MM:SS[.fraction]")]
     BadFormat,
     /// Of the right form, but not a real date or time (month 13, 25:00, Feb 30).
     #[error("not a valid date or time")]

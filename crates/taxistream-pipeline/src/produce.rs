@@ -12,6 +12,8 @@ pub const MAX_RECORDS_PER_BATCH: usize = 500;
 pub const MAX_BATCH_BYTES: usize = 5 * 1024 * 1024;
 /// Kinesis limit: bytes per record (data plus partition key).
 pub const MAX_RECORD_BYTES: usize = 1024 * 1024;
+/// How much of an oversized record the rejects output keeps.
+const RAW_PREFIX_BYTES: usize = 512;
 
 /// Why producing stopped.
 #[derive(Debug, thiserror::Error)]
@@ -37,6 +39,12 @@ impl SeenTrips {
     /// True the first time a fingerprint is offered.
     pub fn first_sighting(&mut self, id: &TripId) -> bool {
         self.0.insert(id.fingerprint())
+    }
+
+    /// Forgets a trip that was rejected after all, so a repeat of it is rejected too, not counted
+    /// as a duplicate of a trip that was never sent.
+    pub fn forget(&mut self, id: &TripId) {
+        self.0.remove(&id.fingerprint());
     }
 }
 
@@ -92,7 +100,10 @@ where
                         }
                         continue;
                     }
-                    Err(rejection) => rejection,
+                    Err(rejection) => {
+                        seen.forget(&id);
+                        rejection
+                    }
                 }
             }
         };
@@ -129,7 +140,10 @@ pub fn stream_record(trip: &Trip, id: &TripId, line: u64) -> Result<StreamRecord
                 id.as_str(),
                 record.billed_size()
             ),
-            raw: String::new(),
+            raw: format!(
+                "{}… (first {RAW_PREFIX_BYTES} bytes of the record)",
+                String::from_utf8_lossy(&record.data[..RAW_PREFIX_BYTES.min(record.data.len())])
+            ),
         });
     }
     Ok(record)

@@ -70,22 +70,22 @@ pub struct RunArgs {
 #[command(next_help_heading = "Thresholds (default: the analytics contract's values)")]
 pub struct ThresholdArgs {
     /// High value when total_amount is over this, USD [default: 50.00].
-    #[arg(long, value_name = "USD", env = "TAXISTREAM_HIGH_VALUE_TOTAL", value_parser = decimal)]
+    #[arg(long, value_name = "USD", env = "TAXISTREAM_HIGH_VALUE_TOTAL", value_parser = decimal, allow_negative_numbers = true)]
     pub high_value_total: Option<Decimal>,
     /// Short when under this many minutes [default: 10].
-    #[arg(long, value_name = "MIN", env = "TAXISTREAM_SHORT_TRIP_MINUTES", value_parser = decimal)]
+    #[arg(long, value_name = "MIN", env = "TAXISTREAM_SHORT_TRIP_MINUTES", value_parser = decimal, allow_negative_numbers = true)]
     pub short_trip_minutes: Option<Decimal>,
     /// Long when over this many minutes [default: 30].
-    #[arg(long, value_name = "MIN", env = "TAXISTREAM_LONG_TRIP_MINUTES", value_parser = decimal)]
+    #[arg(long, value_name = "MIN", env = "TAXISTREAM_LONG_TRIP_MINUTES", value_parser = decimal, allow_negative_numbers = true)]
     pub long_trip_minutes: Option<Decimal>,
     /// Invalid when over this many hours [default: 24].
-    #[arg(long, value_name = "H", env = "TAXISTREAM_MAX_TRIP_HOURS", value_parser = decimal)]
+    #[arg(long, value_name = "H", env = "TAXISTREAM_MAX_TRIP_HOURS", value_parser = decimal, allow_negative_numbers = true)]
     pub max_trip_hours: Option<Decimal>,
     /// Low tier under this fare per mile, USD [default: 3.00].
-    #[arg(long, value_name = "USD", env = "TAXISTREAM_LOW_FARE_PER_MILE", value_parser = decimal)]
+    #[arg(long, value_name = "USD", env = "TAXISTREAM_LOW_FARE_PER_MILE", value_parser = decimal, allow_negative_numbers = true)]
     pub low_fare_per_mile: Option<Decimal>,
     /// Premium tier over this fare per mile, USD [default: 7.00].
-    #[arg(long, value_name = "USD", env = "TAXISTREAM_PREMIUM_FARE_PER_MILE", value_parser = decimal)]
+    #[arg(long, value_name = "USD", env = "TAXISTREAM_PREMIUM_FARE_PER_MILE", value_parser = decimal, allow_negative_numbers = true)]
     pub premium_fare_per_mile: Option<Decimal>,
 }
 

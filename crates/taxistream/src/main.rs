@@ -23,9 +23,20 @@ static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
 fn main() -> ExitCode {
     let cli = Cli::parse();
     init_logging();
-    let result = match cli.command {
+    quiet_panics();
+    let result = std::panic::catch_unwind(|| match cli.command {
         Command::Run(args) => run(args),
-    };
+    })
+    .unwrap_or_else(|_| {
+        let message = LAST_PANIC
+            .lock()
+            .ok()
+            .and_then(|mut last| last.take())
+            .unwrap_or_default();
+        Err(anyhow::anyhow!(
+            "internal error, please report it: {message}"
+        ))
+    });
     match result {
         Ok(()) => ExitCode::SUCCESS,
         Err(error) => {
@@ -33,6 +44,20 @@ fn main() -> ExitCode {
             ExitCode::FAILURE
         }
     }
+}
+
+/// The message of the last panic, for the one-line error (no backtrace on the user's terminal).
+static LAST_PANIC: std::sync::Mutex<Option<String>> = std::sync::Mutex::new(None);
+
+/// Panics are caught where input may cause them (the Parquet library on corrupt metadata) and
+/// turned into errors; keep them off the terminal, and keep the last message for `main`.
+fn quiet_panics() {
+    std::panic::set_hook(Box::new(|info| {
+        tracing::debug!("panic: {info}");
+        if let Ok(mut last) = LAST_PANIC.lock() {
+            *last = Some(info.to_string());
+        }
+    }));
 }
 
 fn init_logging() {

@@ -15,6 +15,8 @@ pub struct Summary<'a> {
     pub high_value_share: f64,
     /// Per input file.
     pub files: &'a [FileReport],
+    /// Files found in directories that are not trip files, with why.
+    pub skipped_files: &'a [String],
     /// Undecodable stream records (always 0 locally unless something is badly wrong).
     pub poison_records: usize,
     /// Wall time, seconds.
@@ -46,6 +48,7 @@ impl<'a> Summary<'a> {
             accounting,
             high_value_share: ratio(high_value, accounting.trips),
             files: &report.files,
+            skipped_files: &report.skipped,
             poison_records: report.poison.len(),
             elapsed_seconds: report.elapsed.as_secs_f64(),
             rows_per_second: accounting.rows_read as f64 / elapsed,
@@ -96,6 +99,16 @@ impl<'a> Summary<'a> {
             self.high_value_share * 100.0,
             self.thresholds.high_value_total
         );
+        if self.files.iter().any(|file| {
+            file.unavailable_analyses
+                .iter()
+                .any(|(table, _)| *table == Table::HighValueTrips.name())
+        }) {
+            let _ = writeln!(
+                out,
+                "  (trips of files without total_amount count as not high value)"
+            );
+        }
         let categories: Vec<String> = DurationCategory::ALL
             .iter()
             .map(|c| format!("{} {}", c.name(), count(&a.duration_category, c)))
@@ -122,6 +135,9 @@ impl<'a> Summary<'a> {
                 file.path,
                 missing.join(", ")
             );
+        }
+        for skipped in self.skipped_files {
+            let _ = writeln!(out, "\nskipped {skipped}");
         }
         if self.poison_records > 0 {
             let _ = writeln!(

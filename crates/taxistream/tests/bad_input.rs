@@ -125,14 +125,25 @@ fn a_file_that_is_not_a_trip_file_names_its_columns() {
 #[test]
 fn an_unwritable_database_is_refused_before_reading() {
     let dir = tempdir();
-    let run = common::run_in(
-        dir.path(),
-        "no/such/dir/t.db",
-        &[],
-        &[&fixture("yellow_tripdata_2021-01_head99.csv")],
-    );
+    let input = fixture("yellow_tripdata_2021-01_head99.csv");
+    let run = run_in(dir.path(), "no/such/dir/t.db", &[], &[&input]);
     assert!(!run.success());
-    assert!(run.stderr().contains("error: database"), "{}", run.stderr());
+    assert!(
+        run.stderr().contains("its directory does not exist"),
+        "{}",
+        run.stderr()
+    );
+    // A path that exists but cannot be a database (a directory).
+    std::fs::create_dir(dir.path().join("taken.db")).unwrap();
+    let run = run_in(dir.path(), "taken.db", &[], &[&input]);
+    assert!(!run.success());
+    let stderr = run.stderr();
+    assert!(stderr.contains("error: database"), "{stderr}");
+    assert_eq!(
+        stderr.matches("unable to open database file").count(),
+        1,
+        "said once: {stderr}"
+    );
 }
 
 #[test]
@@ -219,4 +230,84 @@ fn gzip_csv_and_misnamed_parquet_are_read_by_content() {
     let run = run_in(dir.path(), "pq.db", &["--json"], &[&misnamed]);
     assert!(run.success(), "{}", run.stderr());
     assert_eq!(run.json()["files"][0]["format"], "parquet");
+}
+
+#[test]
+fn a_corrupt_parquet_file_is_an_error_not_a_crash() {
+    // Made by a mutation fuzzer from a small Parquet file; the Parquet library panics on its
+    // metadata ("column start and length should not be negative").
+    let file = std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("tests/fixtures/corrupt_footer.parquet");
+    assert_fails_with(&file, &["corrupt_footer.parquet", "invalid Parquet file"]);
+    let dir = tempdir();
+    let run = run_in(dir.path(), "c.db", &[], &[&file]);
+    assert_eq!(run.output.status.code(), Some(1));
+    assert!(!run.stderr().contains("panicked"), "{}", run.stderr());
+}
+
+#[test]
+fn outputs_never_overwrite_inputs_or_each_other() {
+    let dir = tempdir();
+    let input = write(
+        dir.path(),
+        "in.csv",
+        format!("{HEADER}\n1,2025-01-01 00:00:00,2025-01-01 00:12:00,2.0,12.5,60.25\n").as_bytes(),
+    );
+    let before = std::fs::read(&input).unwrap();
+    let run = |args: &[&str]| {
+        std::process::Command::new(env!("CARGO_BIN_EXE_taxistream"))
+            .current_dir(dir.path())
+            .arg("run")
+            .args(args)
+            .output()
+            .unwrap()
+    };
+    let output = run(&["in.csv", "--rejects", "in.csv"]);
+    assert!(!output.status.success());
+    assert!(
+        String::from_utf8_lossy(&output.stderr).contains("--rejects in.csv is also an input file")
+    );
+    let output = run(&["in.csv", "--db", "x.db", "--rejects", "./x.db"]);
+    assert!(String::from_utf8_lossy(&output.stderr).contains("are the same file"));
+    assert_eq!(
+        std::fs::read(&input).unwrap(),
+        before,
+        "the input is untouched"
+    );
+    assert!(!dir.path().join("x.db").exists(), "nothing was created");
+}
+
+#[test]
+fn a_directory_run_skips_non_trip_files_and_its_own_outputs() {
+    let dir = tempdir();
+    std::fs::copy(
+        fixture("yellow_tripdata_2021-01_head99.csv"),
+        dir.path().join("trips.csv"),
+    )
+    .unwrap();
+    write(
+        dir.path(),
+        "taxi_zone_lookup.csv",
+        b"LocationID,Borough\n1,EWR\n",
+    );
+    for _ in 0..2 {
+        let output = std::process::Command::new(env!("CARGO_BIN_EXE_taxistream"))
+            .current_dir(dir.path())
+            .args(["run", "--json", "--no-progress", "."])
+            .output()
+            .unwrap();
+        assert!(
+            output.status.success(),
+            "{}",
+            String::from_utf8_lossy(&output.stderr)
+        );
+        let summary: serde_json::Value = serde_json::from_slice(&output.stdout).unwrap();
+        assert_eq!(summary["accounting"]["trips"], 99);
+        assert!(
+            summary["skipped_files"][0]
+                .as_str()
+                .unwrap()
+                .contains("taxi_zone_lookup.csv: not a trip file")
+        );
+    }
 }

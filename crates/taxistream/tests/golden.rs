@@ -53,6 +53,12 @@ fn every_testdata_file_matches_its_golden_accounting() {
         );
         assert!(run.success(), "{name}: {}", run.stderr());
         let accounting = &run.json()["accounting"];
+        let count = |key: &str| accounting[key].as_u64().unwrap_or(u64::MAX);
+        assert_eq!(
+            count("rows_read"),
+            count("trips") + count("duplicates") + count("rejected"),
+            "{name}: rows read must be trips + duplicates + rejected"
+        );
         for key in ACCOUNTING_KEYS {
             if accounting[key] != golden[key] {
                 mismatches.push(format!(

@@ -103,7 +103,7 @@ impl<R: Read + Send + 'static> CsvTripReader<R> {
         &self.columns
     }
 
-    /// Bytes of text read so far (inline mode; 0 when converting on workers).
+    /// Bytes of text read so far.
     pub fn bytes_read(&self) -> u64 {
         match &self.rows {
             Rows::Inline { reader, .. } => reader.position().byte(),
@@ -261,13 +261,25 @@ fn raw_row(record: &ByteRecord) -> String {
         if index > 0 {
             out.push(',');
         }
-        let text = String::from_utf8_lossy(field);
+        let text = escape_invalid_utf8(field);
         if text.contains([',', '"', '\n', '\r']) {
             out.push('"');
             out.push_str(&text.replace('"', "\"\""));
             out.push('"');
         } else {
             out.push_str(&text);
+        }
+    }
+    out
+}
+
+/// The bytes as text, with each byte that is not UTF-8 written as `\xNN`, so nothing is lost.
+fn escape_invalid_utf8(bytes: &[u8]) -> String {
+    let mut out = String::with_capacity(bytes.len());
+    for chunk in bytes.utf8_chunks() {
+        out.push_str(chunk.valid());
+        for byte in chunk.invalid() {
+            out.push_str(&format!("\\x{byte:02X}"));
         }
     }
     out
@@ -376,6 +388,21 @@ mod tests {
         let inline = read_with(&text, 1)?;
         assert_eq!(inline.len(), 6 + 5000 + 7);
         assert_eq!(read_with(&text, 3)?, inline);
+        Ok(())
+    }
+
+    #[test]
+    fn a_row_that_is_not_utf8_keeps_its_bytes_escaped() -> Result<(), InputError> {
+        let mut text = b"tpep_pickup_datetime,tpep_dropoff_datetime,zone\n".to_vec();
+        text.extend(b"2025-01-01 00:00:00,2025-01-01 00:10:00,Caf\xe9\n");
+        let items: Vec<ReadItem> =
+            CsvTripReader::new(std::io::Cursor::new(text), "l.csv".to_owned(), false)?
+                .collect::<Result<_, _>>()?;
+        let ReadItem::Rejected(rejection) = &items[0] else {
+            panic!("{:?}", reasons(&items))
+        };
+        assert_eq!(rejection.reason, RejectReason::InvalidUtf8);
+        assert!(rejection.raw.ends_with("Caf\\xE9"), "{}", rejection.raw);
         Ok(())
     }
 

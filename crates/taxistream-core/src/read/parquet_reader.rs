@@ -51,6 +51,20 @@ impl ParquetTripReader {
         source: R,
         source_name: String,
     ) -> Result<Self, InputError> {
+        // The Parquet library can panic on some corrupt metadata: that is bad input, not a bug.
+        let name = source_name.clone();
+        std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
+            Self::open(source, source_name)
+        }))
+        .unwrap_or_else(|panic| {
+            Err(InputError::Parquet {
+                source_name: name,
+                detail: panic_message(panic.as_ref()),
+            })
+        })
+    }
+
+    fn open<R: ChunkReader + 'static>(source: R, source_name: String) -> Result<Self, InputError> {
         let parquet_error = |error: parquet::errors::ParquetError| InputError::Parquet {
             source_name: source_name.clone(),
             detail: error.to_string(),
@@ -100,7 +114,10 @@ impl ParquetTripReader {
         let mut scratch = String::new();
         for (index, array) in batch.columns().iter().enumerate() {
             let target = self.columns.target(index);
-            let Some(cell) = cell(array, row) else {
+            // An empty or blank string is absent, as an empty CSV field is.
+            let cell = cell(array, row)
+                .filter(|cell| !matches!(cell, Cell::Text(text) if text.trim().is_empty()));
+            let Some(cell) = cell else {
                 if let ColumnTarget::Field(field) = target
                     && field.kind() == FieldKind::Timestamp
                 {
@@ -143,7 +160,7 @@ impl ParquetTripReader {
                 }
                 (ColumnTarget::Carried, cell) => {
                     let name = Arc::clone(self.columns.name(index));
-                    self.builder.carry(&name, &cell_text(&cell));
+                    self.builder.carry(&name, cell_text(&cell).trim());
                     Ok(())
                 }
             };
@@ -225,7 +242,14 @@ impl Iterator for ParquetTripReader {
                 }
                 self.rows_before_batch += batch.num_rows() as u64;
             }
-            match self.batches.next()? {
+            let next =
+                std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| self.batches.next()))
+                    .unwrap_or_else(|panic| {
+                        Some(Err(arrow_schema::ArrowError::ParquetError(panic_message(
+                            panic.as_ref(),
+                        ))))
+                    });
+            match next? {
                 Ok(batch) => {
                     self.batch = Some(batch);
                     self.row_in_batch = 0;
@@ -240,6 +264,16 @@ impl Iterator for ParquetTripReader {
             }
         }
     }
+}
+
+/// The text of a caught panic.
+fn panic_message(panic: &(dyn std::any::Any + Send)) -> String {
+    let text = panic
+        .downcast_ref::<&str>()
+        .map(|text| (*text).to_owned())
+        .or_else(|| panic.downcast_ref::<String>().cloned())
+        .unwrap_or_else(|| "unreadable metadata".to_owned());
+    format!("corrupt file ({text})")
 }
 
 fn supported(data_type: &DataType) -> bool {
@@ -271,8 +305,11 @@ fn cell(array: &ArrayRef, row: usize) -> Option<Cell<'_>> {
     if array.is_null(row) {
         return None;
     }
-    let timestamp = |value: i64, units: i64| {
-        Cell::Timestamp(LocalTimestamp::from_epoch_units(value, units).unwrap_or_default())
+    let timestamp = |value: i64, units: i64| match LocalTimestamp::from_epoch_units(value, units) {
+        Ok(timestamp) => Cell::Timestamp(timestamp),
+        Err(_) => Cell::Invalid(format!(
+            "timestamp out of range: {value} units of 1/{units} s"
+        )),
     };
     Some(match array.data_type() {
         DataType::Boolean => Cell::Text(if array.as_boolean().value(row) {
@@ -314,12 +351,7 @@ fn cell(array: &ArrayRef, row: usize) -> Option<Cell<'_>> {
                     1_000_000_000,
                 ),
             };
-            match LocalTimestamp::from_epoch_units(value, units) {
-                Ok(_) => timestamp(value, units),
-                Err(_) => Cell::Invalid(format!(
-                    "timestamp out of range: {value} units of 1/{units} s"
-                )),
-            }
+            timestamp(value, units)
         }
         DataType::Date32 => {
             let days = i64::from(array.as_primitive::<Date32Type>().value(row));

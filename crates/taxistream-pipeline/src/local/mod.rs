@@ -6,6 +6,8 @@ pub mod sqlite;
 pub mod stream;
 
 pub use rejects::RejectsFile;
-pub use run::{FileReport, LocalRunConfig, LocalRunReport, RunError, expand_inputs, run_local};
+pub use run::{
+    FileReport, InputFile, LocalRunConfig, LocalRunReport, RunError, expand_inputs, run_local,
+};
 pub use sqlite::{SqliteTables, SqliteWriter, open_sqlite_tables};
 pub use stream::{LocalStreamSink, ShardReceiver, local_stream, shard_for};

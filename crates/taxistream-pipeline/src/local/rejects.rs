@@ -9,7 +9,6 @@ use taxistream_core::RowRejection;
 /// The rejects CSV file.
 pub struct RejectsFile {
     writer: csv::Writer<BufWriter<File>>,
-    written: u64,
 }
 
 impl RejectsFile {
@@ -25,12 +24,7 @@ impl RejectsFile {
         writer
             .write_record(["source", "line", "column", "reason", "detail", "raw"])
             .map_err(|error| PortError::permanent(error.to_string()))?;
-        Ok(RejectsFile { writer, written: 0 })
-    }
-
-    /// Rows written so far.
-    pub fn written(&self) -> u64 {
-        self.written
+        Ok(RejectsFile { writer })
     }
 
     /// Flushes to disk.
@@ -62,7 +56,6 @@ impl RejectSink for RejectsFile {
                 &rejection.raw,
             ])
             .map_err(|error| PortError::permanent(format!("rejects file: {error}")))?;
-        self.written += 1;
         Ok(())
     }
 }

@@ -59,6 +59,8 @@ pub struct LocalRunReport {
     pub accounting: Accounting,
     /// Per input file.
     pub files: Vec<FileReport>,
+    /// Files found in a directory that are not trip files, with why.
+    pub skipped: Vec<String>,
     /// Records that reached the consumers but could not be decoded (never expected locally).
     pub poison: Vec<PoisonRecord>,
     /// Wall time of the run.
@@ -77,7 +79,7 @@ pub enum RunError {
     #[error(transparent)]
     Input(#[from] InputError),
     /// The database or the rejects file failed.
-    #[error("{0}")]
+    #[error(transparent)]
     Output(#[from] PortError),
 }
 
@@ -90,13 +92,26 @@ impl From<ProduceError> for RunError {
     }
 }
 
-/// The files to read: each file as given, each directory's `.csv`, `.csv.gz` and `.parquet` files
-/// in name order.
-pub fn expand_inputs(inputs: &[PathBuf]) -> Result<Vec<PathBuf>, RunError> {
+/// An input file, and whether it was named or found in a directory.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct InputFile {
+    /// The file.
+    pub path: PathBuf,
+    /// True when found by listing a directory (a non-trip file there is skipped, not fatal).
+    pub from_directory: bool,
+}
+
+/// The files to read: each file as given, and each directory's `.csv`, `.csv.gz` and `.parquet`
+/// files in name order, leaving out `outputs` (the run's own database and rejects file).
+pub fn expand_inputs(inputs: &[PathBuf], outputs: &[&Path]) -> Result<Vec<InputFile>, RunError> {
+    let outputs: Vec<PathBuf> = outputs.iter().filter_map(|path| absolute(path)).collect();
     let mut files = Vec::new();
     for input in inputs {
         if !input.is_dir() {
-            files.push(input.clone());
+            files.push(InputFile {
+                path: input.clone(),
+                from_directory: false,
+            });
             continue;
         }
         let entries = std::fs::read_dir(input).map_err(|error| {
@@ -108,6 +123,7 @@ pub fn expand_inputs(inputs: &[PathBuf]) -> Result<Vec<PathBuf>, RunError> {
         let mut found: Vec<PathBuf> = entries
             .filter_map(|entry| entry.ok().map(|entry| entry.path()))
             .filter(|path| path.is_file() && is_trip_file_name(path))
+            .filter(|path| absolute(path).is_none_or(|path| !outputs.contains(&path)))
             .collect();
         if found.is_empty() {
             return Err(RunError::NoInput(format!(
@@ -116,12 +132,60 @@ pub fn expand_inputs(inputs: &[PathBuf]) -> Result<Vec<PathBuf>, RunError> {
             )));
         }
         found.sort();
-        files.extend(found);
+        files.extend(found.into_iter().map(|path| InputFile {
+            path,
+            from_directory: true,
+        }));
     }
     if files.is_empty() {
         return Err(RunError::NoInput("no input file given".to_owned()));
     }
     Ok(files)
+}
+
+/// The absolute form of a path whose directory exists (the file itself need not).
+fn absolute(path: &Path) -> Option<PathBuf> {
+    let name = path.file_name()?;
+    let parent = match path.parent() {
+        Some(parent) if !parent.as_os_str().is_empty() => parent,
+        _ => Path::new("."),
+    };
+    std::fs::canonicalize(parent)
+        .ok()
+        .map(|parent| parent.join(name))
+}
+
+/// Refuses outputs that are inputs, or each other, or in a directory that does not exist:
+/// before anything is created or truncated.
+fn check_outputs(config: &LocalRunConfig, files: &[InputFile]) -> Result<(), RunError> {
+    let outputs = [("--db", &config.database), ("--rejects", &config.rejects)];
+    let mut seen: Vec<(&str, PathBuf)> = Vec::new();
+    for (flag, path) in outputs {
+        let Some(resolved) = absolute(path) else {
+            return Err(RunError::NoInput(format!(
+                "{flag} {}: its directory does not exist",
+                path.display()
+            )));
+        };
+        if let Some(input) = files
+            .iter()
+            .find(|file| absolute(&file.path).as_ref() == Some(&resolved))
+        {
+            return Err(RunError::NoInput(format!(
+                "{flag} {} is also an input file ({}): refusing to overwrite it",
+                path.display(),
+                input.path.display()
+            )));
+        }
+        if let Some((other, _)) = seen.iter().find(|(_, earlier)| *earlier == resolved) {
+            return Err(RunError::NoInput(format!(
+                "{flag} and {other} are the same file ({})",
+                path.display()
+            )));
+        }
+        seen.push((flag, resolved));
+    }
+    Ok(())
 }
 
 fn is_trip_file_name(path: &Path) -> bool {
@@ -141,11 +205,23 @@ pub async fn run_local(
     progress: Arc<Progress>,
 ) -> Result<LocalRunReport, RunError> {
     let started = Instant::now();
-    let files = expand_inputs(&config.inputs)?;
-    // Refuse a bad input before writing anything: every file must open and have a trip header.
-    for file in &files {
-        open_path(file, 1)?;
+    let files = expand_inputs(&config.inputs, &[&config.database, &config.rejects])?;
+    check_outputs(config, &files)?;
+    // Refuse a bad input before writing anything: every named file must open and have a trip
+    // header. A file found in a directory that is not a trip file is skipped and reported.
+    let mut skipped = Vec::new();
+    let mut readable = Vec::with_capacity(files.len());
+    for file in files {
+        match open_path(&file.path, 1) {
+            Ok(_) => readable.push(file.path),
+            Err(error @ InputError::NotATripFile { .. }) if file.from_directory => {
+                tracing::warn!("skipped: {error}");
+                skipped.push(error.to_string());
+            }
+            Err(error) => return Err(error.into()),
+        }
     }
+    let files = readable;
     let (tables, writer) = open_sqlite_tables(&config.database)?;
     let mut rejects = RejectsFile::create(&config.rejects)?;
     let (mut sink, receivers) = local_stream(config.shards);
@@ -208,6 +284,12 @@ pub async fn run_local(
         return Err(error.into());
     }
     produce_result?;
+    if !accounting.balances() {
+        return Err(RunError::NoInput(format!(
+            "internal error, please report it: {} rows read but {} trips + {} duplicates + {} rejected",
+            accounting.rows_read, accounting.trips, accounting.duplicates, accounting.rejected
+        )));
+    }
     for record in &poison {
         let rejection = RowRejection {
             line: 0,
@@ -227,6 +309,7 @@ pub async fn run_local(
     Ok(LocalRunReport {
         accounting,
         files: reports,
+        skipped,
         poison,
         elapsed: started.elapsed(),
         bytes_read: progress.bytes(),

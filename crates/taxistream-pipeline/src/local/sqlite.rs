@@ -100,7 +100,11 @@ pub fn create_table_sql(table: Table) -> String {
     let columns: Vec<String> = table
         .attributes()
         .into_iter()
-        .map(|name| format!("{name} {}", column_type(name)))
+        .map(|name| {
+            format!("{name} {}", column_type(name))
+                .trim_end()
+                .to_owned()
+        })
         .collect();
     format!(
         "CREATE TABLE IF NOT EXISTS {} (trip_id TEXT PRIMARY KEY NOT NULL, {});",
@@ -111,8 +115,9 @@ pub fn create_table_sql(table: Table) -> String {
 
 fn column_type(attribute: &str) -> &'static str {
     match attribute {
-        // Integer codes, or text in 2009–2014 files: no affinity, stored as given.
-        "vendor_id" | "payment_type" => "ANY",
+        // Integer codes, or text in 2009–2014 files: no declared type (BLOB affinity), so values
+        // are stored exactly as bound, never converted.
+        "vendor_id" | "payment_type" => "",
         "pickup_datetime" | "dropoff_datetime" | "duration_category" | "profitability" => "TEXT",
         "passenger_count" | "pickup_location_id" | "dropoff_location_id" => "INTEGER",
         _ => "NUMERIC",
@@ -246,7 +251,7 @@ mod tests {
         assert_eq!(
             sql,
             "CREATE TABLE IF NOT EXISTS distance_to_fare_ratio (trip_id TEXT PRIMARY KEY NOT NULL, \
-             pickup_datetime TEXT, dropoff_datetime TEXT, vendor_id ANY, pickup_location_id INTEGER, \
+             pickup_datetime TEXT, dropoff_datetime TEXT, vendor_id, pickup_location_id INTEGER, \
              dropoff_location_id INTEGER, trip_distance NUMERIC, fare_amount NUMERIC, fare_per_mile NUMERIC, \
              profitability TEXT);"
         );
