@@ -20,9 +20,9 @@ use crate::schema::Field;
 use crate::trip::{Trip, Value};
 use md5::{Digest, Md5};
 
-const RECORD_SEPARATOR: u8 = 0x1E;
-const UNIT_SEPARATOR: u8 = 0x1F;
-const DOMAIN: &[u8] = b"taxistream.trip.v1";
+const RECORD_SEPARATOR: char = '\u{1e}';
+const UNIT_SEPARATOR: char = '\u{1f}';
+const DOMAIN: &str = "taxistream.trip.v1";
 
 /// A trip's id and a 128-bit fingerprint of it for duplicate detection.
 #[derive(Debug, Clone, PartialEq, Eq, Hash)]
@@ -50,30 +50,34 @@ impl TripId {
 
     /// The stable hash id of a trip without one (see the module docs for the encoding).
     pub fn generate(trip: &Trip) -> TripId {
-        let mut hasher = Md5::new();
-        let mut value_text = String::with_capacity(32);
-        hasher.update(DOMAIN);
-        hasher.update([RECORD_SEPARATOR]);
+        // The whole encoding is built in one buffer and hashed once: many small hasher updates
+        // cost more than the hashing itself. Field numbers, RS and US are single-byte chars.
+        let mut encoding = String::with_capacity(256);
+        encoding.push_str(DOMAIN);
+        encoding.push(RECORD_SEPARATOR);
         for (field, value) in trip.fields() {
             if field == Field::TripId {
                 continue;
             }
-            value_text.clear();
-            write_normalized(&mut value_text, value);
-            hasher.update([field_number(field)]);
-            hasher.update(value_text.as_bytes());
-            hasher.update([RECORD_SEPARATOR]);
+            encoding.push(char::from(field_number(field)));
+            write_normalized(&mut encoding, value);
+            encoding.push(RECORD_SEPARATOR);
         }
-        let mut carried: Vec<(String, &str)> = trip
-            .carried()
-            .iter()
-            .map(|(name, value)| (name.to_ascii_lowercase(), value.as_ref()))
-            .collect();
-        carried.sort_unstable();
-        for (name, value) in &carried {
-            update_pair(&mut hasher, name, value);
+        if !trip.carried().is_empty() {
+            let mut carried: Vec<(String, &str)> = trip
+                .carried()
+                .iter()
+                .map(|(name, value)| (name.to_ascii_lowercase(), value.as_ref()))
+                .collect();
+            carried.sort_unstable();
+            for (name, value) in &carried {
+                encoding.push_str(name);
+                encoding.push(UNIT_SEPARATOR);
+                encoding.push_str(value);
+                encoding.push(RECORD_SEPARATOR);
+            }
         }
-        let digest: [u8; 16] = hasher.finalize().into();
+        let digest: [u8; 16] = Md5::digest(encoding.as_bytes()).into();
         let fingerprint = u128::from_be_bytes(digest);
         let mut text = String::with_capacity(32);
         crate::text::push_hex128(&mut text, fingerprint);
@@ -107,13 +111,6 @@ fn fingerprint_of(text: &str) -> u128 {
         Ok(value) if is_hex => value,
         _ => u128::from_be_bytes(Md5::digest(text.as_bytes()).into()),
     }
-}
-
-fn update_pair(hasher: &mut Md5, name: &str, value: &str) {
-    hasher.update(name.as_bytes());
-    hasher.update([UNIT_SEPARATOR]);
-    hasher.update(value.as_bytes());
-    hasher.update([RECORD_SEPARATOR]);
 }
 
 /// Writes a value's normalized text form (the one used in ids, records and tables).
