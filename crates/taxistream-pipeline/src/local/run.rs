@@ -72,9 +72,10 @@ pub struct LocalRunReport {
 /// Why a local run failed.
 #[derive(Debug, thiserror::Error)]
 pub enum RunError {
-    /// Nothing to read.
+    /// The run was refused before anything was read or written (no input, outputs that would
+    /// overwrite inputs, a missing directory), or stopped by a failed internal check.
     #[error("{0}")]
-    NoInput(String),
+    Refused(String),
     /// An input file failed.
     #[error(transparent)]
     Input(#[from] InputError),
@@ -115,7 +116,7 @@ pub fn expand_inputs(inputs: &[PathBuf], outputs: &[&Path]) -> Result<Vec<InputF
             continue;
         }
         let entries = std::fs::read_dir(input).map_err(|error| {
-            RunError::NoInput(format!(
+            RunError::Refused(format!(
                 "{}: cannot list directory: {error}",
                 input.display()
             ))
@@ -126,7 +127,7 @@ pub fn expand_inputs(inputs: &[PathBuf], outputs: &[&Path]) -> Result<Vec<InputF
             .filter(|path| absolute(path).is_none_or(|path| !outputs.contains(&path)))
             .collect();
         if found.is_empty() {
-            return Err(RunError::NoInput(format!(
+            return Err(RunError::Refused(format!(
                 "{}: directory holds no .csv, .csv.gz or .parquet file",
                 input.display()
             )));
@@ -138,7 +139,7 @@ pub fn expand_inputs(inputs: &[PathBuf], outputs: &[&Path]) -> Result<Vec<InputF
         }));
     }
     if files.is_empty() {
-        return Err(RunError::NoInput("no input file given".to_owned()));
+        return Err(RunError::Refused("no input file given".to_owned()));
     }
     Ok(files)
 }
@@ -162,7 +163,7 @@ fn check_outputs(config: &LocalRunConfig, files: &[InputFile]) -> Result<(), Run
     let mut seen: Vec<(&str, PathBuf)> = Vec::new();
     for (flag, path) in outputs {
         let Some(resolved) = absolute(path) else {
-            return Err(RunError::NoInput(format!(
+            return Err(RunError::Refused(format!(
                 "{flag} {}: its directory does not exist",
                 path.display()
             )));
@@ -171,14 +172,14 @@ fn check_outputs(config: &LocalRunConfig, files: &[InputFile]) -> Result<(), Run
             .iter()
             .find(|file| absolute(&file.path).as_ref() == Some(&resolved))
         {
-            return Err(RunError::NoInput(format!(
+            return Err(RunError::Refused(format!(
                 "{flag} {} is also an input file ({}): refusing to overwrite it",
                 path.display(),
                 input.path.display()
             )));
         }
         if let Some((other, _)) = seen.iter().find(|(_, earlier)| *earlier == resolved) {
-            return Err(RunError::NoInput(format!(
+            return Err(RunError::Refused(format!(
                 "{flag} and {other} are the same file ({})",
                 path.display()
             )));
@@ -285,7 +286,7 @@ pub async fn run_local(
     }
     produce_result?;
     if !accounting.balances() {
-        return Err(RunError::NoInput(format!(
+        return Err(RunError::Refused(format!(
             "internal error, please report it: {} rows read but {} trips + {} duplicates + {} rejected",
             accounting.rows_read, accounting.trips, accounting.duplicates, accounting.rejected
         )));
