@@ -2,7 +2,7 @@
 
 use crate::ports::{PortError, StreamRecord, TripTables};
 use taxistream_core::record::{self, RecordError};
-use taxistream_core::{Accounting, AnalysisRules, analyse};
+use taxistream_core::{Accounting, AnalysisRules, RejectReason, RowRejection, analyse};
 
 /// A record that could not be decoded: reported, never retried, never blocking the shard.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -17,40 +17,199 @@ pub struct PoisonRecord {
     pub data: String,
 }
 
-/// What consuming a batch did.
-#[derive(Debug, Default, Clone, PartialEq, Eq)]
-pub struct ConsumeOutcome {
-    /// Items per table and trips per category and tier.
-    pub accounting: Accounting,
-    /// Records that were not trip records.
-    pub poison: Vec<PoisonRecord>,
+impl PoisonRecord {
+    /// The record as a rejected row (`bad_record`), for the rejects destination.
+    pub fn to_rejection(&self) -> RowRejection {
+        RowRejection {
+            line: 0,
+            column: None,
+            reason: RejectReason::BadRecord,
+            detail: format!(
+                "stream record {} (partition key {}): {}",
+                self.sequence_number.as_deref().unwrap_or("?"),
+                self.partition_key,
+                self.error
+            ),
+            raw: self.data.clone(),
+        }
+    }
 }
 
-/// Analyses every record of a batch and writes the items; undecodable records are set aside.
+/// A batch that could not be written whole: records before `first_unwritten` are done (their
+/// items are durable), the rest must be consumed again (writes are idempotent upserts).
+#[derive(Debug)]
+pub struct BatchFailure {
+    /// Index in the batch of the first record whose items may not all be written.
+    pub first_unwritten: usize,
+    /// What failed, after the adapter's own retries.
+    pub error: PortError,
+}
+
+/// What consuming a batch did.
+#[derive(Debug, Default)]
+pub struct ConsumeOutcome {
+    /// Items per table and trips per category and tier, of the records done.
+    pub accounting: Accounting,
+    /// Records that were not trip records, among the records done.
+    pub poison: Vec<PoisonRecord>,
+    /// Set when the tables failed part way.
+    pub failure: Option<BatchFailure>,
+}
+
+/// Analyses every record of a batch and writes the items in record order; undecodable records
+/// are set aside. When the tables fail part way, the outcome says which records are done.
 pub async fn consume<T: TripTables>(
     records: &[StreamRecord],
     rules: &AnalysisRules,
     tables: &mut T,
-) -> Result<ConsumeOutcome, PortError> {
+) -> ConsumeOutcome {
     let mut outcome = ConsumeOutcome::default();
     let mut items = Vec::with_capacity(records.len() * 3);
-    for stream_record in records {
+    // The record each item came from, to map "items written" back to records.
+    let mut item_record = Vec::with_capacity(records.len() * 3);
+    let mut poison_index = Vec::new();
+    for (index, stream_record) in records.iter().enumerate() {
         match record::decode(&stream_record.data) {
             Ok(decoded) => {
                 let analysis = analyse(&decoded.trip, &decoded.id, rules);
                 outcome.accounting.count_analysis(&analysis);
+                item_record.extend(std::iter::repeat_n(index, analysis.items.len()));
                 items.extend(analysis.items);
             }
-            Err(error) => outcome.poison.push(PoisonRecord {
-                sequence_number: stream_record.sequence_number.clone(),
-                partition_key: stream_record.partition_key.clone(),
-                error,
-                data: String::from_utf8_lossy(&stream_record.data).into_owned(),
-            }),
+            Err(error) => {
+                poison_index.push(index);
+                outcome.poison.push(PoisonRecord {
+                    sequence_number: stream_record.sequence_number.clone(),
+                    partition_key: stream_record.partition_key.clone(),
+                    error,
+                    data: String::from_utf8_lossy(&stream_record.data).into_owned(),
+                });
+            }
         }
     }
-    if !items.is_empty() {
-        tables.write_items(items).await?;
+    if items.is_empty() {
+        return outcome;
     }
-    Ok(outcome)
+    if let Err(failure) = tables.write_items(items).await {
+        let first_unwritten = item_record
+            .get(failure.items_written)
+            .copied()
+            .unwrap_or(records.len());
+        // Count only what is done; the rest is counted when it is consumed again.
+        let done = &records[..first_unwritten];
+        outcome.accounting = account(done, rules);
+        let kept = poison_index
+            .iter()
+            .filter(|&&index| index < first_unwritten)
+            .count();
+        outcome.poison.truncate(kept);
+        outcome.failure = Some(BatchFailure {
+            first_unwritten,
+            error: failure.error,
+        });
+    }
+    outcome
+}
+
+/// The accounting of records already analysed once (the failure path only).
+fn account(records: &[StreamRecord], rules: &AnalysisRules) -> Accounting {
+    let mut accounting = Accounting::default();
+    for stream_record in records {
+        if let Ok(decoded) = record::decode(&stream_record.data) {
+            accounting.count_analysis(&analyse(&decoded.trip, &decoded.id, rules));
+        }
+    }
+    accounting
+}
+
+#[cfg(test)]
+#[allow(clippy::unwrap_used, clippy::panic)]
+mod tests {
+    use super::*;
+    use crate::ports::WriteFailure;
+    use taxistream_core::{Item, Table, Thresholds};
+
+    /// Tables that accept `capacity` items, then fail.
+    struct Failing {
+        capacity: usize,
+        written: Vec<Item>,
+    }
+
+    impl TripTables for Failing {
+        async fn write_items(&mut self, items: Vec<Item>) -> Result<(), WriteFailure> {
+            let take = items.len().min(self.capacity);
+            self.written.extend(items.into_iter().take(take));
+            if take < self.capacity {
+                return Ok(());
+            }
+            Err(WriteFailure {
+                items_written: take,
+                error: PortError::transient("throttled"),
+            })
+        }
+    }
+
+    fn record(minutes: u32, sequence: u64) -> StreamRecord {
+        let data = format!(
+            r#"{{"pickup_datetime":"2025-01-01 00:00:00","dropoff_datetime":"2025-01-01 00:{minutes:02}:00","trip_distance":2,"fare_amount":10,"total_amount":12}}"#
+        );
+        StreamRecord {
+            partition_key: format!("k{sequence}"),
+            data: data.into_bytes(),
+            sequence_number: Some(sequence.to_string()),
+        }
+    }
+
+    fn poison(sequence: u64) -> StreamRecord {
+        StreamRecord {
+            partition_key: "p".into(),
+            data: b"not json".to_vec(),
+            sequence_number: Some(sequence.to_string()),
+        }
+    }
+
+    #[tokio::test]
+    async fn a_poison_record_is_set_aside_and_the_rest_written() {
+        let rules = Thresholds::default().validate().unwrap();
+        let records = [record(5, 1), poison(2), record(20, 3)];
+        let mut tables = Failing {
+            capacity: usize::MAX,
+            written: Vec::new(),
+        };
+        let outcome = consume(&records, &rules, &mut tables).await;
+        assert!(outcome.failure.is_none());
+        assert_eq!(outcome.poison.len(), 1);
+        assert_eq!(outcome.poison[0].sequence_number.as_deref(), Some("2"));
+        assert_eq!(
+            outcome.poison[0].to_rejection().reason,
+            RejectReason::BadRecord
+        );
+        // Two trips, each a duration item and a fare-per-mile item.
+        assert_eq!(tables.written.len(), 4);
+        assert_eq!(outcome.accounting.items[&Table::TripDurationAnalysis], 2);
+    }
+
+    #[tokio::test]
+    async fn a_failure_part_way_names_the_first_record_not_written() {
+        let rules = Thresholds::default().validate().unwrap();
+        let records = [
+            record(5, 1),
+            poison(2),
+            record(20, 3),
+            poison(4),
+            record(40, 5),
+        ];
+        // Three items fit: record 1 (two items) and half of record 3.
+        let mut tables = Failing {
+            capacity: 3,
+            written: Vec::new(),
+        };
+        let outcome = consume(&records, &rules, &mut tables).await;
+        let failure = outcome.failure.unwrap();
+        assert_eq!(failure.first_unwritten, 2);
+        assert!(failure.error.retryable);
+        // Only what is done is counted: record 1, and the poison record before the failure.
+        assert_eq!(outcome.accounting.items[&Table::TripDurationAnalysis], 1);
+        assert_eq!(outcome.poison.len(), 1);
+    }
 }

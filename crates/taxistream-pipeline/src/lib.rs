@@ -2,7 +2,9 @@
 //!
 //! - [`produce`]: a trip file → one stream record per distinct trip (duplicates and rejects counted).
 //! - [`consume`]: stream records → the three analyses → items written to the trip tables.
-//! - [`ports`]: `RecordSink`, `TripTables`, `RejectSink`: what AWS or local adapters implement.
+//! - [`ports`]: `TripSource`, `RecordSink`, `TripTables`, `RejectSink`: what AWS or local
+//!   adapters implement.
+//! - [`source`]: readers as trip sources, in place or on a blocking thread.
 //! - [`local`]: the in-process sharded stream, SQLite tables, rejects file, and `run_local`.
 
 pub mod consume;
@@ -10,8 +12,14 @@ pub mod local;
 pub mod ports;
 pub mod produce;
 pub mod progress;
+pub mod rejects_csv;
+pub mod source;
 
-pub use consume::{ConsumeOutcome, PoisonRecord, consume};
-pub use ports::{PortError, RecordSink, RejectSink, StreamRecord, TripTables};
+pub use consume::{BatchFailure, ConsumeOutcome, PoisonRecord, consume};
+pub use ports::{
+    PortError, RecordSink, RejectSink, StreamRecord, TripSource, TripTables, WriteFailure,
+};
 pub use produce::{ProduceError, SeenTrips, produce};
 pub use progress::Progress;
+pub use rejects_csv::RejectsCsv;
+pub use source::{BackgroundSource, IteratorSource, SourceInfo, open_in_background};

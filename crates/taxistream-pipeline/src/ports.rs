@@ -1,7 +1,7 @@
 //! The narrow ports the use cases talk through. Adapters: [`crate::local`] here, AWS elsewhere.
 
 use std::future::Future;
-use taxistream_core::{Item, RowRejection};
+use taxistream_core::{InputError, Item, ReadItem, RowRejection};
 
 /// One stream record: the partition key (the trip id) and the data (the JSON record).
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -39,6 +39,31 @@ impl PortError {
             retryable: false,
         }
     }
+
+    /// A failure that trying again later may cure.
+    pub fn transient(message: impl Into<String>) -> PortError {
+        PortError {
+            message: message.into(),
+            retryable: true,
+        }
+    }
+}
+
+/// A write to the trip tables that failed part way: the items before `items_written` (in the
+/// order given) are durable, the rest may or may not be.
+#[derive(Debug, thiserror::Error)]
+#[error("{error} ({items_written} items written before it)")]
+pub struct WriteFailure {
+    /// Leading items known to be written.
+    pub items_written: usize,
+    /// What failed.
+    pub error: PortError,
+}
+
+/// Where the producer reads trips from (a local file, an S3 object): rows in file order.
+pub trait TripSource {
+    /// The next row as a trip or a rejection; `None` at the end; an error stops the source.
+    fn next_item(&mut self) -> impl Future<Output = Option<Result<ReadItem, InputError>>> + Send;
 }
 
 /// Where the producer puts records (a Kinesis stream, or the in-process stream).
@@ -52,11 +77,11 @@ pub trait RecordSink {
 
 /// Where the consumer writes items (DynamoDB, or SQLite); writes are idempotent upserts.
 pub trait TripTables {
-    /// Writes the items; returns when all are durable.
+    /// Writes the items; returns when all are durable, or says how many leading items are.
     fn write_items(
         &mut self,
         items: Vec<Item>,
-    ) -> impl Future<Output = Result<(), PortError>> + Send;
+    ) -> impl Future<Output = Result<(), WriteFailure>> + Send;
 }
 
 /// Where rejected rows go (a file locally, an S3 object on AWS).

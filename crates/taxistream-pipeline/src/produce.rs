@@ -1,6 +1,6 @@
 //! The producer use case: read a trip file, send one record per distinct trip.
 
-use crate::ports::{PortError, RecordSink, RejectSink, StreamRecord};
+use crate::ports::{PortError, RecordSink, RejectSink, StreamRecord, TripSource};
 use std::collections::HashSet;
 use std::hash::{BuildHasherDefault, Hasher};
 use taxistream_core::reject::RowRejection;
@@ -68,23 +68,23 @@ impl Hasher for FingerprintHasher {
     }
 }
 
-/// Reads every row of `reader`, rejects what the contract rejects, drops duplicates, and puts one
+/// Reads every row of `source`, rejects what the contract rejects, drops duplicates, and puts one
 /// record per new trip to `sink` in batches within the Kinesis limits. Returns the accounting.
-pub async fn produce<I, S, J>(
-    reader: I,
+pub async fn produce<T, S, J>(
+    mut source: T,
     source_name: &str,
     seen: &mut SeenTrips,
     sink: &mut S,
     rejects: &mut J,
 ) -> Result<Accounting, ProduceError>
 where
-    I: Iterator<Item = Result<ReadItem, InputError>>,
+    T: TripSource,
     S: RecordSink,
     J: RejectSink,
 {
     let mut accounting = Accounting::default();
     let mut batch = Batch::default();
-    for item in reader {
+    while let Some(item) = source.next_item().await {
         let rejection = match item? {
             ReadItem::Rejected(rejection) => rejection,
             ReadItem::Trip { trip, id, line } => {

@@ -1,14 +1,15 @@
 //! Rejected rows to a local CSV file: source, line, column, reason, detail, raw row.
 
 use crate::ports::{PortError, RejectSink};
+use crate::rejects_csv::RejectsCsv;
 use std::fs::File;
-use std::io::BufWriter;
+use std::io::{BufWriter, Write};
 use std::path::Path;
 use taxistream_core::RowRejection;
 
 /// The rejects CSV file.
 pub struct RejectsFile {
-    writer: csv::Writer<BufWriter<File>>,
+    csv: RejectsCsv<BufWriter<File>>,
 }
 
 impl RejectsFile {
@@ -20,16 +21,15 @@ impl RejectsFile {
                 path.display()
             ))
         })?;
-        let mut writer = csv::Writer::from_writer(BufWriter::new(file));
-        writer
-            .write_record(["source", "line", "column", "reason", "detail", "raw"])
-            .map_err(|error| PortError::permanent(error.to_string()))?;
-        Ok(RejectsFile { writer })
+        Ok(RejectsFile {
+            csv: RejectsCsv::new(BufWriter::new(file))?,
+        })
     }
 
     /// Flushes to disk.
-    pub fn finish(mut self) -> Result<(), PortError> {
-        self.writer
+    pub fn finish(self) -> Result<(), PortError> {
+        self.csv
+            .into_inner()?
             .flush()
             .map_err(|error| PortError::permanent(format!("rejects file: {error}")))
     }
@@ -41,21 +41,6 @@ impl RejectSink for RejectsFile {
         source_name: &str,
         rejection: &RowRejection,
     ) -> Result<(), PortError> {
-        let column = rejection
-            .column
-            .as_ref()
-            .map(|(number, name)| format!("{number}:{name}"))
-            .unwrap_or_default();
-        self.writer
-            .write_record([
-                source_name,
-                &rejection.line.to_string(),
-                &column,
-                rejection.reason.name(),
-                &rejection.detail,
-                &rejection.raw,
-            ])
-            .map_err(|error| PortError::permanent(format!("rejects file: {error}")))?;
-        Ok(())
+        self.csv.reject(source_name, rejection).await
     }
 }

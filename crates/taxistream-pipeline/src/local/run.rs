@@ -8,12 +8,12 @@ use crate::consume::{PoisonRecord, consume};
 use crate::ports::{PortError, RejectSink};
 use crate::produce::{ProduceError, SeenTrips, produce};
 use crate::progress::Progress;
+use crate::source::IteratorSource;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 use taxistream_core::{
-    Accounting, AnalysisRules, Format, InputError, ReadItem, RejectReason, RowRejection,
-    TripReader, open_path,
+    Accounting, AnalysisRules, Format, InputError, ReadItem, TripReader, open_path,
 };
 
 /// What a local run reads, where it writes, and how.
@@ -292,19 +292,7 @@ pub async fn run_local(
         )));
     }
     for record in &poison {
-        let rejection = RowRejection {
-            line: 0,
-            column: None,
-            reason: RejectReason::BadRecord,
-            detail: format!(
-                "stream record {} (partition key {}): {}",
-                record.sequence_number.as_deref().unwrap_or("?"),
-                record.partition_key,
-                record.error
-            ),
-            raw: record.data.clone(),
-        };
-        rejects.reject("stream", &rejection).await?;
+        rejects.reject("stream", &record.to_rejection()).await?;
     }
     rejects.finish()?;
     Ok(LocalRunReport {
@@ -330,7 +318,7 @@ async fn produce_file(
     let unavailable_analyses = reader.unavailable_analyses();
     let source_name = file.display().to_string();
     let counted = Counted::new(reader, progress, file);
-    let accounting = produce(counted, &source_name, seen, sink, rejects).await?;
+    let accounting = produce(IteratorSource(counted), &source_name, seen, sink, rejects).await?;
     let report = FileReport {
         path: source_name,
         format,
@@ -351,7 +339,10 @@ async fn consume_shard(
     let mut accounting = Accounting::default();
     let mut poison = Vec::new();
     while let Some(batch) = receiver.recv().await {
-        let outcome = consume(&batch, &rules, &mut tables).await?;
+        let outcome = consume(&batch, &rules, &mut tables).await;
+        if let Some(failure) = outcome.failure {
+            return Err(failure.error);
+        }
         accounting.merge(&outcome.accounting);
         poison.extend(outcome.poison);
     }

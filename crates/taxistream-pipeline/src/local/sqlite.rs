@@ -4,7 +4,7 @@
 //! `N`) are stored as INTEGER when integral, else REAL (exact for the ≤15 significant digits of
 //! money and distances); strings as TEXT. Writes are upserts, so a rerun leaves the same content.
 
-use crate::ports::{PortError, TripTables};
+use crate::ports::{PortError, TripTables, WriteFailure};
 use rusqlite::{Connection, types::Value as SqlValue};
 use std::path::{Path, PathBuf};
 use std::thread::JoinHandle;
@@ -74,11 +74,11 @@ impl SqliteWriter {
 }
 
 impl TripTables for SqliteTables {
-    async fn write_items(&mut self, items: Vec<Item>) -> Result<(), PortError> {
-        self.sender
-            .send(items)
-            .await
-            .map_err(|_| PortError::permanent("the database writer stopped (see its error below)"))
+    async fn write_items(&mut self, items: Vec<Item>) -> Result<(), WriteFailure> {
+        self.sender.send(items).await.map_err(|_| WriteFailure {
+            items_written: 0,
+            error: PortError::permanent("the database writer stopped (see its error below)"),
+        })
     }
 }
 
