@@ -7,6 +7,8 @@ use taxistream_core::{Accounting, AnalysisRules, RejectReason, RowRejection, ana
 /// A record that could not be decoded: reported, never retried, never blocking the shard.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct PoisonRecord {
+    /// Its position in the batch.
+    pub index: usize,
     /// The record's sequence number, when it came from a stream.
     pub sequence_number: Option<String>,
     /// Its partition key.
@@ -67,7 +69,6 @@ pub async fn consume<T: TripTables>(
     let mut items = Vec::with_capacity(records.len() * 3);
     // The record each item came from, to map "items written" back to records.
     let mut item_record = Vec::with_capacity(records.len() * 3);
-    let mut poison_index = Vec::new();
     for (index, stream_record) in records.iter().enumerate() {
         match record::decode(&stream_record.data) {
             Ok(decoded) => {
@@ -77,8 +78,8 @@ pub async fn consume<T: TripTables>(
                 items.extend(analysis.items);
             }
             Err(error) => {
-                poison_index.push(index);
                 outcome.poison.push(PoisonRecord {
+                    index,
                     sequence_number: stream_record.sequence_number.clone(),
                     partition_key: stream_record.partition_key.clone(),
                     error,
@@ -96,13 +97,10 @@ pub async fn consume<T: TripTables>(
             .copied()
             .unwrap_or(records.len());
         // Count only what is done; the rest is counted when it is consumed again.
-        let done = &records[..first_unwritten];
-        outcome.accounting = account(done, rules);
-        let kept = poison_index
-            .iter()
-            .filter(|&&index| index < first_unwritten)
-            .count();
-        outcome.poison.truncate(kept);
+        outcome.accounting = account(&records[..first_unwritten], rules);
+        outcome
+            .poison
+            .retain(|poison| poison.index < first_unwritten);
         outcome.failure = Some(BatchFailure {
             first_unwritten,
             error: failure.error,
@@ -111,8 +109,8 @@ pub async fn consume<T: TripTables>(
     outcome
 }
 
-/// The accounting of records already analysed once (the failure path only).
-fn account(records: &[StreamRecord], rules: &AnalysisRules) -> Accounting {
+/// The analyses' accounting of `records` (to recount the part of a batch that is done).
+pub fn account(records: &[StreamRecord], rules: &AnalysisRules) -> Accounting {
     let mut accounting = Accounting::default();
     for stream_record in records {
         if let Ok(decoded) = record::decode(&stream_record.data) {

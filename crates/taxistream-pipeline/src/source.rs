@@ -44,9 +44,12 @@ pub struct BackgroundSource {
     pending: std::vec::IntoIter<Result<ReadItem, InputError>>,
 }
 
-/// Opens a source with `open` on a blocking thread and reads it there. Returns once the header
-/// is read: an error opening it (not a trip file, unknown format) comes back here.
-pub async fn open_in_background<F>(open: F) -> Result<(SourceInfo, BackgroundSource), InputError>
+/// Opens the source `source_name` with `open` on a blocking thread and reads it there. Returns
+/// once the header is read: an error opening it (not a trip file, unknown format) comes back here.
+pub async fn open_in_background<F>(
+    source_name: String,
+    open: F,
+) -> Result<(SourceInfo, BackgroundSource), InputError>
 where
     F: FnOnce() -> Result<TripReader, InputError> + Send + 'static,
 {
@@ -80,7 +83,7 @@ where
         Ok(Err(error)) => Err(error),
         // The thread ended without a word: it panicked (the reader library on corrupt input).
         Err(_) => Err(InputError::Read {
-            source_name: String::from("source"),
+            source_name,
             line: 0,
             detail: match reading.await {
                 Err(error) if error.is_panic() => "the reader failed unexpectedly".to_owned(),
@@ -139,7 +142,7 @@ mod tests {
             ));
         }
         let text: &'static str = Box::leak(text.into_boxed_str());
-        let (info, mut source) = open_in_background(csv(text)).await.unwrap();
+        let (info, mut source) = open_in_background("t.csv".into(), csv(text)).await.unwrap();
         assert_eq!(info.format, Format::Csv);
         let mut lines = Vec::new();
         while let Some(row) = source.next_item().await {
@@ -153,7 +156,9 @@ mod tests {
 
     #[tokio::test]
     async fn an_unreadable_header_fails_the_open() {
-        let error = open_in_background(csv("a,b\n1,2\n")).await.unwrap_err();
+        let error = open_in_background("t.csv".into(), csv("a,b\n1,2\n"))
+            .await
+            .unwrap_err();
         assert!(matches!(error, InputError::NotATripFile { .. }), "{error}");
     }
 }

@@ -1,0 +1,292 @@
+//! The three tables in DynamoDB: BatchWriteItem of at most 25 puts, unprocessed items retried.
+
+use crate::error::port_error;
+use crate::retry::{DeliveryStats, RetryPolicy};
+use aws_sdk_dynamodb::types::{AttributeValue as DynamoValue, PutRequest, WriteRequest};
+use futures_util::StreamExt;
+use std::collections::{HashMap, HashSet};
+use std::future::Future;
+use std::ops::Range;
+use taxistream_core::{Item, Table};
+use taxistream_pipeline::{PortError, TripTables, WriteFailure};
+
+/// DynamoDB limit: requests in one BatchWriteItem call.
+pub const MAX_ITEMS_PER_BATCH_WRITE: usize = 25;
+/// BatchWriteItem calls in flight at once for one batch of items.
+const CONCURRENT_CALLS: usize = 4;
+
+/// Requests per table name, as BatchWriteItem takes and returns them.
+pub type RequestItems = HashMap<String, Vec<WriteRequest>>;
+
+/// The one DynamoDB call the consumer makes, narrow so that tests can inject faults around it.
+pub trait BatchWriteApi: Send + Sync {
+    /// One BatchWriteItem call; returns the unprocessed requests (empty when all were written).
+    fn batch_write(
+        &self,
+        requests: &RequestItems,
+    ) -> impl Future<Output = Result<RequestItems, PortError>> + Send;
+}
+
+impl BatchWriteApi for aws_sdk_dynamodb::Client {
+    async fn batch_write(&self, requests: &RequestItems) -> Result<RequestItems, PortError> {
+        let output = self
+            .batch_write_item()
+            .set_request_items(Some(requests.clone()))
+            .send()
+            .await
+            .map_err(|error| port_error("BatchWriteItem", &error))?;
+        Ok(output.unprocessed_items.unwrap_or_default())
+    }
+}
+
+/// The DynamoDB table name of each of the three tables.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct TableNames([String; 3]);
+
+impl Default for TableNames {
+    /// The tutorial's names: `high_value_trips`, `trip_duration_analysis`,
+    /// `distance_to_fare_ratio`.
+    fn default() -> Self {
+        TableNames(Table::ALL.map(|table| table.name().to_owned()))
+    }
+}
+
+impl TableNames {
+    /// Names in the order of [`Table::ALL`].
+    pub fn new(names: [String; 3]) -> Self {
+        TableNames(names)
+    }
+
+    /// The DynamoDB name of `table`.
+    pub fn name(&self, table: Table) -> &str {
+        let index = Table::ALL
+            .iter()
+            .position(|candidate| *candidate == table)
+            .unwrap_or(0);
+        &self.0[index]
+    }
+}
+
+/// The trip tables in DynamoDB. Items are written as puts (whole items replaced: upserts).
+#[derive(Debug)]
+pub struct DynamoTables<A> {
+    api: A,
+    names: TableNames,
+    policy: RetryPolicy,
+    stats: DeliveryStats,
+}
+
+impl<A: BatchWriteApi> DynamoTables<A> {
+    /// Tables named `names`, written through `api`.
+    pub fn new(api: A, names: TableNames, policy: RetryPolicy) -> Self {
+        DynamoTables {
+            api,
+            names,
+            policy,
+            stats: DeliveryStats::default(),
+        }
+    }
+
+    /// Calls made and items retried so far.
+    pub fn stats(&self) -> DeliveryStats {
+        self.stats
+    }
+}
+
+impl<A: BatchWriteApi> TripTables for DynamoTables<A> {
+    /// Writes the items in calls of at most 25, a few calls at a time, each retried (only its
+    /// unprocessed items) with jittered backoff. On a failure that outlasts the retries, says
+    /// how many leading items are surely written: those of the calls before the failed one.
+    async fn write_items(&mut self, items: Vec<Item>) -> Result<(), WriteFailure> {
+        let mut calls = Vec::new();
+        for range in plan_calls(&items) {
+            let requests = request_items(&items[range.clone()], &self.names).map_err(|error| {
+                WriteFailure {
+                    items_written: range.start,
+                    error,
+                }
+            })?;
+            calls.push((range.start, requests));
+        }
+        let (api, policy) = (&self.api, &self.policy);
+        let mut results = futures_util::stream::iter(calls)
+            .map(|(start, requests)| async move {
+                let (result, stats) = write_with_retries(api, policy, requests).await;
+                (start, result, stats)
+            })
+            .buffered(CONCURRENT_CALLS);
+        while let Some((start, result, stats)) = results.next().await {
+            self.stats.merge(&stats);
+            if let Err(error) = result {
+                return Err(WriteFailure {
+                    items_written: start,
+                    error,
+                });
+            }
+        }
+        Ok(())
+    }
+}
+
+/// Splits items into BatchWriteItem calls, in order: at most 25 each, and never two writes to
+/// the same key in one call (DynamoDB refuses such a call).
+pub fn plan_calls(items: &[Item]) -> Vec<Range<usize>> {
+    let mut calls = Vec::with_capacity(items.len() / MAX_ITEMS_PER_BATCH_WRITE + 1);
+    let mut keys: HashSet<(Table, &str)> = HashSet::with_capacity(MAX_ITEMS_PER_BATCH_WRITE);
+    let mut start = 0;
+    for (index, item) in items.iter().enumerate() {
+        let key = (item.table, &*item.trip_id);
+        if index - start == MAX_ITEMS_PER_BATCH_WRITE || keys.contains(&key) {
+            calls.push(start..index);
+            start = index;
+            keys.clear();
+        }
+        keys.insert(key);
+    }
+    if start < items.len() {
+        calls.push(start..items.len());
+    }
+    calls
+}
+
+/// The put requests of `items`, grouped by table name.
+pub fn request_items(items: &[Item], names: &TableNames) -> Result<RequestItems, PortError> {
+    let mut requests = RequestItems::new();
+    for item in items {
+        requests
+            .entry(names.name(item.table).to_owned())
+            .or_default()
+            .push(put_request(item)?);
+    }
+    Ok(requests)
+}
+
+/// One item as a put request: `trip_id` (S), numbers as N in exact decimal, the rest as S.
+pub fn put_request(item: &Item) -> Result<WriteRequest, PortError> {
+    let mut attributes = HashMap::with_capacity(item.attributes.len() + 1);
+    attributes.insert(
+        "trip_id".to_owned(),
+        DynamoValue::S(item.trip_id.to_string()),
+    );
+    for (name, value) in &item.attributes {
+        let text = value.to_text();
+        let value = if value.is_number() {
+            DynamoValue::N(text)
+        } else {
+            DynamoValue::S(text)
+        };
+        attributes.insert((*name).to_owned(), value);
+    }
+    let put = PutRequest::builder()
+        .set_item(Some(attributes))
+        .build()
+        .map_err(|error| PortError::permanent(format!("put request: {error}")))?;
+    Ok(WriteRequest::builder().put_request(put).build())
+}
+
+/// One call's requests, retried until none is unprocessed or the policy gives up.
+async fn write_with_retries<A: BatchWriteApi>(
+    api: &A,
+    policy: &RetryPolicy,
+    requests: RequestItems,
+) -> (Result<(), PortError>, DeliveryStats) {
+    let mut stats = DeliveryStats::default();
+    let mut pending = requests;
+    let mut attempts = 0;
+    loop {
+        attempts += 1;
+        stats.calls += 1;
+        let error = match api.batch_write(&pending).await {
+            Ok(unprocessed) => {
+                let left: usize = unprocessed.values().map(Vec::len).sum();
+                if left == 0 {
+                    return (Ok(()), stats);
+                }
+                stats.retried_entries += left as u64;
+                pending = unprocessed;
+                PortError::transient(format!("{left} items left unprocessed by BatchWriteItem"))
+            }
+            Err(error) => {
+                stats.retried_calls += u64::from(error.retryable);
+                error
+            }
+        };
+        if !error.retryable || !policy.may_retry(attempts) {
+            let error = PortError {
+                message: format!("{} (after {attempts} attempts)", error.message),
+                retryable: error.retryable,
+            };
+            return (Err(error), stats);
+        }
+        tokio::time::sleep(policy.delay(attempts)).await;
+    }
+}
+
+#[cfg(test)]
+#[allow(clippy::unwrap_used, clippy::panic)]
+mod tests {
+    use super::*;
+    use taxistream_core::AttributeValue;
+
+    fn item(table: Table, id: &str) -> Item {
+        Item {
+            table,
+            trip_id: id.into(),
+            attributes: vec![
+                (
+                    "duration_minutes",
+                    AttributeValue::Decimal(rust_decimal::Decimal::new(123, 1)),
+                ),
+                ("duration_category", AttributeValue::Label("medium")),
+            ],
+        }
+    }
+
+    #[test]
+    fn calls_hold_at_most_25_items() {
+        let items: Vec<Item> = (0..60)
+            .map(|n| item(Table::TripDurationAnalysis, &n.to_string()))
+            .collect();
+        assert_eq!(plan_calls(&items), [0..25, 25..50, 50..60]);
+    }
+
+    #[test]
+    fn a_call_never_writes_one_key_twice() {
+        let items = [
+            item(Table::TripDurationAnalysis, "a"),
+            item(Table::DistanceToFareRatio, "a"),
+            item(Table::TripDurationAnalysis, "b"),
+            item(Table::TripDurationAnalysis, "a"),
+            item(Table::TripDurationAnalysis, "c"),
+        ];
+        assert_eq!(plan_calls(&items), [0..3, 3..5]);
+    }
+
+    #[test]
+    fn numbers_are_exact_decimal_n_and_the_rest_s() {
+        let request = put_request(&item(Table::TripDurationAnalysis, "t1")).unwrap();
+        let attributes = request.put_request().unwrap().item();
+        assert_eq!(attributes["trip_id"], DynamoValue::S("t1".into()));
+        assert_eq!(
+            attributes["duration_minutes"],
+            DynamoValue::N("12.3".into())
+        );
+        assert_eq!(
+            attributes["duration_category"],
+            DynamoValue::S("medium".into())
+        );
+    }
+
+    #[test]
+    fn requests_are_grouped_by_table_name() {
+        let names = TableNames::new(["hv".into(), "dur".into(), "ratio".into()]);
+        let items = [
+            item(Table::TripDurationAnalysis, "a"),
+            item(Table::DistanceToFareRatio, "a"),
+        ];
+        let requests = request_items(&items, &names).unwrap();
+        assert_eq!(requests["dur"].len(), 1);
+        assert_eq!(requests["ratio"].len(), 1);
+        assert!(!requests.contains_key("hv"));
+    }
+}

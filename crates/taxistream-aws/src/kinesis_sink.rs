@@ -1,0 +1,252 @@
+//! The producer's end of a Kinesis stream: PutRecords, resending only the entries that failed.
+
+use crate::error::{is_retryable_code, port_error};
+use crate::retry::{DeliveryStats, RetryPolicy};
+use aws_sdk_kinesis::operation::put_records::PutRecordsOutput;
+use aws_sdk_kinesis::primitives::Blob;
+use aws_sdk_kinesis::types::PutRecordsRequestEntry;
+use std::future::Future;
+use taxistream_pipeline::{PortError, RecordSink, StreamRecord};
+
+/// What Kinesis said of one entry of a PutRecords call.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum EntryOutcome {
+    /// Stored, at this sequence number.
+    Accepted {
+        /// The shard it went to.
+        shard_id: String,
+        /// Its sequence number (decimal digits).
+        sequence_number: String,
+    },
+    /// Refused (throttled, or an internal failure): send it again.
+    Failed {
+        /// The error code, e.g. `ProvisionedThroughputExceededException`.
+        code: String,
+        /// The error message.
+        message: String,
+    },
+}
+
+/// The one Kinesis call the producer makes, narrow so that tests can inject faults around it.
+pub trait PutRecordsApi: Send + Sync {
+    /// Puts `records` to `stream` in one PutRecords call; one outcome per record, in order.
+    fn put_records(
+        &self,
+        stream: &str,
+        records: &[StreamRecord],
+    ) -> impl Future<Output = Result<Vec<EntryOutcome>, PortError>> + Send;
+}
+
+impl PutRecordsApi for aws_sdk_kinesis::Client {
+    async fn put_records(
+        &self,
+        stream: &str,
+        records: &[StreamRecord],
+    ) -> Result<Vec<EntryOutcome>, PortError> {
+        let entries = records
+            .iter()
+            .map(|record| {
+                PutRecordsRequestEntry::builder()
+                    .partition_key(&record.partition_key)
+                    .data(Blob::new(record.data.clone()))
+                    .build()
+                    .map_err(|error| PortError::permanent(format!("PutRecords entry: {error}")))
+            })
+            .collect::<Result<Vec<_>, _>>()?;
+        let output = aws_sdk_kinesis::Client::put_records(self)
+            .stream_name(stream)
+            .set_records(Some(entries))
+            .send()
+            .await
+            .map_err(|error| port_error(&format!("PutRecords to stream {stream}"), &error))?;
+        Ok(entry_outcomes(&output))
+    }
+}
+
+/// The outcome of each entry of a PutRecords response, in request order.
+pub fn entry_outcomes(output: &PutRecordsOutput) -> Vec<EntryOutcome> {
+    output
+        .records()
+        .iter()
+        .map(
+            |entry| match (entry.error_code(), entry.sequence_number()) {
+                (None, Some(sequence_number)) => EntryOutcome::Accepted {
+                    shard_id: entry.shard_id().unwrap_or_default().to_owned(),
+                    sequence_number: sequence_number.to_owned(),
+                },
+                (code, _) => EntryOutcome::Failed {
+                    code: code.unwrap_or("NoSequenceNumber").to_owned(),
+                    message: entry.error_message().unwrap_or_default().to_owned(),
+                },
+            },
+        )
+        .collect()
+}
+
+/// The positions of the failed entries.
+pub fn failed_entries(outcomes: &[EntryOutcome]) -> Vec<usize> {
+    outcomes
+        .iter()
+        .enumerate()
+        .filter(|(_, outcome)| matches!(outcome, EntryOutcome::Failed { .. }))
+        .map(|(index, _)| index)
+        .collect()
+}
+
+/// A Kinesis stream as the producer's record sink.
+#[derive(Debug)]
+pub struct KinesisSink<A> {
+    api: A,
+    stream: String,
+    policy: RetryPolicy,
+    stats: DeliveryStats,
+}
+
+impl<A: PutRecordsApi> KinesisSink<A> {
+    /// A sink putting to `stream`.
+    pub fn new(api: A, stream: impl Into<String>, policy: RetryPolicy) -> Self {
+        KinesisSink {
+            api,
+            stream: stream.into(),
+            policy,
+            stats: DeliveryStats::default(),
+        }
+    }
+
+    /// Calls made and entries retried so far.
+    pub fn stats(&self) -> DeliveryStats {
+        self.stats
+    }
+}
+
+impl<A: PutRecordsApi> RecordSink for KinesisSink<A> {
+    /// Puts the batch; entries that fail are sent again (only them) with jittered backoff, up
+    /// to the policy's attempts; then the call fails, naming how many records are left.
+    async fn put_records(&mut self, records: Vec<StreamRecord>) -> Result<(), PortError> {
+        let total = records.len();
+        let mut pending = records;
+        let mut attempts = 0;
+        loop {
+            attempts += 1;
+            self.stats.calls += 1;
+            let last_error = match self.api.put_records(&self.stream, &pending).await {
+                Ok(outcomes) if outcomes.len() != pending.len() => {
+                    return Err(PortError::permanent(format!(
+                        "PutRecords to stream {}: {} results for {} records",
+                        self.stream,
+                        outcomes.len(),
+                        pending.len()
+                    )));
+                }
+                Ok(outcomes) => {
+                    let failed = failed_entries(&outcomes);
+                    if failed.is_empty() {
+                        return Ok(());
+                    }
+                    let first = describe_failure(&outcomes[failed[0]]);
+                    let retryable = failed.iter().all(|&index| match &outcomes[index] {
+                        EntryOutcome::Failed { code, .. } => {
+                            is_retryable_code(code) || code.starts_with("KMS")
+                        }
+                        EntryOutcome::Accepted { .. } => true,
+                    });
+                    pending = keep_failed(pending, &failed);
+                    self.stats.retried_entries += pending.len() as u64;
+                    PortError {
+                        message: format!(
+                            "{} of {total} records refused by stream {} ({first})",
+                            pending.len(),
+                            self.stream
+                        ),
+                        retryable,
+                    }
+                }
+                Err(error) => {
+                    self.stats.retried_calls += u64::from(error.retryable);
+                    error
+                }
+            };
+            if !last_error.retryable || !self.policy.may_retry(attempts) {
+                return Err(PortError {
+                    message: format!("{} (after {attempts} attempts)", last_error.message),
+                    retryable: last_error.retryable,
+                });
+            }
+            tokio::time::sleep(self.policy.delay(attempts)).await;
+        }
+    }
+}
+
+fn describe_failure(outcome: &EntryOutcome) -> String {
+    match outcome {
+        EntryOutcome::Failed { code, message } => format!("{code}: {message}"),
+        EntryOutcome::Accepted { .. } => String::new(),
+    }
+}
+
+/// The records at the failed positions, in order.
+fn keep_failed(records: Vec<StreamRecord>, failed: &[usize]) -> Vec<StreamRecord> {
+    let mut failed = failed.iter().peekable();
+    records
+        .into_iter()
+        .enumerate()
+        .filter(|(index, _)| failed.next_if_eq(&index).is_some())
+        .map(|(_, record)| record)
+        .collect()
+}
+
+#[cfg(test)]
+#[allow(clippy::unwrap_used, clippy::panic)]
+mod tests {
+    use super::*;
+    use aws_sdk_kinesis::types::PutRecordsResultEntry;
+
+    #[test]
+    fn failed_entries_are_found_in_a_response() {
+        let output = PutRecordsOutput::builder()
+            .failed_record_count(1)
+            .records(
+                PutRecordsResultEntry::builder()
+                    .shard_id("shardId-000000000000")
+                    .sequence_number("1")
+                    .build(),
+            )
+            .records(
+                PutRecordsResultEntry::builder()
+                    .error_code("ProvisionedThroughputExceededException")
+                    .error_message("Rate exceeded for shard")
+                    .build(),
+            )
+            .records(
+                PutRecordsResultEntry::builder()
+                    .shard_id("shardId-000000000001")
+                    .sequence_number("2")
+                    .build(),
+            )
+            .build()
+            .unwrap();
+        let outcomes = entry_outcomes(&output);
+        assert_eq!(failed_entries(&outcomes), [1]);
+        assert_eq!(
+            outcomes[0],
+            EntryOutcome::Accepted {
+                shard_id: "shardId-000000000000".into(),
+                sequence_number: "1".into()
+            }
+        );
+    }
+
+    #[test]
+    fn only_failed_records_are_kept_for_the_retry() {
+        let records: Vec<StreamRecord> = (0..5)
+            .map(|n| StreamRecord {
+                partition_key: n.to_string(),
+                data: Vec::new(),
+                sequence_number: None,
+            })
+            .collect();
+        let kept = keep_failed(records, &[1, 4]);
+        let keys: Vec<&str> = kept.iter().map(|r| r.partition_key.as_str()).collect();
+        assert_eq!(keys, ["1", "4"]);
+    }
+}

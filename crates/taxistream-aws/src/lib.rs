@@ -1,0 +1,30 @@
+//! The AWS adapters of taxistream: the only crate that names `aws-sdk-*` types.
+//!
+//! - [`clients`]: SDK clients from the standard configuration (`AWS_ENDPOINT_URL` included).
+//! - [`s3`]: trip objects read as streams; rejects written as CSV objects.
+//! - [`kinesis_sink`]: PutRecords, resending only failed entries with jittered backoff.
+//! - [`kinesis_source`]: every shard polled, with checkpoints (for `taxistream consume`).
+//! - [`dynamodb`]: the three tables, BatchWriteItem of ≤ 25 puts, unprocessed items retried.
+//! - [`producer`], [`consumer`], [`stream_consumer`]: the roles, on the pipeline's use cases.
+//! - [`settings`]: the roles' settings from environment variables.
+//! - [`retry`], [`error`]: backoff, and SDK errors classified as retryable or not.
+
+pub mod clients;
+pub mod consumer;
+pub mod dynamodb;
+pub mod error;
+pub mod kinesis_sink;
+pub mod kinesis_source;
+pub mod producer;
+pub mod retry;
+pub mod s3;
+pub mod settings;
+pub mod stream_consumer;
+
+pub use consumer::{BatchReport, Consumer};
+pub use dynamodb::{BatchWriteApi, DynamoTables, TableNames};
+pub use kinesis_sink::{EntryOutcome, KinesisSink, PutRecordsApi};
+pub use producer::{ObjectReport, ProduceObjectError, Producer};
+pub use retry::{DeliveryStats, RetryPolicy};
+pub use s3::{ObjectError, ObjectRef, S3Store};
+pub use settings::{ConsumerSettings, ProducerSettings, SettingsError};

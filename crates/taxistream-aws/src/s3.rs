@@ -1,0 +1,304 @@
+//! S3: trip objects read as streams (Parquet spilled to a capped local file for random access),
+//! and rejects written as CSV objects.
+
+use crate::error::port_error;
+use aws_sdk_s3::primitives::ByteStream;
+use bytes::Bytes;
+use std::io::{self, Read, Seek, Write};
+use std::path::PathBuf;
+use taxistream_core::read::ParquetTripReader;
+use taxistream_core::{InputError, RowRejection, TripReader, open_stream};
+use taxistream_pipeline::{
+    BackgroundSource, PortError, RejectSink, RejectsCsv, SourceInfo, open_in_background,
+};
+use tokio::sync::mpsc;
+
+/// Body chunks buffered between the network and the reader thread.
+const BODY_CHUNKS_IN_FLIGHT: usize = 16;
+
+/// An object's address.
+#[derive(Debug, Clone, PartialEq, Eq, Hash, serde::Serialize)]
+pub struct ObjectRef {
+    /// The bucket.
+    pub bucket: String,
+    /// The key, decoded (as stored, not as URL-encoded in events).
+    pub key: String,
+}
+
+impl std::fmt::Display for ObjectRef {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "s3://{}/{}", self.bucket, self.key)
+    }
+}
+
+impl ObjectRef {
+    /// Parses `s3://bucket/key`.
+    pub fn parse_url(url: &str) -> Option<ObjectRef> {
+        let (bucket, key) = url.strip_prefix("s3://")?.split_once('/')?;
+        (!bucket.is_empty() && !key.is_empty()).then(|| ObjectRef {
+            bucket: bucket.to_owned(),
+            key: key.to_owned(),
+        })
+    }
+}
+
+/// A key as S3 event notifications write it: URL-encoded, with `+` for a space.
+pub fn decode_event_key(encoded: &str) -> String {
+    let spaced = encoded.replace('+', " ");
+    percent_encoding::percent_decode_str(&spaced)
+        .decode_utf8_lossy()
+        .into_owned()
+}
+
+/// How trip objects are read.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ReadSettings {
+    /// Where Parquet objects are spilled for random access (Lambda: `/tmp`).
+    pub spill_dir: PathBuf,
+    /// The largest Parquet object spilled, in bytes.
+    pub spill_limit_bytes: u64,
+    /// Threads converting CSV rows.
+    pub reader_workers: usize,
+}
+
+/// Why an object could not be read.
+#[derive(Debug, thiserror::Error)]
+pub enum ObjectError {
+    /// The object does not exist (deleted before it was read).
+    #[error("{0}: no such object (deleted before it was read?)")]
+    Missing(ObjectRef),
+    /// The object is not a trip file, or is damaged.
+    #[error(transparent)]
+    Input(#[from] InputError),
+    /// S3 failed.
+    #[error(transparent)]
+    Storage(#[from] PortError),
+}
+
+impl ObjectError {
+    /// True when reading again later may succeed.
+    pub fn is_retryable(&self) -> bool {
+        match self {
+            ObjectError::Storage(error) => error.retryable,
+            ObjectError::Input(InputError::Read { .. }) => true,
+            ObjectError::Missing(_) | ObjectError::Input(_) => false,
+        }
+    }
+}
+
+/// S3 operations of the pipeline.
+#[derive(Debug, Clone)]
+pub struct S3Store {
+    client: aws_sdk_s3::Client,
+}
+
+impl S3Store {
+    /// Wraps a client.
+    pub fn new(client: aws_sdk_s3::Client) -> Self {
+        S3Store { client }
+    }
+
+    /// Opens a trip object: its header is read (and checked) before this returns; rows then
+    /// stream from a blocking thread. CSV and gzip CSV are never held whole; Parquet needs
+    /// random access, so it is copied to a temporary file of at most the spill limit.
+    pub async fn open_trip_object(
+        &self,
+        object: &ObjectRef,
+        settings: &ReadSettings,
+    ) -> Result<(SourceInfo, BackgroundSource), ObjectError> {
+        let output = self
+            .client
+            .get_object()
+            .bucket(&object.bucket)
+            .key(&object.key)
+            .send()
+            .await
+            .map_err(|error| {
+                if error
+                    .as_service_error()
+                    .is_some_and(|service| service.is_no_such_key())
+                {
+                    ObjectError::Missing(object.clone())
+                } else {
+                    ObjectError::Storage(port_error(&format!("GetObject {object}"), &error))
+                }
+            })?;
+        let body = pump_body(output.body);
+        let source_name = object.to_string();
+        let settings = settings.clone();
+        let opened = open_in_background(source_name.clone(), move || {
+            open_body(body, source_name, &settings)
+        })
+        .await?;
+        Ok(opened)
+    }
+
+    /// Writes an object.
+    pub async fn put_object(
+        &self,
+        object: &ObjectRef,
+        body: Vec<u8>,
+        content_type: &str,
+    ) -> Result<(), PortError> {
+        self.client
+            .put_object()
+            .bucket(&object.bucket)
+            .key(&object.key)
+            .content_type(content_type)
+            .body(ByteStream::from(body))
+            .send()
+            .await
+            .map_err(|error| port_error(&format!("PutObject {object}"), &error))?;
+        Ok(())
+    }
+}
+
+/// Reads the body on the async side and hands its chunks to a synchronous reader.
+fn pump_body(mut body: ByteStream) -> BodyReader {
+    let (sender, receiver) = mpsc::channel(BODY_CHUNKS_IN_FLIGHT);
+    tokio::spawn(async move {
+        while let Some(chunk) = body.next().await {
+            let failed = chunk.is_err();
+            let chunk = chunk.map_err(|error| io::Error::other(error.to_string()));
+            if sender.send(chunk).await.is_err() || failed {
+                break;
+            }
+        }
+    });
+    BodyReader {
+        receiver,
+        current: Bytes::new(),
+    }
+}
+
+/// An object body as a blocking reader (for use on a blocking thread only).
+struct BodyReader {
+    receiver: mpsc::Receiver<io::Result<Bytes>>,
+    current: Bytes,
+}
+
+impl Read for BodyReader {
+    fn read(&mut self, buffer: &mut [u8]) -> io::Result<usize> {
+        while self.current.is_empty() {
+            match self.receiver.blocking_recv() {
+                Some(chunk) => self.current = chunk?,
+                None => return Ok(0),
+            }
+        }
+        let length = buffer.len().min(self.current.len());
+        buffer[..length].copy_from_slice(&self.current.split_to(length));
+        Ok(length)
+    }
+}
+
+/// Chooses the reader by the first bytes: Parquet is spilled, anything else streams.
+fn open_body(
+    mut body: BodyReader,
+    source_name: String,
+    settings: &ReadSettings,
+) -> Result<TripReader, InputError> {
+    let read_error = |error: io::Error| InputError::Read {
+        source_name: source_name.clone(),
+        line: 0,
+        detail: error.to_string(),
+    };
+    let mut head = Vec::with_capacity(4);
+    (&mut body)
+        .take(4)
+        .read_to_end(&mut head)
+        .map_err(read_error)?;
+    if head != b"PAR1" {
+        let stream = io::Cursor::new(head).chain(body);
+        return open_stream(Box::new(stream), source_name, settings.reader_workers);
+    }
+    let mut file =
+        tempfile::tempfile_in(&settings.spill_dir).map_err(|error| InputError::Open {
+            source_name: source_name.clone(),
+            error: io::Error::other(format!(
+                "cannot create a spill file in {}: {error}",
+                settings.spill_dir.display()
+            )),
+        })?;
+    file.write_all(&head).map_err(read_error)?;
+    let room = settings.spill_limit_bytes.saturating_sub(head.len() as u64);
+    let copied = io::copy(&mut body.take(room + 1), &mut file).map_err(read_error)?;
+    if copied > room {
+        return Err(InputError::Open {
+            source_name,
+            error: io::Error::other(format!(
+                "Parquet object larger than the spill limit of {} MB (raise TAXISTREAM_SPILL_LIMIT_MB, and the function's ephemeral storage with it)",
+                settings.spill_limit_bytes / (1024 * 1024)
+            )),
+        });
+    }
+    file.rewind().map_err(read_error)?;
+    ParquetTripReader::new(file, source_name).map(|reader| TripReader::Parquet(Box::new(reader)))
+}
+
+/// Rejected rows gathered as one CSV object, written when finished (only if there are any).
+pub struct S3Rejects {
+    object: ObjectRef,
+    csv: RejectsCsv<Vec<u8>>,
+}
+
+impl S3Rejects {
+    /// Rejects to go to `object`.
+    pub fn new(object: ObjectRef) -> Result<Self, PortError> {
+        Ok(S3Rejects {
+            object,
+            csv: RejectsCsv::new(Vec::new())?,
+        })
+    }
+
+    /// Rows gathered.
+    pub fn rows(&self) -> u64 {
+        self.csv.rows()
+    }
+
+    /// Writes the object when there are rows; returns where it went.
+    pub async fn finish(self, store: &S3Store) -> Result<Option<ObjectRef>, PortError> {
+        if self.csv.rows() == 0 {
+            return Ok(None);
+        }
+        let body = self.csv.into_inner()?;
+        store.put_object(&self.object, body, "text/csv").await?;
+        Ok(Some(self.object))
+    }
+}
+
+impl RejectSink for S3Rejects {
+    async fn reject(
+        &mut self,
+        source_name: &str,
+        rejection: &RowRejection,
+    ) -> Result<(), PortError> {
+        self.csv.reject(source_name, rejection).await
+    }
+}
+
+#[cfg(test)]
+#[allow(clippy::unwrap_used)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn event_keys_are_url_decoded_with_plus_as_space() {
+        assert_eq!(
+            decode_event_key("incoming/yellow+trips%2B2025%3D01.csv"),
+            "incoming/yellow trips+2025=01.csv"
+        );
+        assert_eq!(decode_event_key("caf%C3%A9.csv"), "café.csv");
+        assert_eq!(decode_event_key("bad%zz.csv"), "bad%zz.csv");
+    }
+
+    #[test]
+    fn s3_urls_parse() {
+        let object = ObjectRef::parse_url("s3://bucket/dir/a b.csv").unwrap();
+        assert_eq!(
+            (object.bucket.as_str(), object.key.as_str()),
+            ("bucket", "dir/a b.csv")
+        );
+        assert!(ObjectRef::parse_url("s3://bucket/").is_none());
+        assert!(ObjectRef::parse_url("/local/file.csv").is_none());
+    }
+}

@@ -1,0 +1,275 @@
+//! Settings of the AWS roles from environment variables, with the tutorial's names as defaults.
+//! A malformed value fails at start-up with a message naming the variable.
+
+use crate::dynamodb::TableNames;
+use crate::retry::RetryPolicy;
+use crate::s3::ReadSettings;
+use std::path::PathBuf;
+use taxistream_core::number::parse_decimal;
+use taxistream_core::{AnalysisRules, Table, Thresholds};
+
+/// Stream name variable; default `taxi_trips`.
+pub const STREAM: &str = "TAXISTREAM_STREAM";
+/// Rejects bucket variable (producer default: the bucket of the object read).
+pub const REJECTS_BUCKET: &str = "TAXISTREAM_REJECTS_BUCKET";
+/// Rejects key prefix variable; default `rejects/`.
+pub const REJECTS_PREFIX: &str = "TAXISTREAM_REJECTS_PREFIX";
+/// Largest Parquet object spilled to local disk, in MiB; default 400.
+pub const SPILL_LIMIT_MB: &str = "TAXISTREAM_SPILL_LIMIT_MB";
+/// Directory Parquet objects are spilled to; default the system's temporary directory.
+pub const SPILL_DIR: &str = "TAXISTREAM_SPILL_DIR";
+/// The table-name variables, in the order of [`Table::ALL`].
+pub const TABLE_VARIABLES: [&str; 3] = [
+    "TAXISTREAM_TABLE_HIGH_VALUE_TRIPS",
+    "TAXISTREAM_TABLE_TRIP_DURATION_ANALYSIS",
+    "TAXISTREAM_TABLE_DISTANCE_TO_FARE_RATIO",
+];
+/// The threshold variables, in the order of [`Thresholds::NAMES`].
+pub const THRESHOLD_VARIABLES: [&str; 6] = [
+    "TAXISTREAM_HIGH_VALUE_TOTAL",
+    "TAXISTREAM_SHORT_TRIP_MINUTES",
+    "TAXISTREAM_LONG_TRIP_MINUTES",
+    "TAXISTREAM_MAX_TRIP_HOURS",
+    "TAXISTREAM_LOW_FARE_PER_MILE",
+    "TAXISTREAM_PREMIUM_FARE_PER_MILE",
+];
+
+/// The default stream, as in the tutorial.
+pub const DEFAULT_STREAM: &str = "taxi_trips";
+/// The default rejects prefix.
+pub const DEFAULT_REJECTS_PREFIX: &str = "rejects/";
+const DEFAULT_SPILL_LIMIT_MB: u64 = 400;
+
+/// A setting that is missing or malformed.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("environment variable {variable}: {problem}")]
+pub struct SettingsError {
+    /// The variable.
+    pub variable: String,
+    /// What is wrong.
+    pub problem: String,
+}
+
+fn problem(variable: &str, problem: impl Into<String>) -> SettingsError {
+    SettingsError {
+        variable: variable.to_owned(),
+        problem: problem.into(),
+    }
+}
+
+/// Reads variables; an empty value counts as unset (templates often pass empty parameters).
+pub struct Environment<F>(pub F);
+
+impl<F: Fn(&str) -> Option<String>> Environment<F> {
+    fn get(&self, variable: &str) -> Option<String> {
+        (self.0)(variable)
+            .map(|value| value.trim().to_owned())
+            .filter(|value| !value.is_empty())
+    }
+
+    fn get_or(&self, variable: &str, default: &str) -> String {
+        self.get(variable).unwrap_or_else(|| default.to_owned())
+    }
+}
+
+/// The process environment.
+pub fn process_environment() -> Environment<impl Fn(&str) -> Option<String>> {
+    Environment(|variable: &str| std::env::var(variable).ok())
+}
+
+/// What the producer needs.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ProducerSettings {
+    /// The Kinesis stream.
+    pub stream: String,
+    /// Where rejected rows go; `None`: the bucket of the object read.
+    pub rejects_bucket: Option<String>,
+    /// Key prefix of rejects objects; keys under it are never read as input.
+    pub rejects_prefix: String,
+    /// How objects are read.
+    pub read: ReadSettings,
+    /// Retries of PutRecords.
+    pub retry: RetryPolicy,
+}
+
+impl ProducerSettings {
+    /// From `TAXISTREAM_STREAM`, `TAXISTREAM_REJECTS_BUCKET`, `TAXISTREAM_REJECTS_PREFIX`,
+    /// `TAXISTREAM_SPILL_LIMIT_MB`, `TAXISTREAM_SPILL_DIR`.
+    pub fn from_env<F: Fn(&str) -> Option<String>>(
+        env: &Environment<F>,
+    ) -> Result<Self, SettingsError> {
+        let spill_limit_mb = match env.get(SPILL_LIMIT_MB) {
+            None => DEFAULT_SPILL_LIMIT_MB,
+            Some(text) => text
+                .parse::<u64>()
+                .ok()
+                .filter(|mb| *mb > 0 && *mb <= 1 << 20)
+                .ok_or_else(|| {
+                    problem(
+                        SPILL_LIMIT_MB,
+                        format!("expected a number of MiB, got {text:?}"),
+                    )
+                })?,
+        };
+        Ok(ProducerSettings {
+            stream: env.get_or(STREAM, DEFAULT_STREAM),
+            rejects_bucket: env.get(REJECTS_BUCKET),
+            rejects_prefix: rejects_prefix(env)?,
+            read: ReadSettings {
+                spill_dir: env
+                    .get(SPILL_DIR)
+                    .map_or_else(std::env::temp_dir, PathBuf::from),
+                spill_limit_bytes: spill_limit_mb * 1024 * 1024,
+                reader_workers: std::thread::available_parallelism().map_or(1, usize::from),
+            },
+            retry: RetryPolicy::default(),
+        })
+    }
+}
+
+/// What the consumer needs.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ConsumerSettings {
+    /// The DynamoDB table names.
+    pub tables: TableNames,
+    /// The analysis thresholds, validated.
+    pub rules: AnalysisRules,
+    /// Where undecodable records go.
+    pub rejects_bucket: String,
+    /// Key prefix of rejects objects (poison records go under `<prefix>stream/`).
+    pub rejects_prefix: String,
+    /// Retries of BatchWriteItem.
+    pub retry: RetryPolicy,
+}
+
+impl ConsumerSettings {
+    /// From the table-name and threshold variables, `TAXISTREAM_REJECTS_BUCKET` (required) and
+    /// `TAXISTREAM_REJECTS_PREFIX`.
+    pub fn from_env<F: Fn(&str) -> Option<String>>(
+        env: &Environment<F>,
+    ) -> Result<Self, SettingsError> {
+        let rejects_bucket = env.get(REJECTS_BUCKET).ok_or_else(|| {
+            problem(
+                REJECTS_BUCKET,
+                "not set: the bucket that receives undecodable stream records",
+            )
+        })?;
+        Ok(ConsumerSettings {
+            tables: table_names(env),
+            rules: rules_from_env(env)?,
+            rejects_bucket,
+            rejects_prefix: rejects_prefix(env)?,
+            retry: RetryPolicy::default(),
+        })
+    }
+}
+
+/// The table names from their variables, defaulting to the tutorial's.
+pub fn table_names<F: Fn(&str) -> Option<String>>(env: &Environment<F>) -> TableNames {
+    let mut index = 0;
+    TableNames::new(Table::ALL.map(|table| {
+        let name = env.get_or(TABLE_VARIABLES[index], table.name());
+        index += 1;
+        name
+    }))
+}
+
+/// The thresholds from their variables (the contract's defaults otherwise), validated.
+pub fn rules_from_env<F: Fn(&str) -> Option<String>>(
+    env: &Environment<F>,
+) -> Result<AnalysisRules, SettingsError> {
+    let mut thresholds = Thresholds::default();
+    let slots = [
+        &mut thresholds.high_value_total,
+        &mut thresholds.short_trip_minutes,
+        &mut thresholds.long_trip_minutes,
+        &mut thresholds.max_trip_hours,
+        &mut thresholds.low_fare_per_mile,
+        &mut thresholds.premium_fare_per_mile,
+    ];
+    for (slot, variable) in slots.into_iter().zip(THRESHOLD_VARIABLES) {
+        if let Some(text) = env.get(variable) {
+            *slot = parse_decimal(&text)
+                .map_err(|error| problem(variable, format!("{error}: {text:?}")))?;
+        }
+    }
+    thresholds.validate().map_err(|error| {
+        problem(
+            "TAXISTREAM_* thresholds",
+            format!("contradictory thresholds: {error}"),
+        )
+    })
+}
+
+fn rejects_prefix<F: Fn(&str) -> Option<String>>(
+    env: &Environment<F>,
+) -> Result<String, SettingsError> {
+    let prefix = env.get_or(REJECTS_PREFIX, DEFAULT_REJECTS_PREFIX);
+    if prefix.starts_with('/') {
+        return Err(problem(
+            REJECTS_PREFIX,
+            format!("a key prefix does not start with '/': {prefix:?}"),
+        ));
+    }
+    Ok(prefix)
+}
+
+#[cfg(test)]
+#[allow(clippy::unwrap_used)]
+mod tests {
+    use super::*;
+    use std::collections::HashMap;
+
+    fn env(pairs: &[(&str, &str)]) -> Environment<impl Fn(&str) -> Option<String>> {
+        let map: HashMap<String, String> = pairs
+            .iter()
+            .map(|(k, v)| ((*k).to_owned(), (*v).to_owned()))
+            .collect();
+        Environment(move |variable: &str| map.get(variable).cloned())
+    }
+
+    #[test]
+    fn defaults_are_the_tutorials_names() {
+        let producer = ProducerSettings::from_env(&env(&[])).unwrap();
+        assert_eq!(producer.stream, "taxi_trips");
+        assert_eq!(producer.rejects_prefix, "rejects/");
+        assert_eq!(producer.read.spill_limit_bytes, 400 * 1024 * 1024);
+        let consumer = ConsumerSettings::from_env(&env(&[(REJECTS_BUCKET, "bucket")])).unwrap();
+        assert_eq!(
+            consumer.tables.name(Table::HighValueTrips),
+            "high_value_trips"
+        );
+        assert_eq!(consumer.rules, Thresholds::default().validate().unwrap());
+    }
+
+    #[test]
+    fn a_bad_value_names_its_variable() {
+        let error = ConsumerSettings::from_env(&env(&[
+            (REJECTS_BUCKET, "bucket"),
+            ("TAXISTREAM_HIGH_VALUE_TOTAL", "fifty"),
+        ]))
+        .unwrap_err();
+        assert_eq!(error.variable, "TAXISTREAM_HIGH_VALUE_TOTAL");
+        let error = ConsumerSettings::from_env(&env(&[])).unwrap_err();
+        assert_eq!(error.variable, REJECTS_BUCKET);
+        let error = ProducerSettings::from_env(&env(&[(SPILL_LIMIT_MB, "-3")])).unwrap_err();
+        assert_eq!(error.variable, SPILL_LIMIT_MB);
+        let error = ConsumerSettings::from_env(&env(&[
+            (REJECTS_BUCKET, "bucket"),
+            ("TAXISTREAM_SHORT_TRIP_MINUTES", "45"),
+        ]))
+        .unwrap_err();
+        assert!(
+            error
+                .to_string()
+                .contains("short_trip_minutes (45) must not be above"),
+            "{error}"
+        );
+    }
+
+    #[test]
+    fn empty_values_count_as_unset() {
+        let producer = ProducerSettings::from_env(&env(&[(STREAM, "  ")])).unwrap();
+        assert_eq!(producer.stream, "taxi_trips");
+    }
+}
