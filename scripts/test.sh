@@ -1,6 +1,13 @@
 #!/usr/bin/env bash
-# Runs every test of the workspace: unit, property, golden, CLI. The README's second command.
+# Runs every test: unit, property, golden and CLI tests, and the AWS tests against moto (a local
+# AWS emulator this script installs into .venv/aws, starts on 127.0.0.1 and stops on exit).
+# The README's second command. Arguments go to `cargo test`.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 export CARGO_INCREMENTAL="${CARGO_INCREMENTAL:-0}"
+source scripts/lib/python_env.sh
+source scripts/lib/moto.sh
+
+python_env .venv/aws scripts/requirements-aws.txt
+start_moto .venv/aws
 cargo test --workspace --locked "$@"

@@ -1,1 +1,27 @@
-fn main() {}
+//! The consumer function's entry point: settings and clients once per cold start, then batches.
+
+use aws_lambda_events::kinesis::KinesisEvent;
+use lambda_runtime::{LambdaEvent, service_fn};
+use taxistream_aws::settings::process_environment;
+use taxistream_aws::{Consumer, ConsumerSettings, S3Store, clients};
+
+#[tokio::main]
+async fn main() -> Result<(), lambda_runtime::Error> {
+    // Honours AWS_LAMBDA_LOG_FORMAT=JSON and AWS_LAMBDA_LOG_LEVEL (else RUST_LOG).
+    lambda_runtime::tracing::init_default_subscriber();
+    let settings = ConsumerSettings::from_env(&process_environment())?;
+    let config = clients::load_config().await;
+    let consumer = Consumer::new(
+        clients::dynamodb(&config),
+        S3Store::new(clients::s3(&config)),
+        settings,
+    );
+    let consumer = &consumer;
+    lambda_runtime::run(service_fn(
+        move |event: LambdaEvent<KinesisEvent>| async move {
+            let (response, _) = lambda_kinesis_consumer::handle(consumer, &event.payload).await;
+            Ok::<_, lambda_runtime::Error>(response)
+        },
+    ))
+    .await
+}

@@ -1,0 +1,122 @@
+//! `lambda-kinesis-producer`: an S3 object-created event → the object's trips on the Kinesis
+//! stream, one record per distinct trip, rejected rows to a CSV object under the rejects prefix.
+//! The handler is here (testable with events from JSON); `main.rs` only wires it to the runtime.
+
+use aws_lambda_events::s3::S3Event;
+use serde::Serialize;
+use taxistream_aws::s3::decode_event_key;
+use taxistream_aws::{ObjectRef, ObjectReport, ProduceObjectError, Producer, PutRecordsApi};
+
+/// What the function returns (and logs): per object, the contract's accounting.
+#[derive(Debug, Default, Serialize)]
+pub struct ProducerResponse {
+    /// Objects produced.
+    pub objects: Vec<ObjectReport>,
+    /// Event records not produced, and why (not an object creation, a rejects object, an
+    /// object deleted since).
+    pub skipped: Vec<Skipped>,
+}
+
+/// An event record left alone.
+#[derive(Debug, Serialize)]
+pub struct Skipped {
+    /// The object, or the event name when there is no object.
+    pub object: String,
+    /// Why.
+    pub reason: String,
+}
+
+/// An object named by an event record, or why the record names none to read.
+pub enum EventObject {
+    /// An object was created: read it.
+    Created(ObjectRef),
+    /// Nothing to read.
+    Skipped(Skipped),
+}
+
+/// Every record of the event, each an object to read or a reason to skip it: only
+/// `ObjectCreated:*` events count; keys are URL-decoded (`+` is a space).
+pub fn event_objects(event: &S3Event) -> Vec<EventObject> {
+    event
+        .records
+        .iter()
+        .map(|record| {
+            let name = record.event_name.as_deref().unwrap_or("");
+            let bucket = record.s3.bucket.name.as_deref().unwrap_or("");
+            let key = record.s3.object.key.as_deref().unwrap_or("");
+            if !name.starts_with("ObjectCreated:") {
+                return EventObject::Skipped(Skipped {
+                    object: format!("s3://{bucket}/{key}"),
+                    reason: format!("event {name:?} is not an object creation"),
+                });
+            }
+            if bucket.is_empty() || key.is_empty() {
+                return EventObject::Skipped(Skipped {
+                    object: format!("s3://{bucket}/{key}"),
+                    reason: "event names no bucket or key".to_owned(),
+                });
+            }
+            EventObject::Created(ObjectRef {
+                bucket: bucket.to_owned(),
+                key: decode_event_key(key),
+            })
+        })
+        .collect()
+}
+
+/// Handles an event: every object it names is produced, even when one of them fails. Fails
+/// (so that S3 retries the event, and the error metric shows it) when an object could not be
+/// produced; trip ids make the replay write the same items.
+pub async fn handle<K: PutRecordsApi + Clone>(
+    producer: &Producer<K>,
+    event: &S3Event,
+) -> Result<ProducerResponse, lambda_runtime::Error> {
+    let mut response = ProducerResponse::default();
+    let mut failures = Vec::new();
+    for object in event_objects(event) {
+        let object = match object {
+            EventObject::Created(object) => object,
+            EventObject::Skipped(skipped) => {
+                tracing::info!(object = %skipped.object, reason = %skipped.reason, "skipped");
+                response.skipped.push(skipped);
+                continue;
+            }
+        };
+        if producer.is_rejects_key(&object.key) {
+            let reason =
+                "under the rejects prefix: written by this function, never read".to_owned();
+            tracing::warn!(%object, %reason, "skipped");
+            response.skipped.push(Skipped {
+                object: object.to_string(),
+                reason,
+            });
+            continue;
+        }
+        match producer.produce_object(&object).await {
+            Ok(report) => {
+                tracing::info!(
+                    report = %serde_json::to_string(&report).unwrap_or_default(),
+                    "produced {object}"
+                );
+                response.objects.push(report);
+            }
+            Err(ProduceObjectError::Object(taxistream_aws::ObjectError::Missing(object))) => {
+                let reason = "no such object: deleted before it was read".to_owned();
+                tracing::warn!(%object, %reason, "skipped");
+                response.skipped.push(Skipped {
+                    object: object.to_string(),
+                    reason,
+                });
+            }
+            Err(error) => {
+                tracing::error!(retryable = error.is_retryable(), "{error}");
+                failures.push(error.to_string());
+            }
+        }
+    }
+    if failures.is_empty() {
+        Ok(response)
+    } else {
+        Err(failures.join("; ").into())
+    }
+}

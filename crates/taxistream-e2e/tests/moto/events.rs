@@ -1,0 +1,184 @@
+//! What the handlers do with the events real S3 and Kinesis send: encoded keys, objects that are
+//! not trip files or are gone, rejected rows, and undecodable records in a batch.
+
+use crate::common::{Pipeline, kinesis_events, s3_event, testdata};
+use taxistream_aws::{Consumer, Producer};
+use taxistream_core::RejectReason;
+use taxistream_pipeline::StreamRecord;
+
+fn producer(pipeline: &Pipeline) -> Producer<aws_sdk_kinesis::Client> {
+    Producer::new(
+        pipeline.s3_store(),
+        pipeline.kinesis.clone(),
+        pipeline.producer_settings(),
+    )
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn keys_with_spaces_and_plus_signs_are_read() {
+    let pipeline = Pipeline::create(1).await;
+    let key = "incoming/jan 2021+head (99).csv";
+    let body = std::fs::read(testdata("yellow_tripdata_2021-01_head99.csv")).unwrap();
+    pipeline.upload(key, body).await;
+    let response =
+        lambda_kinesis_producer::handle(&producer(&pipeline), &s3_event(&pipeline.bucket, key))
+            .await
+            .unwrap_or_else(|error| panic!("{error}"));
+    let report = &response.objects[0];
+    assert_eq!(report.source, format!("s3://{}/{key}", pipeline.bucket));
+    assert_eq!(report.accounting.rows_read, 99);
+    assert_eq!(pipeline.read_stream().await.len(), 99);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_object_that_is_not_a_trip_file_fails_the_invocation_with_its_columns() {
+    let pipeline = Pipeline::create(1).await;
+    let key = "incoming/zones.csv";
+    pipeline
+        .upload(
+            key,
+            b"LocationID,Borough,Zone\n1,EWR,Newark Airport\n".to_vec(),
+        )
+        .await;
+    let error =
+        lambda_kinesis_producer::handle(&producer(&pipeline), &s3_event(&pipeline.bucket, key))
+            .await
+            .unwrap_err()
+            .to_string();
+    assert!(error.contains("zones.csv"), "{error}");
+    assert!(error.contains("LocationID"), "the columns found: {error}");
+    assert!(pipeline.read_stream().await.is_empty());
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_object_deleted_before_it_is_read_is_skipped_and_the_rest_produced() {
+    let pipeline = Pipeline::create(1).await;
+    let present = "incoming/present.csv";
+    pipeline
+        .upload(
+            present,
+            std::fs::read(testdata("yellow_tripdata_2021-01_head99.csv")).unwrap(),
+        )
+        .await;
+    let mut event = s3_event(&pipeline.bucket, "incoming/gone.csv");
+    let mut second = s3_event(&pipeline.bucket, present).records.remove(0);
+    second.event_name = Some("ObjectCreated:CompleteMultipartUpload".into());
+    let mut removal = second.clone();
+    removal.event_name = Some("ObjectRemoved:Delete".into());
+    event.records.push(second);
+    event.records.push(removal);
+    let response = lambda_kinesis_producer::handle(&producer(&pipeline), &event)
+        .await
+        .unwrap_or_else(|error| panic!("{error}"));
+    assert_eq!(response.objects.len(), 1);
+    assert_eq!(response.skipped.len(), 2, "{:?}", response.skipped);
+    assert!(
+        response.skipped[0].reason.contains("no such object"),
+        "{:?}",
+        response.skipped
+    );
+    assert!(
+        response.skipped[1]
+            .reason
+            .contains("not an object creation")
+    );
+    assert_eq!(pipeline.read_stream().await.len(), 99);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn rejected_rows_go_to_a_rejects_object_that_is_never_read_back() {
+    let pipeline = Pipeline::create(1).await;
+    let key = "incoming/with bad rows.csv";
+    let mut body = std::fs::read(testdata("yellow_tripdata_2021-01_head99.csv")).unwrap();
+    // Line 101: a pickup that is not a timestamp; line 102: too few fields.
+    body.extend_from_slice(b"1,yesterday,2021-01-01 00:30:10,1,1.5,1,N,142,43,2,8,3,0.5,0,0,0.3,11.8,2.5\n1,2021-01-01 00:00:00\n");
+    pipeline.upload(key, body).await;
+    let producer = producer(&pipeline);
+    let response = lambda_kinesis_producer::handle(&producer, &s3_event(&pipeline.bucket, key))
+        .await
+        .unwrap_or_else(|error| panic!("{error}"));
+    let report = &response.objects[0];
+    assert_eq!(report.accounting.rows_read, 101);
+    assert_eq!(report.accounting.rejected, 2);
+    assert_eq!(
+        report.accounting.rejected_by_reason[&RejectReason::BadTimestamp],
+        1
+    );
+    assert_eq!(
+        report.accounting.rejected_by_reason[&RejectReason::TooFewFields],
+        1
+    );
+    let rejects_key = format!("rejects/{key}.rejects.csv");
+    assert_eq!(
+        report.rejects_object.as_deref(),
+        Some(format!("s3://{}/{rejects_key}", pipeline.bucket).as_str())
+    );
+    let rejects = String::from_utf8(pipeline.download(&rejects_key).await.unwrap()).unwrap();
+    let lines: Vec<&str> = rejects.lines().collect();
+    assert_eq!(lines[0], "source,line,column,reason,detail,raw");
+    assert!(
+        lines[1].contains(",101,2:tpep_pickup_datetime,bad_timestamp,"),
+        "{rejects}"
+    );
+    assert!(lines[2].contains(",102,,too_few_fields,"), "{rejects}");
+    // S3 would announce the rejects object too, were the trigger misconfigured: never read.
+    let again =
+        lambda_kinesis_producer::handle(&producer, &s3_event(&pipeline.bucket, &rejects_key))
+            .await
+            .unwrap_or_else(|error| panic!("{error}"));
+    assert!(again.objects.is_empty());
+    assert!(again.skipped[0].reason.contains("rejects prefix"));
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_poison_record_in_a_batch_is_set_aside_and_the_rest_written() {
+    let pipeline = Pipeline::create(1).await;
+    let trip = |minutes: u32, sequence: &str| {
+        StreamRecord {
+        partition_key: format!("trip-{sequence}"),
+        // The original tutorial's record format: snake_case names, numbers as JSON numbers.
+        data: format!(
+            r#"{{"trip_id":"trip-{sequence}","vendor_id":2,"pickup_datetime":"2019-07-01 08:00:00","dropoff_datetime":"2019-07-01 08:{minutes:02}:00","trip_distance":3.2,"fare_amount":14.5,"total_amount":55.3}}"#
+        )
+        .into_bytes(),
+        sequence_number: Some(sequence.to_owned()),
+    }
+    };
+    let poison = StreamRecord {
+        partition_key: "whatever".into(),
+        data: b"\x00\x01 not a trip".to_vec(),
+        sequence_number: Some("2".into()),
+    };
+    let records = [trip(12, "1"), poison, trip(45, "3")];
+    let consumer = Consumer::new(
+        pipeline.dynamodb.clone(),
+        pipeline.s3_store(),
+        pipeline.consumer_settings(),
+    );
+    let event = &kinesis_events(&records, 100)[0];
+    let (response, report) = lambda_kinesis_consumer::handle(&consumer, event).await;
+    assert!(response.batch_item_failures.is_empty(), "{report:?}");
+    assert_eq!((report.records_done, report.poison), (3, 1));
+    let tables = pipeline.dump_tables().await;
+    assert_eq!(tables["trip_duration_analysis"].len(), 2);
+    assert_eq!(tables["high_value_trips"].len(), 2);
+    assert_eq!(
+        tables["trip_duration_analysis"]["trip-3"]["duration_category"],
+        "long"
+    );
+    assert_eq!(
+        tables["distance_to_fare_ratio"]["trip-1"]["fare_per_mile"],
+        "4.5313"
+    );
+    let rejects_key = "rejects/stream/2.rejects.csv";
+    assert_eq!(
+        report.rejects_object.as_deref(),
+        Some(format!("s3://{}/{rejects_key}", pipeline.bucket).as_str())
+    );
+    let rejects = String::from_utf8(pipeline.download(rejects_key).await.unwrap()).unwrap();
+    assert!(rejects.contains("bad_record"), "{rejects}");
+    assert!(
+        rejects.contains("stream record 2 (partition key whatever)"),
+        "{rejects}"
+    );
+}

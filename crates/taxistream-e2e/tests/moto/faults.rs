@@ -1,0 +1,278 @@
+//! Throttling and partial failures, injected around the real calls to the emulator: nothing is
+//! lost, nothing is written twice, and the retries show in the reports. Failures that outlast
+//! the retries fail the invocation (producer) or name the first record not written (consumer).
+
+use crate::common::{Pipeline, fast_retries, kinesis_events, local_tables, s3_event, testdata};
+use crate::limits::{StrictDynamo, StrictKinesis};
+use std::collections::BTreeSet;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicU32, Ordering};
+use taxistream_aws::dynamodb::RequestItems;
+use taxistream_aws::{
+    BatchWriteApi, Consumer, DeliveryStats, EntryOutcome, Producer, PutRecordsApi,
+};
+use taxistream_pipeline::{PortError, StreamRecord};
+
+const THROTTLED: &str = "ProvisionedThroughputExceededException";
+
+/// Kinesis that throttles every fourth call whole, and on every other call refuses every third
+/// entry (it is not sent) as Kinesis does under load.
+#[derive(Clone)]
+struct FlakyKinesis {
+    real: aws_sdk_kinesis::Client,
+    calls: Arc<AtomicU32>,
+}
+
+impl PutRecordsApi for FlakyKinesis {
+    async fn put_records(
+        &self,
+        stream: &str,
+        records: &[StreamRecord],
+    ) -> Result<Vec<EntryOutcome>, PortError> {
+        let call = self.calls.fetch_add(1, Ordering::Relaxed);
+        if call % 4 == 1 {
+            return Err(PortError::transient(format!(
+                "{THROTTLED}: rate exceeded (injected)"
+            )));
+        }
+        let refused = |index: usize| call % 2 == 0 && index % 3 == 1;
+        let sent: Vec<StreamRecord> = records
+            .iter()
+            .enumerate()
+            .filter(|(index, _)| !refused(*index))
+            .map(|(_, record)| record.clone())
+            .collect();
+        let mut accepted = if sent.is_empty() {
+            Vec::new()
+        } else {
+            PutRecordsApi::put_records(&self.real, stream, &sent).await?
+        }
+        .into_iter();
+        Ok((0..records.len())
+            .map(|index| {
+                if refused(index) {
+                    EntryOutcome::Failed {
+                        code: THROTTLED.into(),
+                        message: "Rate exceeded for shard (injected)".into(),
+                    }
+                } else {
+                    accepted.next().unwrap()
+                }
+            })
+            .collect())
+    }
+}
+
+/// DynamoDB that throttles every fifth call whole, and on every other call leaves every other
+/// request of each table unprocessed (not written), as DynamoDB does under load.
+#[derive(Clone)]
+struct FlakyDynamo {
+    real: aws_sdk_dynamodb::Client,
+    calls: Arc<AtomicU32>,
+}
+
+impl BatchWriteApi for FlakyDynamo {
+    async fn batch_write(&self, requests: &RequestItems) -> Result<RequestItems, PortError> {
+        let call = self.calls.fetch_add(1, Ordering::Relaxed);
+        if call % 5 == 2 {
+            return Err(PortError::transient(format!(
+                "{THROTTLED}: throughput exceeded (injected)"
+            )));
+        }
+        if call % 2 == 1 {
+            return self.real.batch_write(requests).await;
+        }
+        let (mut sent, mut held) = (RequestItems::new(), RequestItems::new());
+        for (table, writes) in requests {
+            for (index, write) in writes.iter().enumerate() {
+                let half = if index % 2 == 1 { &mut held } else { &mut sent };
+                half.entry(table.clone()).or_default().push(write.clone());
+            }
+        }
+        let mut unprocessed = self.real.batch_write(&sent).await?;
+        for (table, writes) in held {
+            unprocessed.entry(table).or_default().extend(writes);
+        }
+        Ok(unprocessed)
+    }
+}
+
+/// DynamoDB that refuses, however often asked, any call writing one given trip.
+#[derive(Clone)]
+struct BrokenForOneTrip {
+    real: aws_sdk_dynamodb::Client,
+    trip_id: String,
+}
+
+impl BatchWriteApi for BrokenForOneTrip {
+    async fn batch_write(&self, requests: &RequestItems) -> Result<RequestItems, PortError> {
+        let touches = requests.values().flatten().any(|write| {
+            write
+                .put_request()
+                .and_then(|put| put.item().get("trip_id"))
+                .and_then(|id| id.as_s().ok())
+                .is_some_and(|id| *id == self.trip_id)
+        });
+        if touches {
+            return Err(PortError::transient(format!(
+                "{THROTTLED}: throughput exceeded (injected)"
+            )));
+        }
+        self.real.batch_write(requests).await
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn throttling_and_partial_failures_lose_nothing_and_duplicate_nothing() {
+    let name = "yellow_tripdata_2020-01_head499_tail500.csv";
+    let pipeline = Pipeline::create(2).await;
+    let key = format!("incoming/{name}");
+    pipeline
+        .upload(&key, std::fs::read(testdata(name)).unwrap())
+        .await;
+    let mut settings = pipeline.producer_settings();
+    settings.retry = fast_retries(8);
+    let kinesis = StrictKinesis(FlakyKinesis {
+        real: pipeline.kinesis.clone(),
+        calls: Arc::default(),
+    });
+    let producer = Producer::new(pipeline.s3_store(), kinesis, settings);
+    let response = lambda_kinesis_producer::handle(&producer, &s3_event(&pipeline.bucket, &key))
+        .await
+        .unwrap_or_else(|error| panic!("producer: {error}"));
+    let report = &response.objects[0];
+    assert!(report.stream.retried_entries > 0, "{:?}", report.stream);
+    assert!(report.stream.retried_calls > 0, "{:?}", report.stream);
+
+    let records = pipeline.read_stream().await;
+    let keys: BTreeSet<&str> = records.iter().map(|r| r.partition_key.as_str()).collect();
+    assert_eq!(
+        records.len() as u64,
+        report.accounting.trips,
+        "records lost or added"
+    );
+    assert_eq!(keys.len(), records.len(), "a record put twice");
+
+    let mut settings = pipeline.consumer_settings();
+    settings.retry = fast_retries(8);
+    let dynamo = StrictDynamo(FlakyDynamo {
+        real: pipeline.dynamodb.clone(),
+        calls: Arc::default(),
+    });
+    let consumer = Consumer::new(dynamo, pipeline.s3_store(), settings);
+    let mut tables = DeliveryStats::default();
+    for event in kinesis_events(&records, 100) {
+        let (response, report) = lambda_kinesis_consumer::handle(&consumer, &event).await;
+        assert!(response.batch_item_failures.is_empty(), "{report:?}");
+        tables.merge(&report.tables);
+    }
+    assert!(
+        tables.retried_entries > 0 && tables.retried_calls > 0,
+        "{tables:?}"
+    );
+    assert_eq!(
+        pipeline.dump_tables().await,
+        local_tables(&testdata(name)).await
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn stream_failures_that_outlast_the_retries_fail_the_invocation() {
+    #[derive(Clone)]
+    struct Refusing;
+    impl PutRecordsApi for Refusing {
+        async fn put_records(
+            &self,
+            _: &str,
+            records: &[StreamRecord],
+        ) -> Result<Vec<EntryOutcome>, PortError> {
+            Ok(records
+                .iter()
+                .map(|_| EntryOutcome::Failed {
+                    code: THROTTLED.into(),
+                    message: "Rate exceeded for shard (injected)".into(),
+                })
+                .collect())
+        }
+    }
+    let pipeline = Pipeline::create(1).await;
+    let key = "incoming/head.csv";
+    pipeline
+        .upload(
+            key,
+            std::fs::read(testdata("yellow_tripdata_2021-01_head99.csv")).unwrap(),
+        )
+        .await;
+    let mut settings = pipeline.producer_settings();
+    settings.retry = fast_retries(3);
+    let producer = Producer::new(pipeline.s3_store(), Refusing, settings);
+    let error = lambda_kinesis_producer::handle(&producer, &s3_event(&pipeline.bucket, key))
+        .await
+        .unwrap_err()
+        .to_string();
+    assert!(
+        error.contains("99 of 99 records refused") && error.contains("after 3 attempts"),
+        "{error}"
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn table_failures_that_outlast_the_retries_name_the_first_record_not_written() {
+    let name = "yellow_tripdata_2021-01_head99.csv";
+    let pipeline = Pipeline::create(1).await;
+    let key = format!("incoming/{name}");
+    pipeline
+        .upload(&key, std::fs::read(testdata(name)).unwrap())
+        .await;
+    let producer = Producer::new(
+        pipeline.s3_store(),
+        pipeline.kinesis.clone(),
+        pipeline.producer_settings(),
+    );
+    lambda_kinesis_producer::handle(&producer, &s3_event(&pipeline.bucket, &key))
+        .await
+        .unwrap_or_else(|error| panic!("producer: {error}"));
+    let records = pipeline.read_stream().await;
+    let event = kinesis_events(&records, 100).remove(0);
+
+    let mut settings = pipeline.consumer_settings();
+    settings.retry = fast_retries(3);
+    let broken = BrokenForOneTrip {
+        real: pipeline.dynamodb.clone(),
+        trip_id: records[40].partition_key.clone(),
+    };
+    let consumer = Consumer::new(StrictDynamo(broken), pipeline.s3_store(), settings.clone());
+    let (response, report) = lambda_kinesis_consumer::handle(&consumer, &event).await;
+    assert_eq!(response.batch_item_failures.len(), 1, "{report:?}");
+    let failed = response.batch_item_failures[0]
+        .item_identifier
+        .clone()
+        .unwrap();
+    let index = records
+        .iter()
+        .position(|record| record.sequence_number.as_deref() == Some(failed.as_str()))
+        .unwrap();
+    assert!(
+        index <= 40 && index == report.records_done,
+        "{index} {report:?}"
+    );
+    assert!(report.retryable);
+    // Everything before the failed record is written.
+    let written = pipeline.dump_tables().await;
+    for record in &records[..index] {
+        assert!(written["trip_duration_analysis"].contains_key(&record.partition_key));
+    }
+    // Lambda retries from the failed record; with the tables healthy again, all is written.
+    let consumer = Consumer::new(
+        StrictDynamo(pipeline.dynamodb.clone()),
+        pipeline.s3_store(),
+        settings,
+    );
+    let retry = kinesis_events(&records[index..], 100).remove(0);
+    let (response, _) = lambda_kinesis_consumer::handle(&consumer, &retry).await;
+    assert!(response.batch_item_failures.is_empty());
+    assert_eq!(
+        pipeline.dump_tables().await,
+        local_tables(&testdata(name)).await
+    );
+}

@@ -1,0 +1,9 @@
+//! The AWS roles against moto, a local AWS emulator that `scripts/test.sh` installs and starts.
+//! Every test creates its own uniquely named bucket, stream and tables.
+#![allow(clippy::panic, clippy::unwrap_used, clippy::expect_used, missing_docs)]
+
+mod common;
+mod events;
+mod faults;
+mod limits;
+mod parity;
