@@ -35,7 +35,7 @@ impl PutRecordsApi for FlakyKinesis {
                 "{THROTTLED}: rate exceeded (injected)"
             )));
         }
-        let refused = |index: usize| call % 2 == 0 && index % 3 == 1;
+        let refused = |index: usize| call.is_multiple_of(2) && index % 3 == 1;
         let sent: Vec<StreamRecord> = records
             .iter()
             .enumerate()
