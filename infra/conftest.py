@@ -33,7 +33,9 @@ def translated_template(source_template: dict[str, Any]) -> dict[str, Any]:
 
 
 @pytest.fixture(scope="session")
-def translated_template_file(translated_template: dict[str, Any], tmp_path_factory: pytest.TempPathFactory) -> Path:
+def translated_template_file(
+    translated_template: dict[str, Any], tmp_path_factory: pytest.TempPathFactory
+) -> Path:
     path = tmp_path_factory.mktemp("translated") / "template.json"
     path.write_text(json.dumps(translated_template, indent=2), encoding="utf-8")
     return path

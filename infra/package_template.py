@@ -98,9 +98,7 @@ class _NoManagedPolicyLookup:
         raise RuntimeError("the template asked for an AWS managed policy lookup; give functions a Role")
 
 
-def translate(
-    template: dict[str, Any], parameter_values: dict[str, Any] | None = None
-) -> dict[str, Any]:
+def translate(template: dict[str, Any], parameter_values: dict[str, Any] | None = None) -> dict[str, Any]:
     """The packaged SAM template expanded into plain CloudFormation.
 
     Resource Metadata is passed through to the generated resources (passthrough_metadata), so that
@@ -117,8 +115,12 @@ def translate(
 
 
 def main() -> int:
-    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--template", type=Path, default=TEMPLATE, help="SAM template (default: template.yaml)")
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
+    parser.add_argument(
+        "--template", type=Path, default=TEMPLATE, help="SAM template (default: template.yaml)"
+    )
     parser.add_argument("--output", type=Path, required=True, help="where to write the translated JSON")
     parser.add_argument(
         "--code-bucket",

@@ -15,7 +15,8 @@ from __future__ import annotations
 import json
 import re
 from dataclasses import dataclass
-from typing import Any, Iterator
+from typing import Any
+from collections.abc import Iterator
 
 import parliament
 
@@ -146,7 +147,7 @@ class Resolver:
         if not isinstance(node, dict):
             return node
         if len(node) == 1:
-            (key, arg), = node.items()
+            ((key, arg),) = node.items()
             if key == "Ref":
                 return self.ref(arg)
             if key == "Fn::GetAtt":
@@ -186,11 +187,15 @@ def policy_documents(template: dict[str, Any], resolver: Resolver | None = None)
             yield PolicyDocument(logical_id, "identity", resolver.value(props["PolicyDocument"]))
         elif kind == "AWS::IAM::Role":
             yield PolicyDocument(
-                f"{logical_id}.AssumeRolePolicyDocument", "trust", resolver.value(props["AssumeRolePolicyDocument"])
+                f"{logical_id}.AssumeRolePolicyDocument",
+                "trust",
+                resolver.value(props["AssumeRolePolicyDocument"]),
             )
             for inline in props.get("Policies", []):
                 yield PolicyDocument(
-                    f"{logical_id}.Policies[{inline['PolicyName']}]", "identity", resolver.value(inline["PolicyDocument"])
+                    f"{logical_id}.Policies[{inline['PolicyName']}]",
+                    "identity",
+                    resolver.value(inline["PolicyDocument"]),
                 )
         elif kind == "AWS::S3::BucketPolicy":
             yield PolicyDocument(logical_id, "resource", resolver.value(props["PolicyDocument"]))
@@ -263,7 +268,11 @@ def trust_violations(document: dict[str, Any]) -> list[str]:
     """A Lambda execution role's trust policy must let the Lambda service assume it, and nothing else."""
     problems = []
     for statement in statements(document):
-        expected = {"Effect": "Allow", "Principal": {"Service": "lambda.amazonaws.com"}, "Action": "sts:AssumeRole"}
+        expected = {
+            "Effect": "Allow",
+            "Principal": {"Service": "lambda.amazonaws.com"},
+            "Action": "sts:AssumeRole",
+        }
         if {k: v for k, v in statement.items() if k != "Sid"} != expected:
             problems.append(f"unexpected trust statement {statement}")
     if not statements(document):

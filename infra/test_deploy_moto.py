@@ -36,7 +36,8 @@ import re
 import time
 import uuid
 import zipfile
-from typing import Any, Callable, Iterator
+from typing import Any
+from collections.abc import Callable, Iterator
 
 import boto3
 import pytest
@@ -65,8 +66,11 @@ class Deployment:
         self.bucket = f"taxistream-test-{suffix}"
         self.artifacts_bucket = f"taxistream-artifacts-{suffix}"
         base = boto3.client(
-            "sts", endpoint_url=endpoint, region_name=region,
-            aws_access_key_id="testing", aws_secret_access_key="testing",
+            "sts",
+            endpoint_url=endpoint,
+            region_name=region,
+            aws_access_key_id="testing",
+            aws_secret_access_key="testing",
         )
         credentials = base.assume_role(
             RoleArn=f"arn:aws:iam::{self.account_id}:role/taxistream-infra-test",
@@ -148,7 +152,11 @@ class Deployment:
     def resolver(self) -> Resolver:
         """Evaluates the deployed template as CloudFormation did, for this account and these parameters."""
         return Resolver(
-            self.template, self.parameters, account_id=self.account_id, region=self.region, stack_name=STACK_NAME
+            self.template,
+            self.parameters,
+            account_id=self.account_id,
+            region=self.region,
+            stack_name=STACK_NAME,
         )
 
     def clean_up(self) -> None:
@@ -177,7 +185,9 @@ def deployed() -> Iterator[Deployment]:
             f"refusing to deploy: AWS_ENDPOINT_URL={endpoint!r} is not a moto server on 127.0.0.1 "
             "(start one with scripts/moto_server.py; never real AWS)"
         )
-    deployment = Deployment(endpoint, os.environ.get("AWS_REGION") or os.environ.get("AWS_DEFAULT_REGION") or "us-east-1")
+    deployment = Deployment(
+        endpoint, os.environ.get("AWS_REGION") or os.environ.get("AWS_DEFAULT_REGION") or "us-east-1"
+    )
     try:
         deployment.upload_stand_in_code()
         deployment.create()
@@ -216,7 +226,9 @@ def parse_policy(document: Any) -> dict[str, Any]:
 # ------------------------------------------------------------------------------------------------
 def test_stack_is_created_with_every_resource(deployed: Deployment) -> None:
     assert deployed.stack["StackStatus"] == "CREATE_COMPLETE", deployed.stack.get("StackStatusReason")
-    summaries = deployed.client("cloudformation").list_stack_resources(StackName=STACK_NAME)["StackResourceSummaries"]
+    summaries = deployed.client("cloudformation").list_stack_resources(StackName=STACK_NAME)[
+        "StackResourceSummaries"
+    ]
     assert all(s["ResourceStatus"] == "CREATE_COMPLETE" for s in summaries)
     listed = {s["LogicalResourceId"] for s in summaries if s["LogicalResourceId"]}
     in_template = deployed.template["Resources"]
@@ -229,7 +241,9 @@ def test_stack_is_created_with_every_resource(deployed: Deployment) -> None:
 
 def test_outputs_name_the_created_resources(deployed: Deployment) -> None:
     outputs = {o["OutputKey"]: o["OutputValue"] for o in deployed.stack["Outputs"]}
-    stream = deployed.client("kinesis").describe_stream_summary(StreamName="taxi_trips")["StreamDescriptionSummary"]
+    stream = deployed.client("kinesis").describe_stream_summary(StreamName="taxi_trips")[
+        "StreamDescriptionSummary"
+    ]
     assert outputs["BucketName"] == deployed.bucket
     assert outputs["UploadLocation"] == f"s3://{deployed.bucket}/uploads/"
     assert outputs["RejectsLocation"] == f"s3://{deployed.bucket}/bad-rows/"
@@ -237,13 +251,20 @@ def test_outputs_name_the_created_resources(deployed: Deployment) -> None:
     assert outputs["StreamArn"] == stream["StreamARN"]
     tables = set(deployed.client("dynamodb").list_tables()["TableNames"])
     assert tables == {"high_value_trips", "trip_duration_analysis", "distance_to_fare_ratio"}
-    assert {outputs["HighValueTripsTable"], outputs["TripDurationAnalysisTable"], outputs["DistanceToFareRatioTable"]} == tables
+    assert {
+        outputs["HighValueTripsTable"],
+        outputs["TripDurationAnalysisTable"],
+        outputs["DistanceToFareRatioTable"],
+    } == tables
     assert outputs["ProducerFunctionName"] == "lambda-kinesis-producer"
     assert outputs["ConsumerFunctionName"] == "lambda-kinesis-consumer"
     # Queue URLs: moto answers get_queue_url with its own host, the stack with sqs.<region>.amazonaws.com;
     # the account and queue name at the end are what identify the queue.
     sqs = deployed.client("sqs")
-    for output, queue in (("ProducerDeadLetterQueueUrl", "lambda-kinesis-producer-dlq"), ("ConsumerDeadLetterQueueUrl", "lambda-kinesis-consumer-dlq")):
+    for output, queue in (
+        ("ProducerDeadLetterQueueUrl", "lambda-kinesis-producer-dlq"),
+        ("ConsumerDeadLetterQueueUrl", "lambda-kinesis-consumer-dlq"),
+    ):
         url = sqs.get_queue_url(QueueName=queue)["QueueUrl"]
         assert outputs[output].split("/")[-2:] == url.split("/")[-2:] == [deployed.account_id, queue]
 
@@ -260,12 +281,19 @@ def test_bucket_exists_encrypted(deployed: Deployment) -> None:
 
 def test_bucket_blocks_public_access(deployed: Deployment) -> None:
     """moto drops PublicAccessBlockConfiguration and OwnershipControls: asserted on the deployed template."""
-    expected = {"BlockPublicAcls": True, "BlockPublicPolicy": True, "IgnorePublicAcls": True, "RestrictPublicBuckets": True}
+    expected = {
+        "BlockPublicAcls": True,
+        "BlockPublicPolicy": True,
+        "IgnorePublicAcls": True,
+        "RestrictPublicBuckets": True,
+    }
     bucket = template_props(deployed, "TripBucket")
     assert bucket["PublicAccessBlockConfiguration"] == expected
     assert bucket["OwnershipControls"] == {"Rules": [{"ObjectOwnership": "BucketOwnerEnforced"}]}
     s3 = deployed.client("s3")
-    reported = api_or_none(lambda: s3.get_public_access_block(Bucket=deployed.bucket)["PublicAccessBlockConfiguration"])
+    reported = api_or_none(
+        lambda: s3.get_public_access_block(Bucket=deployed.bucket)["PublicAccessBlockConfiguration"]
+    )
     assert reported in (None, expected)
 
 
@@ -285,8 +313,12 @@ def test_bucket_policy_refuses_plain_http(deployed: Deployment) -> None:
 def test_producer_trigger(deployed: Deployment) -> None:
     """moto drops the bucket's NotificationConfiguration: the deployed template's is asserted, with
     this deployment's prefix; the invoke permission, which moto keeps, is read back."""
-    configurations = template_props(deployed, "TripBucket")["NotificationConfiguration"]["LambdaConfigurations"]
-    function_arn = deployed.client("lambda").get_function(FunctionName="lambda-kinesis-producer")["Configuration"]["FunctionArn"]
+    configurations = template_props(deployed, "TripBucket")["NotificationConfiguration"][
+        "LambdaConfigurations"
+    ]
+    function_arn = deployed.client("lambda").get_function(FunctionName="lambda-kinesis-producer")[
+        "Configuration"
+    ]["FunctionArn"]
     suffixes = []
     for configuration in configurations:
         assert configuration["Event"] == "s3:ObjectCreated:*"
@@ -299,7 +331,9 @@ def test_producer_trigger(deployed: Deployment) -> None:
     for configuration in reported.get("LambdaFunctionConfigurations", []):  # none: moto's gap
         assert configuration["LambdaFunctionArn"] == function_arn
 
-    policy = json.loads(deployed.client("lambda").get_policy(FunctionName="lambda-kinesis-producer")["Policy"])
+    policy = json.loads(
+        deployed.client("lambda").get_policy(FunctionName="lambda-kinesis-producer")["Policy"]
+    )
     (statement,) = policy["Statement"]
     assert statement["Effect"] == "Allow"
     assert statement["Action"] == "lambda:InvokeFunction"
@@ -310,7 +344,9 @@ def test_producer_trigger(deployed: Deployment) -> None:
         "StringEquals": {"AWS:SourceAccount": deployed.account_id},
     }
     # Only the S3 trigger may invoke a function of this stack.
-    consumer_policy = api_or_none(lambda: deployed.client("lambda").get_policy(FunctionName="lambda-kinesis-consumer"))
+    consumer_policy = api_or_none(
+        lambda: deployed.client("lambda").get_policy(FunctionName="lambda-kinesis-consumer")
+    )
     assert consumer_policy is None
 
 
@@ -320,8 +356,12 @@ def test_producer_trigger(deployed: Deployment) -> None:
 def test_stream(deployed: Deployment) -> None:
     """Name, shard count (PROVISIONED with ShardCount 2 here) and retention are read back; moto
     drops StreamEncryption (it reports NONE): asserted on the deployed template."""
-    summary = deployed.client("kinesis").describe_stream_summary(StreamName="taxi_trips")["StreamDescriptionSummary"]
-    assert summary["StreamARN"] == f"arn:aws:kinesis:{deployed.region}:{deployed.account_id}:stream/taxi_trips"
+    summary = deployed.client("kinesis").describe_stream_summary(StreamName="taxi_trips")[
+        "StreamDescriptionSummary"
+    ]
+    assert (
+        summary["StreamARN"] == f"arn:aws:kinesis:{deployed.region}:{deployed.account_id}:stream/taxi_trips"
+    )
     assert summary["StreamModeDetails"] == {"StreamMode": "PROVISIONED"}
     assert summary["OpenShardCount"] == 2
     assert summary["RetentionPeriodHours"] == 24
@@ -342,7 +382,8 @@ def test_table(deployed: Deployment, table: str) -> None:
     assert description["AttributeDefinitions"] == [{"AttributeName": "trip_id", "AttributeType": "S"}]
     assert description["BillingModeSummary"]["BillingMode"] == "PAY_PER_REQUEST"
     (logical_id,) = [
-        k for k, v in deployed.template["Resources"].items()
+        k
+        for k, v in deployed.template["Resources"].items()
         if v["Type"] == "AWS::DynamoDB::Table" and v["Properties"]["TableName"] == table
     ]
     properties = template_props(deployed, logical_id)
@@ -364,16 +405,21 @@ def expected_documents(deployed: Deployment) -> dict[str, dict[str, Any]]:
 
 
 @pytest.mark.parametrize("name", MANAGED)
-def test_managed_policy_documents_are_stored_as_resolved_and_pass_the_checks(deployed: Deployment, name: str) -> None:
+def test_managed_policy_documents_are_stored_as_resolved_and_pass_the_checks(
+    deployed: Deployment, name: str
+) -> None:
     iam = deployed.client("iam")
     arn = f"arn:aws:iam::{deployed.account_id}:policy/{name}"
     policy = iam.get_policy(PolicyArn=arn)["Policy"]
     assert policy["PolicyName"] == name
     document = parse_policy(
-        iam.get_policy_version(PolicyArn=arn, VersionId=policy["DefaultVersionId"])["PolicyVersion"]["Document"]
+        iam.get_policy_version(PolicyArn=arn, VersionId=policy["DefaultVersionId"])["PolicyVersion"][
+            "Document"
+        ]
     )
     (logical_id,) = [
-        k for k, v in deployed.template["Resources"].items()
+        k
+        for k, v in deployed.template["Resources"].items()
         if v["Type"] == "AWS::IAM::ManagedPolicy" and v["Properties"]["ManagedPolicyName"] == name
     ]
     # The very document the template tests lint (the resolver agrees with CloudFormation's evaluation).
@@ -381,14 +427,26 @@ def test_managed_policy_documents_are_stored_as_resolved_and_pass_the_checks(dep
     assert least_privilege_violations(document) == []
     assert parliament_findings(document) == []
     for statement in document["Statement"]:
-        resources = statement["Resource"] if isinstance(statement["Resource"], list) else [statement["Resource"]]
+        resources = (
+            statement["Resource"] if isinstance(statement["Resource"], list) else [statement["Resource"]]
+        )
         for resource in resources:
-            assert resource == "*" and statement["Action"] == "kinesis:ListStreams" or deployed.account_id in resource
+            assert (
+                resource == "*"
+                and statement["Action"] == "kinesis:ListStreams"
+                or deployed.account_id in resource
+            )
 
 
 ROLES = {
-    "lambda-producer-kinesis-role": ("ProducerRole", ["basic-lambda-execution", "s3-read-input-objects", "s3-write-rejects", "sqs-dead-letter-queue"]),
-    "lambda-kinesis-streams-consumer-role": ("ConsumerRole", ["basic-lambda-execution", "s3-write-poison-records", "sqs-on-failure-destination"]),
+    "lambda-producer-kinesis-role": (
+        "ProducerRole",
+        ["basic-lambda-execution", "s3-read-input-objects", "s3-write-rejects", "sqs-dead-letter-queue"],
+    ),
+    "lambda-kinesis-streams-consumer-role": (
+        "ConsumerRole",
+        ["basic-lambda-execution", "s3-write-poison-records", "sqs-on-failure-destination"],
+    ),
 }
 
 
@@ -399,7 +457,9 @@ def test_role_trust_and_inline_policies(deployed: Deployment, role_name: str) ->
     role = iam.get_role(RoleName=role_name)["Role"]
     assert role["AssumeRolePolicyDocument"] == {
         "Version": "2012-10-17",
-        "Statement": [{"Effect": "Allow", "Principal": {"Service": "lambda.amazonaws.com"}, "Action": "sts:AssumeRole"}],
+        "Statement": [
+            {"Effect": "Allow", "Principal": {"Service": "lambda.amazonaws.com"}, "Action": "sts:AssumeRole"}
+        ],
     }
     assert sorted(iam.list_role_policies(RoleName=role_name)["PolicyNames"]) == inline_names
     expected = expected_documents(deployed)
@@ -424,7 +484,10 @@ def test_role_attaches_the_tutorials_managed_policies(deployed: Deployment, role
     assert sorted(arns) == wanted
     existing = {p["Arn"] for p in deployed.client("iam").list_policies(Scope="Local")["Policies"]}
     assert set(arns) <= existing
-    attached = [p["PolicyArn"] for p in deployed.client("iam").list_attached_role_policies(RoleName=role_name)["AttachedPolicies"]]
+    attached = [
+        p["PolicyArn"]
+        for p in deployed.client("iam").list_attached_role_policies(RoleName=role_name)["AttachedPolicies"]
+    ]
     assert attached in ([], wanted) or sorted(attached) == wanted
 
 
@@ -437,7 +500,10 @@ def test_function_configuration(deployed: Deployment, function: str) -> None:
     reports x86_64), EphemeralStorage (it reports 512), LoggingConfig and DeadLetterConfig: asserted
     on the deployed template."""
     logical_id = "ProducerFunction" if function == "lambda-kinesis-producer" else "ConsumerFunction"
-    role = {"ProducerFunction": "lambda-producer-kinesis-role", "ConsumerFunction": "lambda-kinesis-streams-consumer-role"}[logical_id]
+    role = {
+        "ProducerFunction": "lambda-producer-kinesis-role",
+        "ConsumerFunction": "lambda-kinesis-streams-consumer-role",
+    }[logical_id]
     expected = template_props(deployed, logical_id)
     configuration = deployed.client("lambda").get_function_configuration(FunctionName=function)
     assert configuration["Runtime"] == "provided.al2023"
@@ -466,8 +532,12 @@ def test_function_configuration(deployed: Deployment, function: str) -> None:
 
 def test_function_environments_carry_this_deployments_settings(deployed: Deployment) -> None:
     lam = deployed.client("lambda")
-    producer = lam.get_function_configuration(FunctionName="lambda-kinesis-producer")["Environment"]["Variables"]
-    consumer = lam.get_function_configuration(FunctionName="lambda-kinesis-consumer")["Environment"]["Variables"]
+    producer = lam.get_function_configuration(FunctionName="lambda-kinesis-producer")["Environment"][
+        "Variables"
+    ]
+    consumer = lam.get_function_configuration(FunctionName="lambda-kinesis-consumer")["Environment"][
+        "Variables"
+    ]
     assert {k: str(v) for k, v in producer.items()} == {
         "TAXISTREAM_STREAM": "taxi_trips",
         "TAXISTREAM_REJECTS_BUCKET": deployed.bucket,
@@ -493,12 +563,19 @@ def test_consumer_event_source_mapping(deployed: Deployment) -> None:
     """Every setting is read back from moto's Lambda."""
     lam = deployed.client("lambda")
     (mapping,) = lam.list_event_source_mappings(FunctionName="lambda-kinesis-consumer")["EventSourceMappings"]
-    stream_arn = deployed.client("kinesis").describe_stream_summary(StreamName="taxi_trips")["StreamDescriptionSummary"]["StreamARN"]
+    stream_arn = deployed.client("kinesis").describe_stream_summary(StreamName="taxi_trips")[
+        "StreamDescriptionSummary"
+    ]["StreamARN"]
     sqs = deployed.client("sqs")
     queue_url = sqs.get_queue_url(QueueName="lambda-kinesis-consumer-dlq")["QueueUrl"]
-    queue_arn = sqs.get_queue_attributes(QueueUrl=queue_url, AttributeNames=["QueueArn"])["Attributes"]["QueueArn"]
+    queue_arn = sqs.get_queue_attributes(QueueUrl=queue_url, AttributeNames=["QueueArn"])["Attributes"][
+        "QueueArn"
+    ]
     assert mapping["EventSourceArn"] == stream_arn
-    assert mapping["FunctionArn"] == lam.get_function(FunctionName="lambda-kinesis-consumer")["Configuration"]["FunctionArn"]
+    assert (
+        mapping["FunctionArn"]
+        == lam.get_function(FunctionName="lambda-kinesis-consumer")["Configuration"]["FunctionArn"]
+    )
     assert mapping["State"] == "Enabled"
     assert mapping["StartingPosition"] == "TRIM_HORIZON"
     assert mapping["BatchSize"] == 250
@@ -534,7 +611,8 @@ def test_alarms(deployed: Deployment) -> None:
     topic = deployed.parameters["AlarmActionArn"]
     resolver = deployed.resolver()
     alarms = {
-        k: resolver.value(v["Properties"]) for k, v in deployed.template["Resources"].items()
+        k: resolver.value(v["Properties"])
+        for k, v in deployed.template["Resources"].items()
         if v["Type"] == "AWS::CloudWatch::Alarm"
     }
     functions = {f["FunctionName"] for f in deployed.client("lambda").list_functions()["Functions"]}

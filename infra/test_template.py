@@ -63,24 +63,42 @@ EXPECTED_GRANTS = {
         ("s3:GetObject", f"arn:aws:s3:::{EXAMPLE_BUCKET}/incoming/*"),
         ("s3:PutObject", f"arn:aws:s3:::{EXAMPLE_BUCKET}/rejects/incoming/*"),
         ("sqs:SendMessage", f"arn:aws:sqs:{REGION}:{ACCOUNT_ID}:lambda-kinesis-producer-dlq"),
-        ("logs:CreateLogStream", f"arn:aws:logs:{REGION}:{ACCOUNT_ID}:log-group:/aws/lambda/lambda-kinesis-producer:*"),
-        ("logs:PutLogEvents", f"arn:aws:logs:{REGION}:{ACCOUNT_ID}:log-group:/aws/lambda/lambda-kinesis-producer:*"),
+        (
+            "logs:CreateLogStream",
+            f"arn:aws:logs:{REGION}:{ACCOUNT_ID}:log-group:/aws/lambda/lambda-kinesis-producer:*",
+        ),
+        (
+            "logs:PutLogEvents",
+            f"arn:aws:logs:{REGION}:{ACCOUNT_ID}:log-group:/aws/lambda/lambda-kinesis-producer:*",
+        ),
     },
     "ConsumerRole": {
-        *{(action, STREAM_ARN) for action in (
-            "kinesis:DescribeStream",
-            "kinesis:DescribeStreamSummary",
-            "kinesis:GetRecords",
-            "kinesis:GetShardIterator",
-            "kinesis:ListShards",
-        )},
+        *{
+            (action, STREAM_ARN)
+            for action in (
+                "kinesis:DescribeStream",
+                "kinesis:DescribeStreamSummary",
+                "kinesis:GetRecords",
+                "kinesis:GetShardIterator",
+                "kinesis:ListShards",
+            )
+        },
         ("kinesis:ListStreams", "*"),
-        *{(action, arn) for action in ("dynamodb:BatchWriteItem", "dynamodb:PutItem", "dynamodb:UpdateItem")
-          for arn in TABLE_ARNS},
+        *{
+            (action, arn)
+            for action in ("dynamodb:BatchWriteItem", "dynamodb:PutItem", "dynamodb:UpdateItem")
+            for arn in TABLE_ARNS
+        },
         ("s3:PutObject", f"arn:aws:s3:::{EXAMPLE_BUCKET}/rejects/stream/*"),
         ("sqs:SendMessage", f"arn:aws:sqs:{REGION}:{ACCOUNT_ID}:lambda-kinesis-consumer-dlq"),
-        ("logs:CreateLogStream", f"arn:aws:logs:{REGION}:{ACCOUNT_ID}:log-group:/aws/lambda/lambda-kinesis-consumer:*"),
-        ("logs:PutLogEvents", f"arn:aws:logs:{REGION}:{ACCOUNT_ID}:log-group:/aws/lambda/lambda-kinesis-consumer:*"),
+        (
+            "logs:CreateLogStream",
+            f"arn:aws:logs:{REGION}:{ACCOUNT_ID}:log-group:/aws/lambda/lambda-kinesis-consumer:*",
+        ),
+        (
+            "logs:PutLogEvents",
+            f"arn:aws:logs:{REGION}:{ACCOUNT_ID}:log-group:/aws/lambda/lambda-kinesis-consumer:*",
+        ),
     },
 }
 
@@ -171,7 +189,9 @@ def test_roles_attach_the_tutorials_managed_policies(translated_template: dict[s
 def role_grants(template: dict[str, Any], resolver: Resolver, role: str) -> set[tuple[str, str]]:
     """(action, resource) pairs a role's Allow statements grant: inline and attached managed policies."""
     documents = [inline["PolicyDocument"] for inline in props(template, role).get("Policies", [])]
-    documents += [props(template, ref["Ref"])["PolicyDocument"] for ref in props(template, role)["ManagedPolicyArns"]]
+    documents += [
+        props(template, ref["Ref"])["PolicyDocument"] for ref in props(template, role)["ManagedPolicyArns"]
+    ]
     grants = set()
     for document in documents:
         for statement in statements(resolver.value(document)):
@@ -212,21 +232,40 @@ def test_every_policy_document_passes_parliament_and_least_privilege(
 def test_parliament_and_the_least_privilege_rules_do_report_bad_policies() -> None:
     """The checks above can fail: the same tools on deliberately wrong documents."""
     stream_arn = STREAM_ARN
-    subscribe = {"Version": "2012-10-17", "Statement": [
-        {"Effect": "Allow", "Action": "kinesis:SubscribeToShard", "Resource": stream_arn}]}
+    subscribe = {
+        "Version": "2012-10-17",
+        "Statement": [{"Effect": "Allow", "Action": "kinesis:SubscribeToShard", "Resource": stream_arn}],
+    }
     assert any("RESOURCE_MISMATCH" in f for f in parliament_findings(subscribe))
-    object_action_on_bucket = {"Version": "2012-10-17", "Statement": [
-        {"Effect": "Allow", "Action": "s3:GetObject", "Resource": "arn:aws:s3:::some-bucket"}]}
+    object_action_on_bucket = {
+        "Version": "2012-10-17",
+        "Statement": [{"Effect": "Allow", "Action": "s3:GetObject", "Resource": "arn:aws:s3:::some-bucket"}],
+    }
     assert any("RESOURCE_MISMATCH" in f for f in parliament_findings(object_action_on_bucket))
-    wildcard_action = {"Version": "2012-10-17", "Statement": [
-        {"Sid": "W", "Effect": "Allow", "Action": "kinesis:*", "Resource": stream_arn}]}
+    wildcard_action = {
+        "Version": "2012-10-17",
+        "Statement": [{"Sid": "W", "Effect": "Allow", "Action": "kinesis:*", "Resource": stream_arn}],
+    }
     assert least_privilege_violations(wildcard_action) == ["W: wildcard action kinesis:*"]
-    unscoped = {"Version": "2012-10-17", "Statement": [
-        {"Sid": "U", "Effect": "Allow", "Action": ["kinesis:PutRecords", "kinesis:ListStreams"], "Resource": "*"}]}
-    assert least_privilege_violations(unscoped) == ["U: Resource '*' for actions that can be scoped: ['kinesis:PutRecords']"]
+    unscoped = {
+        "Version": "2012-10-17",
+        "Statement": [
+            {
+                "Sid": "U",
+                "Effect": "Allow",
+                "Action": ["kinesis:PutRecords", "kinesis:ListStreams"],
+                "Resource": "*",
+            }
+        ],
+    }
+    assert least_privilege_violations(unscoped) == [
+        "U: Resource '*' for actions that can be scoped: ['kinesis:PutRecords']"
+    ]
 
 
-def test_the_bucket_policy_refuses_plain_http(translated_template: dict[str, Any], resolver: Resolver) -> None:
+def test_the_bucket_policy_refuses_plain_http(
+    translated_template: dict[str, Any], resolver: Resolver
+) -> None:
     policy = props(translated_template, "TripBucketPolicy")
     assert policy["Bucket"] == {"Ref": "TripBucket"}
     document = resolver.value(policy["PolicyDocument"])
@@ -266,26 +305,38 @@ def test_bucket_is_private_encrypted_and_named_by_parameter(translated_template:
 
 
 def s3_filter_matches(configuration: dict[str, Any], key: str, resolver: Resolver) -> bool:
-    rules = {rule["Name"]: resolver.value(rule["Value"]) for rule in configuration["Filter"]["S3Key"]["Rules"]}
+    rules = {
+        rule["Name"]: resolver.value(rule["Value"]) for rule in configuration["Filter"]["S3Key"]["Rules"]
+    }
     return key.startswith(rules.get("prefix", "")) and key.endswith(rules.get("suffix", ""))
 
 
 def test_producer_is_triggered_by_trip_files_under_the_input_prefix_only(
     translated_template: dict[str, Any], resolver: Resolver
 ) -> None:
-    configurations = props(translated_template, "TripBucket")["NotificationConfiguration"]["LambdaConfigurations"]
+    configurations = props(translated_template, "TripBucket")["NotificationConfiguration"][
+        "LambdaConfigurations"
+    ]
     assert len(configurations) == 3
     for configuration in configurations:
         assert configuration["Event"] == "s3:ObjectCreated:*"
         assert configuration["Function"] == {"Fn::GetAtt": ["ProducerFunction", "Arn"]}
         rules = {rule["Name"]: rule["Value"] for rule in configuration["Filter"]["S3Key"]["Rules"]}
         assert rules["prefix"] == {"Ref": "InputPrefix"}
-    assert sorted(c["Filter"]["S3Key"]["Rules"][1]["Value"] for c in configurations) == [".csv", ".csv.gz", ".parquet"]
+    assert sorted(c["Filter"]["S3Key"]["Rules"][1]["Value"] for c in configurations) == [
+        ".csv",
+        ".csv.gz",
+        ".parquet",
+    ]
 
     def triggers(key: str) -> bool:
         return any(s3_filter_matches(c, key, resolver) for c in configurations)
 
-    for key in ("incoming/yellow_tripdata_2025-01.parquet", "incoming/trips.csv", "incoming/2024/trips.csv.gz"):
+    for key in (
+        "incoming/yellow_tripdata_2025-01.parquet",
+        "incoming/trips.csv",
+        "incoming/2024/trips.csv.gz",
+    ):
         assert triggers(key), key
     # Rejects written by the producer and by the consumer, and other files, never trigger it.
     for key in (
@@ -309,10 +360,14 @@ def test_rejects_can_never_lie_inside_the_input_prefix(source_template: dict[str
     for bad in ("", "/", "incoming", "incoming/rejects/", "a/b/", "/incoming/"):
         assert not pattern.fullmatch(bad), bad
     (assertion,) = source_template["Rules"]["RejectsNeverTriggerTheProducer"]["Assertions"]
-    assert assertion["Assert"] == {"Fn::Not": [{"Fn::Equals": [{"Ref": "InputPrefix"}, {"Ref": "RejectsPrefix"}]}]}
+    assert assertion["Assert"] == {
+        "Fn::Not": [{"Fn::Equals": [{"Ref": "InputPrefix"}, {"Ref": "RejectsPrefix"}]}]
+    }
 
 
-def test_s3_may_invoke_the_producer_for_this_bucket_and_account_only(translated_template: dict[str, Any]) -> None:
+def test_s3_may_invoke_the_producer_for_this_bucket_and_account_only(
+    translated_template: dict[str, Any],
+) -> None:
     permissions = resources_of_type(translated_template, "AWS::Lambda::Permission")
     assert list(permissions) == ["ProducerInvokePermission"]
     assert permissions["ProducerInvokePermission"]["Properties"] == {
@@ -334,7 +389,9 @@ def test_stream_is_taxi_trips_encrypted_on_demand_or_provisioned(
     stream = props(translated_template, "TripStream")
     assert stream["Name"] == "taxi_trips"
     assert stream["StreamModeDetails"] == {"StreamMode": {"Ref": "StreamMode"}}
-    assert stream["ShardCount"] == {"Fn::If": ["IsProvisioned", {"Ref": "ShardCount"}, {"Ref": "AWS::NoValue"}]}
+    assert stream["ShardCount"] == {
+        "Fn::If": ["IsProvisioned", {"Ref": "ShardCount"}, {"Ref": "AWS::NoValue"}]
+    }
     assert stream["StreamEncryption"] == {"EncryptionType": "KMS", "KeyId": "alias/aws/kinesis"}
     parameters = source_template["Parameters"]
     assert parameters["StreamMode"]["AllowedValues"] == ["ON_DEMAND", "PROVISIONED"]
@@ -345,7 +402,9 @@ def test_stream_is_taxi_trips_encrypted_on_demand_or_provisioned(
 
 
 @pytest.mark.parametrize("logical_id", sorted(TABLES))
-def test_tables_have_the_tutorials_names_and_key(translated_template: dict[str, Any], logical_id: str) -> None:
+def test_tables_have_the_tutorials_names_and_key(
+    translated_template: dict[str, Any], logical_id: str
+) -> None:
     assert props(translated_template, logical_id) == {
         "TableName": TABLES[logical_id],
         "BillingMode": "PAY_PER_REQUEST",
@@ -411,7 +470,9 @@ def test_producer_environment(translated_template: dict[str, Any], resolver: Res
     assert function["DeadLetterConfig"] == {"TargetArn": {"Fn::GetAtt": ["ProducerDeadLetterQueue", "Arn"]}}
 
 
-def test_consumer_environment_carries_the_thresholds(translated_template: dict[str, Any], resolver: Resolver) -> None:
+def test_consumer_environment_carries_the_thresholds(
+    translated_template: dict[str, Any], resolver: Resolver
+) -> None:
     function = props(translated_template, "ConsumerFunction")
     assert resolver.value(function["Environment"]["Variables"]) == {
         "TAXISTREAM_TABLE_HIGH_VALUE_TRIPS": "high_value_trips",
@@ -433,7 +494,9 @@ def test_consumer_environment_carries_the_thresholds(translated_template: dict[s
     assert variables["TAXISTREAM_PREMIUM_FARE_PER_MILE"] == "9.50"
 
 
-def test_consumer_event_source_mapping(translated_template: dict[str, Any], source_template: dict[str, Any]) -> None:
+def test_consumer_event_source_mapping(
+    translated_template: dict[str, Any], source_template: dict[str, Any]
+) -> None:
     (mapping,) = resources_of_type(translated_template, "AWS::Lambda::EventSourceMapping").values()
     assert mapping["Properties"] == {
         "EventSourceArn": {"Fn::GetAtt": ["TripStream", "Arn"]},
@@ -445,7 +508,9 @@ def test_consumer_event_source_mapping(translated_template: dict[str, Any], sour
         "BisectBatchOnFunctionError": True,
         "MaximumRetryAttempts": {"Ref": "MaximumRetryAttempts"},
         "MaximumRecordAgeInSeconds": {"Ref": "MaximumRecordAgeInSeconds"},
-        "DestinationConfig": {"OnFailure": {"Destination": {"Fn::GetAtt": ["ConsumerDeadLetterQueue", "Arn"]}}},
+        "DestinationConfig": {
+            "OnFailure": {"Destination": {"Fn::GetAtt": ["ConsumerDeadLetterQueue", "Arn"]}}
+        },
     }
     parameters = source_template["Parameters"]
     # Bounded: -1 (retry forever, keep forever) is not allowed.
@@ -464,7 +529,10 @@ def test_functions_log_to_their_own_group_with_retention(
 ) -> None:
     group_id = logical_id.replace("Function", "LogGroup")
     group = props(translated_template, group_id)
-    assert group == {"LogGroupName": f"/aws/lambda/{FUNCTIONS[logical_id]}", "RetentionInDays": {"Ref": "LogRetentionInDays"}}
+    assert group == {
+        "LogGroupName": f"/aws/lambda/{FUNCTIONS[logical_id]}",
+        "RetentionInDays": {"Ref": "LogRetentionInDays"},
+    }
     assert props(translated_template, logical_id)["LoggingConfig"] == {
         "LogGroup": {"Ref": group_id},
         "LogFormat": "JSON",
@@ -486,8 +554,16 @@ def test_alarms_watch_iterator_age_errors_and_dead_letters(translated_template: 
         ("AWS/Lambda", "IteratorAge", '{"Ref": "ConsumerFunction"}'),
         ("AWS/Lambda", "Errors", '{"Ref": "ProducerFunction"}'),
         ("AWS/Lambda", "Errors", '{"Ref": "ConsumerFunction"}'),
-        ("AWS/SQS", "ApproximateNumberOfMessagesVisible", '{"Fn::GetAtt": ["ProducerDeadLetterQueue", "QueueName"]}'),
-        ("AWS/SQS", "ApproximateNumberOfMessagesVisible", '{"Fn::GetAtt": ["ConsumerDeadLetterQueue", "QueueName"]}'),
+        (
+            "AWS/SQS",
+            "ApproximateNumberOfMessagesVisible",
+            '{"Fn::GetAtt": ["ProducerDeadLetterQueue", "QueueName"]}',
+        ),
+        (
+            "AWS/SQS",
+            "ApproximateNumberOfMessagesVisible",
+            '{"Fn::GetAtt": ["ConsumerDeadLetterQueue", "QueueName"]}',
+        ),
     }
     iterator_age = props(translated_template, "ConsumerIteratorAgeAlarm")
     assert iterator_age["Threshold"] == {"Ref": "IteratorAgeAlarmMilliseconds"}
@@ -495,14 +571,20 @@ def test_alarms_watch_iterator_age_errors_and_dead_letters(translated_template: 
     for alarm in alarms.values():
         p = alarm["Properties"]
         assert p["Dimensions"][0]["Name"] in ("FunctionName", "QueueName")
-        assert p["AlarmActions"] == {"Fn::If": ["HasAlarmAction", [{"Ref": "AlarmActionArn"}], {"Ref": "AWS::NoValue"}]}
+        assert p["AlarmActions"] == {
+            "Fn::If": ["HasAlarmAction", [{"Ref": "AlarmActionArn"}], {"Ref": "AWS::NoValue"}]
+        }
     # Without an action ARN, no action; with one, that ARN.
     topic = f"arn:aws:sns:{REGION}:{ACCOUNT_ID}:taxistream-alarms"
     assert "AlarmActions" not in Resolver(translated_template).value(iterator_age)
-    assert Resolver(translated_template, {"AlarmActionArn": topic}).value(iterator_age)["AlarmActions"] == [topic]
+    assert Resolver(translated_template, {"AlarmActionArn": topic}).value(iterator_age)["AlarmActions"] == [
+        topic
+    ]
 
 
-def test_outputs_name_bucket_stream_arn_and_tables(translated_template: dict[str, Any], resolver: Resolver) -> None:
+def test_outputs_name_bucket_stream_arn_and_tables(
+    translated_template: dict[str, Any], resolver: Resolver
+) -> None:
     outputs = {k: resolver.value(v["Value"]) for k, v in translated_template["Outputs"].items()}
     assert outputs["BucketName"] == EXAMPLE_BUCKET
     assert outputs["StreamArn"] == STREAM_ARN
