@@ -11,7 +11,7 @@ import pytest
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-from package_template import function_ids, load_template, package, translate  # noqa: E402
+from package_template import code_locations, load_template, package, translate  # noqa: E402
 from policies import Resolver  # noqa: E402
 
 # Where the linters' copy of the translated template points its functions' code. Nothing is
@@ -28,7 +28,7 @@ def source_template() -> dict[str, Any]:
 @pytest.fixture(scope="session")
 def translated_template(source_template: dict[str, Any]) -> dict[str, Any]:
     """template.yaml packaged (placeholder code URIs) and translated to plain CloudFormation."""
-    code = {fid: (PLACEHOLDER_CODE_BUCKET, f"{fid}.zip") for fid in function_ids(source_template)}
+    code = code_locations(source_template, PLACEHOLDER_CODE_BUCKET)
     return translate(package(source_template, code))
 
 

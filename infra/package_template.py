@@ -1,17 +1,18 @@
-"""Turns template.yaml into the plain CloudFormation JSON that CloudFormation would deploy.
+"""Packages template.yaml as `sam package` does, and translates it as the AWS::Serverless transform does.
 
-Two steps, as `sam package` and the AWS::Serverless transform do them:
+1. package: every function's local `CodeUri` (".", the workspace root) becomes the S3 URI of its
+   code zip, s3://<bucket>/<prefix><function name>.zip. `sam package` builds and uploads the zips
+   itself; here the caller uploads them (docs/deploy.md, or the moto test's stand-in zips).
+2. translate: aws-sam-translator expands the AWS::Serverless resources (the two functions and the
+   consumer's Kinesis event) into plain CloudFormation: AWS::Lambda::Function and
+   AWS::Lambda::EventSourceMapping. CloudFormation does the same on deployment.
 
-1. package: every function's local `CodeUri` (a folder: "." is the workspace root) becomes the S3
-   URI of its code zip. `sam package` builds and uploads the zips; here the caller says where they
-   are (the tests upload stand-in zips to the emulator, the lint step needs only the URIs).
-2. translate: aws-sam-translator expands the AWS::Serverless resources (functions, their S3 and
-   Kinesis events) into plain CloudFormation: AWS::Lambda::Function, ::Permission,
-   ::EventSourceMapping, the bucket's NotificationConfiguration.
+As a script:
 
-Run as a script, it writes the translated template for the linters:
-
-    python infra/package_template.py --output build/template.json
+    # the packaged SAM template, to deploy with `aws cloudformation deploy` (docs/deploy.md)
+    python infra/package_template.py --code-bucket my-artifacts --output packaged.json
+    # the translated plain CloudFormation, for the linters (scripts/check_infra.sh)
+    python infra/package_template.py --translate --output target/infra/template.json
 """
 
 from __future__ import annotations
@@ -114,6 +115,14 @@ def translate(template: dict[str, Any], parameter_values: dict[str, Any] | None 
     )
 
 
+def code_locations(template: dict[str, Any], bucket: str, prefix: str = "") -> dict[str, tuple[str, str]]:
+    """Where each function's zip is expected: s3://<bucket>/<prefix><function name>.zip."""
+    return {
+        logical_id: (bucket, f"{prefix}{template['Resources'][logical_id]['Properties']['FunctionName']}.zip")
+        for logical_id in function_ids(template)
+    }
+
+
 def main() -> int:
     parser = argparse.ArgumentParser(
         description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
@@ -121,20 +130,29 @@ def main() -> int:
     parser.add_argument(
         "--template", type=Path, default=TEMPLATE, help="SAM template (default: template.yaml)"
     )
-    parser.add_argument("--output", type=Path, required=True, help="where to write the translated JSON")
+    parser.add_argument("--output", type=Path, required=True, help="where to write the JSON template")
     parser.add_argument(
         "--code-bucket",
         default="taxistream-artifacts-example",
-        help="bucket named in the rewritten CodeUris (default: a placeholder; linting needs no upload)",
+        help="bucket holding the functions' zips (default: a placeholder, enough for linting)",
+    )
+    parser.add_argument("--code-prefix", default="", help="key prefix of the zips in that bucket")
+    parser.add_argument(
+        "--translate", action="store_true", help="write plain CloudFormation (SAM expanded) instead"
     )
     args = parser.parse_args()
 
     template = load_template(args.template)
-    code = {logical_id: (args.code_bucket, f"{logical_id}.zip") for logical_id in function_ids(template)}
-    translated = translate(package(template, code))
+    code = code_locations(template, args.code_bucket, args.code_prefix)
+    result = package(template, code)
+    if args.translate:
+        result = translate(result)
     args.output.parent.mkdir(parents=True, exist_ok=True)
-    args.output.write_text(json.dumps(translated, indent=2, sort_keys=False) + "\n", encoding="utf-8")
-    print(f"translated {args.template} -> {args.output} ({len(translated['Resources'])} resources)")
+    args.output.write_text(json.dumps(result, indent=2) + "\n", encoding="utf-8")
+    what = "translated" if args.translate else "packaged"
+    print(f"{what} {args.template} -> {args.output} ({len(result['Resources'])} resources); code zips:")
+    for bucket, key in code.values():
+        print(f"  s3://{bucket}/{key}")
     return 0
 
 

@@ -17,7 +17,7 @@ from typing import Any
 
 import pytest
 
-from package_template import TEMPLATE, function_ids, package, translate
+from package_template import TEMPLATE, code_locations, load_template, package, translate
 from policies import (
     ACCOUNT_ID,
     EXAMPLE_BUCKET,
@@ -155,12 +155,35 @@ def test_only_the_translated_template_shows_errors_inside_events(
     sam_file.write_text(json.dumps(broken), encoding="utf-8")
     assert run_cfn_lint(sam_file).returncode == 0
 
-    code = {fid: ("taxistream-artifacts-example", f"{fid}.zip") for fid in function_ids(broken)}
+    code = code_locations(broken, "taxistream-artifacts-example")
     translated_file = tmp_path / "translated.json"
     translated_file.write_text(json.dumps(translate(package(broken, code))), encoding="utf-8")
     result = run_cfn_lint(translated_file)
     assert result.returncode != 0
     assert "SOMETIMES" in result.stdout
+
+
+def test_the_packaged_sam_template_of_docs_deploy_md_is_valid(tmp_path: Path) -> None:
+    """docs/deploy.md deploys without the SAM CLI: the zips uploaded as <function name>.zip, and the
+    template packaged by package_template.py, keeping the transform for CloudFormation to run."""
+    output = tmp_path / "packaged.json"
+    subprocess.run(
+        [sys.executable, str(Path(__file__).parent / "package_template.py"),
+         "--code-bucket", "my-artifacts", "--code-prefix", "taxistream/", "--output", str(output)],
+        check=True, capture_output=True, text=True,
+    )  # fmt: skip
+    packaged = json.loads(output.read_text(encoding="utf-8"))
+    assert packaged["Transform"] == "AWS::Serverless-2016-10-31"
+    assert {fid: props(packaged, fid)["CodeUri"] for fid in FUNCTIONS} == {
+        fid: f"s3://my-artifacts/taxistream/{name}.zip" for fid, name in FUNCTIONS.items()
+    }
+    # Everything but the code location is the template as written.
+    source = load_template()
+    for fid in FUNCTIONS:
+        del props(packaged, fid)["CodeUri"], props(source, fid)["CodeUri"]
+    assert packaged == source
+    result = run_cfn_lint(output)
+    assert result.returncode == 0, result.stdout + result.stderr
 
 
 # ------------------------------------------------------------------------------------------------

@@ -45,7 +45,7 @@ fi
 python="$venv/bin/python"
 
 step "translating template.yaml"
-"$python" infra/package_template.py --output target/infra/template.json
+"$python" infra/package_template.py --translate --output target/infra/template.json
 
 step "checkov (offline: --skip-download)"
 "$venv/bin/checkov" --quiet --compact --skip-download --framework cloudformation \
