@@ -32,16 +32,8 @@ export PYTHONDONTWRITEBYTECODE=1  # no __pycache__ in infra/
 step() { printf '\n== %s (%ss)\n' "$1" "$SECONDS"; }
 
 venv=.venv/infra
-requirements=infra/requirements.txt
-stamp="$venv/.requirements.sha256"
-wanted=$(sha256sum "$requirements" | cut -d' ' -f1)
-if [[ ! -x "$venv/bin/python" || "$(cat "$stamp" 2>/dev/null)" != "$wanted" ]]; then
-  step "installing $requirements into $venv"
-  rm -rf "$venv"
-  python3 -m venv "$venv"
-  "$venv/bin/pip" install --quiet --disable-pip-version-check --no-input -r "$requirements"
-  echo "$wanted" > "$stamp"
-fi
+source scripts/lib/python_env.sh
+python_env "$venv" infra/requirements.txt
 python="$venv/bin/python"
 
 step "translating template.yaml"

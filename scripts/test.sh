@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
-# Runs every test: unit, property, golden and CLI tests, and the AWS tests against moto (a local
-# AWS emulator this script installs into .venv/aws, starts on 127.0.0.1 and stops on exit).
+# Runs every test: unit, property, golden and CLI tests, the AWS tests against moto (a local AWS
+# emulator this script installs into .venv/aws, starts on 127.0.0.1 and stops on exit), and the
+# infrastructure checks (scripts/check_infra.sh: cfn-lint, checkov, parliament, a moto deployment).
 # The README's second command. Arguments go to `cargo test`.
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -11,3 +12,4 @@ source scripts/lib/moto.sh
 python_env .venv/aws scripts/requirements-aws.txt
 start_moto .venv/aws
 cargo test --workspace --locked "$@"
+scripts/check_infra.sh
