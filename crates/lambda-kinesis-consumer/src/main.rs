@@ -10,7 +10,7 @@ async fn main() -> Result<(), lambda_runtime::Error> {
     // Honours AWS_LAMBDA_LOG_FORMAT=JSON and AWS_LAMBDA_LOG_LEVEL (else RUST_LOG).
     lambda_runtime::tracing::init_default_subscriber();
     let settings = ConsumerSettings::from_env(&process_environment())?;
-    let config = clients::load_config().await;
+    let config = clients::load_config().await?;
     let consumer = Consumer::new(
         clients::dynamodb(&config),
         S3Store::new(clients::s3(&config)),

@@ -3,10 +3,17 @@
 //! against AWS or a local emulator.
 
 use aws_config::BehaviorVersion;
+use taxistream_pipeline::PortError;
 
-/// The shared SDK configuration, from the environment.
-pub async fn load_config() -> aws_config::SdkConfig {
-    aws_config::defaults(BehaviorVersion::latest()).load().await
+/// The shared SDK configuration, from the environment; an error when no region is configured.
+pub async fn load_config() -> Result<aws_config::SdkConfig, PortError> {
+    let config = aws_config::defaults(BehaviorVersion::latest()).load().await;
+    if config.region().is_none() {
+        return Err(PortError::permanent(
+            "no AWS region configured: set AWS_REGION (or a profile with a region)",
+        ));
+    }
+    Ok(config)
 }
 
 /// An S3 client; path-style addressing when an endpoint is set (emulators serve buckets by

@@ -6,8 +6,11 @@ use crate::retry::DeliveryStats;
 use crate::s3::{ObjectError, ObjectRef, S3Rejects, S3Store};
 use crate::settings::ProducerSettings;
 use serde::Serialize;
+use std::sync::Arc;
 use taxistream_core::{Accounting, Format};
-use taxistream_pipeline::{ProduceError, RejectSink, SeenTrips, TripSource, produce};
+use taxistream_pipeline::{
+    CountedSource, ProduceError, Progress, RejectSink, SeenTrips, TripSource, produce,
+};
 
 /// What producing one object did: the contract's accounting, and what it cost on the stream.
 #[derive(Debug, Clone, Serialize)]
@@ -61,6 +64,7 @@ pub struct Producer<K> {
     s3: S3Store,
     kinesis: K,
     settings: ProducerSettings,
+    progress: Arc<Progress>,
 }
 
 impl<K: PutRecordsApi + Clone> Producer<K> {
@@ -70,7 +74,14 @@ impl<K: PutRecordsApi + Clone> Producer<K> {
             s3,
             kinesis,
             settings,
+            progress: Arc::default(),
         }
+    }
+
+    /// Counts the rows read into `progress` (for a progress display).
+    pub fn with_progress(mut self, progress: Arc<Progress>) -> Self {
+        self.progress = progress;
+        self
     }
 
     /// The settings in use.
@@ -133,7 +144,7 @@ impl<K: PutRecordsApi + Clone> Producer<K> {
     }
 
     /// Produces any source (a local file, say) to the stream, rejects to `rejects`.
-    pub async fn produce_from<T: TripSource, J: RejectSink>(
+    pub async fn produce_from<T: TripSource + Send, J: RejectSink>(
         &self,
         source: T,
         source_name: &str,
@@ -145,6 +156,7 @@ impl<K: PutRecordsApi + Clone> Producer<K> {
             self.settings.retry.clone(),
         );
         let mut seen = SeenTrips::default();
+        let source = CountedSource::new(source, Arc::clone(&self.progress));
         let accounting = produce(source, source_name, &mut seen, &mut sink, rejects)
             .await
             .map_err(|error| ProduceObjectError::Produce {

@@ -20,6 +20,6 @@ pub use ports::{
     PortError, RecordSink, RejectSink, StreamRecord, TripSource, TripTables, WriteFailure,
 };
 pub use produce::{ProduceError, SeenTrips, produce};
-pub use progress::Progress;
+pub use progress::{CountedSource, Progress};
 pub use rejects_csv::RejectsCsv;
 pub use source::{BackgroundSource, IteratorSource, SourceInfo, open_in_background};

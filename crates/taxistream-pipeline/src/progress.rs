@@ -1,6 +1,9 @@
 //! Live counters a front end can show while a run goes on.
 
+use crate::ports::TripSource;
+use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
+use taxistream_core::{InputError, ReadItem};
 
 /// Rows and bytes read so far; shared between the run and whatever displays it.
 #[derive(Debug, Default)]
@@ -28,5 +31,29 @@ impl Progress {
     /// Bytes read so far.
     pub fn bytes(&self) -> u64 {
         self.bytes.load(Ordering::Relaxed)
+    }
+}
+
+/// A trip source that counts the rows it yields into a [`Progress`].
+#[derive(Debug)]
+pub struct CountedSource<T> {
+    source: T,
+    progress: Arc<Progress>,
+}
+
+impl<T: TripSource> CountedSource<T> {
+    /// Counts `source`'s rows into `progress`.
+    pub fn new(source: T, progress: Arc<Progress>) -> Self {
+        CountedSource { source, progress }
+    }
+}
+
+impl<T: TripSource + Send> TripSource for CountedSource<T> {
+    async fn next_item(&mut self) -> Option<Result<ReadItem, InputError>> {
+        let item = self.source.next_item().await;
+        if item.is_some() {
+            self.progress.add_rows(1);
+        }
+        item
     }
 }

@@ -23,6 +23,21 @@ impl<W: Write> RejectsCsv<W> {
         Ok(RejectsCsv { writer, rows: 0 })
     }
 
+    /// Continues a CSV that already has its header.
+    pub fn without_header(out: W) -> Self {
+        RejectsCsv {
+            writer: csv::Writer::from_writer(out),
+            rows: 0,
+        }
+    }
+
+    /// Writes what is buffered through to the destination.
+    pub fn flush(&mut self) -> Result<(), PortError> {
+        self.writer
+            .flush()
+            .map_err(|error| PortError::permanent(format!("rejects: {error}")))
+    }
+
     /// Rows written so far, header not counted.
     pub fn rows(&self) -> u64 {
         self.rows

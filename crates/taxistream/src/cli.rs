@@ -1,6 +1,6 @@
 //! Command-line flags, as parsed (validation happens in `settings`).
 
-use clap::{Args, Parser, Subcommand};
+use clap::{Args, Parser, Subcommand, ValueEnum};
 use rust_decimal::Decimal;
 use std::path::PathBuf;
 
@@ -18,6 +18,151 @@ pub struct Cli {
 pub enum Command {
     /// Run the whole pipeline locally: files → sharded stream → the three tables in SQLite.
     Run(RunArgs),
+    /// The producer role on AWS: trip files or S3 objects → records on a Kinesis stream.
+    Produce(ProduceArgs),
+    /// The consumer role on AWS: a Kinesis stream → the three DynamoDB tables, with checkpoints.
+    Consume(ConsumeArgs),
+}
+
+/// `taxistream produce`.
+#[derive(Debug, Args)]
+pub struct ProduceArgs {
+    /// Trip files (CSV, .csv.gz, Parquet) or S3 objects (`s3://bucket/key`).
+    #[arg(required = true, value_name = "INPUT")]
+    pub inputs: Vec<String>,
+
+    /// The Kinesis stream.
+    #[arg(
+        long,
+        value_name = "NAME",
+        env = "TAXISTREAM_STREAM",
+        default_value = "taxi_trips"
+    )]
+    pub stream: String,
+
+    /// CSV file for the rejected rows of local files.
+    #[arg(
+        long,
+        value_name = "PATH",
+        env = "TAXISTREAM_REJECTS",
+        default_value = "taxistream-rejects.csv"
+    )]
+    pub rejects: PathBuf,
+
+    /// Bucket for the rejected rows of S3 objects [default: the object's bucket].
+    #[arg(long, value_name = "BUCKET", env = "TAXISTREAM_REJECTS_BUCKET")]
+    pub rejects_bucket: Option<String>,
+
+    /// Key prefix for the rejected rows of S3 objects (`<prefix><key>.rejects.csv`).
+    #[arg(
+        long,
+        value_name = "PREFIX",
+        env = "TAXISTREAM_REJECTS_PREFIX",
+        default_value = "rejects/"
+    )]
+    pub rejects_prefix: String,
+
+    /// Print the summary as JSON (for scripts) instead of text.
+    #[arg(long)]
+    pub json: bool,
+
+    /// No progress report.
+    #[arg(long)]
+    pub no_progress: bool,
+}
+
+/// Where a shard without a checkpoint starts.
+#[derive(Debug, Clone, Copy, ValueEnum)]
+pub enum StartFrom {
+    /// The oldest record the stream keeps.
+    TrimHorizon,
+    /// Only records put from now on.
+    Latest,
+}
+
+/// `taxistream consume`.
+#[derive(Debug, Args)]
+pub struct ConsumeArgs {
+    /// The Kinesis stream.
+    #[arg(
+        long,
+        value_name = "NAME",
+        env = "TAXISTREAM_STREAM",
+        default_value = "taxi_trips"
+    )]
+    pub stream: String,
+
+    /// Where shards without a checkpoint start.
+    #[arg(long, value_enum, default_value = "trim-horizon")]
+    pub from: StartFrom,
+
+    /// Checkpoint file: per shard, the last record done; a restart resumes after it
+    /// [default: taxistream-<stream>.checkpoint.json].
+    #[arg(long, value_name = "PATH", env = "TAXISTREAM_CHECKPOINT")]
+    pub checkpoint: Option<PathBuf>,
+
+    /// Stop once every shard is read to its tip (else run until Ctrl-C).
+    #[arg(long)]
+    pub until_idle: bool,
+
+    /// Records per GetRecords call.
+    #[arg(long, value_name = "N", default_value_t = 1000, value_parser = clap::value_parser!(i32).range(1..=10_000))]
+    pub batch_size: i32,
+
+    /// Milliseconds to wait after a round that found no new record.
+    #[arg(long, value_name = "MS", default_value_t = 1000)]
+    pub poll_interval_ms: u64,
+
+    /// CSV file receiving undecodable records (appended to).
+    #[arg(
+        long,
+        value_name = "PATH",
+        env = "TAXISTREAM_CONSUME_REJECTS",
+        default_value = "taxistream-consume-rejects.csv"
+    )]
+    pub rejects: PathBuf,
+
+    /// DynamoDB table for high-value trips.
+    #[arg(
+        long,
+        value_name = "TABLE",
+        env = "TAXISTREAM_TABLE_HIGH_VALUE_TRIPS",
+        default_value = "high_value_trips"
+    )]
+    pub high_value_table: String,
+
+    /// DynamoDB table for trip durations.
+    #[arg(
+        long,
+        value_name = "TABLE",
+        env = "TAXISTREAM_TABLE_TRIP_DURATION_ANALYSIS",
+        default_value = "trip_duration_analysis"
+    )]
+    pub duration_table: String,
+
+    /// DynamoDB table for fares per mile.
+    #[arg(
+        long,
+        value_name = "TABLE",
+        env = "TAXISTREAM_TABLE_DISTANCE_TO_FARE_RATIO",
+        default_value = "distance_to_fare_ratio"
+    )]
+    pub ratio_table: String,
+
+    /// Print the summary as JSON (for scripts) instead of text.
+    #[arg(long)]
+    pub json: bool,
+
+    /// No progress report.
+    #[arg(long)]
+    pub no_progress: bool,
+
+    /// TOML file with thresholds (flags and environment variables override it).
+    #[arg(long, value_name = "FILE", env = "TAXISTREAM_CONFIG")]
+    pub config: Option<PathBuf>,
+
+    #[command(flatten)]
+    pub thresholds: ThresholdArgs,
 }
 
 /// `taxistream run`.

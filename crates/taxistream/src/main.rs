@@ -1,6 +1,8 @@
 //! `taxistream`: the command-line tool. Thin: parse flags, wire adapters, print.
 
 mod cli;
+mod consume_command;
+mod produce_command;
 mod progress_display;
 mod settings;
 mod summary;
@@ -26,6 +28,8 @@ fn main() -> ExitCode {
     quiet_panics();
     let result = std::panic::catch_unwind(|| match cli.command {
         Command::Run(args) => run(args),
+        Command::Produce(args) => runtime()?.block_on(produce_command::produce(args)),
+        Command::Consume(args) => runtime()?.block_on(consume_command::consume(args)),
     })
     .unwrap_or_else(|_| {
         let message = LAST_PANIC
@@ -71,9 +75,22 @@ fn init_logging() {
         .init();
 }
 
+/// Cores available to this process.
+pub fn cores() -> usize {
+    std::thread::available_parallelism().map_or(2, usize::from)
+}
+
+fn runtime() -> anyhow::Result<tokio::runtime::Runtime> {
+    tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(cores())
+        .enable_all()
+        .build()
+        .context("cannot start the async runtime")
+}
+
 fn run(args: RunArgs) -> anyhow::Result<()> {
     let rules = settings::resolve(&args.thresholds, args.config.as_deref())?;
-    let cores = std::thread::available_parallelism().map_or(2, usize::from);
+    let cores = cores();
     let config = LocalRunConfig {
         inputs: args.inputs,
         database: args.db,
@@ -82,13 +99,10 @@ fn run(args: RunArgs) -> anyhow::Result<()> {
         reader_workers: cores,
         rules,
     };
-    let runtime = tokio::runtime::Builder::new_multi_thread()
-        .worker_threads(cores)
-        .build()
-        .context("cannot start the async runtime")?;
+    let runtime = runtime()?;
     let progress = Arc::new(Progress::default());
-    let display =
-        (!args.no_progress).then(|| ProgressDisplay::start(Arc::clone(&progress), !args.json));
+    let display = (!args.no_progress)
+        .then(|| ProgressDisplay::start(Arc::clone(&progress), !args.json, "rows"));
     let report = runtime.block_on(run_local(&config, progress));
     drop(display);
     let report = report?;

@@ -14,9 +14,9 @@ pub struct ProgressDisplay {
 }
 
 impl ProgressDisplay {
-    /// Starts reporting `progress`: a bar when `bar` is allowed and stderr is a terminal, else a
-    /// log line every 5 seconds.
-    pub fn start(progress: Arc<Progress>, bar: bool) -> ProgressDisplay {
+    /// Starts reporting `progress` (counting `unit`: rows, records): a bar when `bar` is allowed
+    /// and stderr is a terminal, else a log line every 5 seconds.
+    pub fn start(progress: Arc<Progress>, bar: bool, unit: &'static str) -> ProgressDisplay {
         let stop = Arc::new(AtomicBool::new(false));
         let on_terminal = bar && std::io::stderr().is_terminal();
         let thread = {
@@ -25,9 +25,9 @@ impl ProgressDisplay {
                 .name("progress".to_owned())
                 .spawn(move || {
                     if on_terminal {
-                        draw_bar(&progress, &stop);
+                        draw_bar(&progress, &stop, unit);
                     } else {
-                        log_lines(&progress, &stop);
+                        log_lines(&progress, &stop, unit);
                     }
                 })
                 .ok()
@@ -45,38 +45,41 @@ impl Drop for ProgressDisplay {
     }
 }
 
-fn draw_bar(progress: &Progress, stop: &AtomicBool) {
+fn draw_bar(progress: &Progress, stop: &AtomicBool, unit: &str) {
     let bar = ProgressBar::with_draw_target(None, ProgressDrawTarget::stderr());
     let style = ProgressStyle::with_template("{spinner} {elapsed} {msg}")
         .unwrap_or_else(|_| ProgressStyle::default_spinner());
     bar.set_style(style);
     let started = Instant::now();
     while !stop.load(Ordering::Relaxed) {
-        bar.set_message(status(progress, started));
+        bar.set_message(status(progress, started, unit));
         bar.tick();
         std::thread::sleep(Duration::from_millis(100));
     }
     bar.finish_and_clear();
 }
 
-fn log_lines(progress: &Progress, stop: &AtomicBool) {
+fn log_lines(progress: &Progress, stop: &AtomicBool, unit: &str) {
     let started = Instant::now();
     let mut last_report = Instant::now();
     while !stop.load(Ordering::Relaxed) {
         std::thread::sleep(Duration::from_millis(100));
         if last_report.elapsed() >= Duration::from_secs(5) {
-            tracing::info!("progress: {}", status(progress, started));
+            tracing::info!("progress: {}", status(progress, started, unit));
             last_report = Instant::now();
         }
     }
 }
 
-fn status(progress: &Progress, started: Instant) -> String {
-    let rows = progress.rows();
+fn status(progress: &Progress, started: Instant, unit: &str) -> String {
+    let count = progress.rows();
     let seconds = started.elapsed().as_secs_f64().max(1e-3);
-    format!(
-        "{rows} rows, {:.0} rows/s, {} read",
-        rows as f64 / seconds,
-        crate::summary::human_bytes(progress.bytes())
-    )
+    let mut status = format!("{count} {unit}, {:.0} {unit}/s", count as f64 / seconds);
+    if progress.bytes() > 0 {
+        status.push_str(&format!(
+            ", {} read",
+            crate::summary::human_bytes(progress.bytes())
+        ));
+    }
+    status
 }

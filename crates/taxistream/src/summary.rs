@@ -73,26 +73,8 @@ impl<'a> Summary<'a> {
             self.rows_per_second.round(),
             human_bytes(self.bytes_read),
         );
-        let _ = writeln!(
-            out,
-            "\naccounting (rows read = trips + duplicates + rejected)"
-        );
-        let _ = writeln!(out, "  rows read    {:>10}", a.rows_read);
-        let _ = writeln!(out, "  trips        {:>10}", a.trips);
-        let _ = writeln!(out, "  duplicates   {:>10}", a.duplicates);
-        let _ = writeln!(out, "  rejected     {:>10}", a.rejected);
-        for (reason, n) in &a.rejected_by_reason {
-            let _ = writeln!(out, "    {:<20} {n:>8}", reason.name());
-        }
-        let _ = writeln!(out, "\nitems written");
-        for table in Table::ALL {
-            let _ = writeln!(
-                out,
-                "  {:<24} {:>10}",
-                table.name(),
-                count(&a.items, &table)
-            );
-        }
+        write_rows(&mut out, a);
+        write_items(&mut out, a);
         let _ = writeln!(
             out,
             "  high-value share: {:.2}% of trips (total_amount > {})",
@@ -109,16 +91,7 @@ impl<'a> Summary<'a> {
                 "  (trips of files without total_amount count as not high value)"
             );
         }
-        let categories: Vec<String> = DurationCategory::ALL
-            .iter()
-            .map(|c| format!("{} {}", c.name(), count(&a.duration_category, c)))
-            .collect();
-        let tiers: Vec<String> = Profitability::ALL
-            .iter()
-            .map(|t| format!("{} {}", t.name(), count(&a.profitability, t)))
-            .collect();
-        let _ = writeln!(out, "\nduration       {}", categories.join("  "));
-        let _ = writeln!(out, "fare per mile  {}", tiers.join("  "));
+        write_categories(&mut out, a);
         for file in self
             .files
             .iter()
@@ -160,6 +133,48 @@ impl<'a> Summary<'a> {
         );
         out
     }
+}
+
+/// The rows part of the accounting: read = trips + duplicates + rejected, rejects by reason.
+pub fn write_rows(out: &mut String, a: &Accounting) {
+    let _ = writeln!(
+        out,
+        "\naccounting (rows read = trips + duplicates + rejected)"
+    );
+    let _ = writeln!(out, "  rows read    {:>10}", a.rows_read);
+    let _ = writeln!(out, "  trips        {:>10}", a.trips);
+    let _ = writeln!(out, "  duplicates   {:>10}", a.duplicates);
+    let _ = writeln!(out, "  rejected     {:>10}", a.rejected);
+    for (reason, n) in &a.rejected_by_reason {
+        let _ = writeln!(out, "    {:<20} {n:>8}", reason.name());
+    }
+}
+
+/// Items written per table.
+pub fn write_items(out: &mut String, a: &Accounting) {
+    let _ = writeln!(out, "\nitems written");
+    for table in Table::ALL {
+        let _ = writeln!(
+            out,
+            "  {:<24} {:>10}",
+            table.name(),
+            count(&a.items, &table)
+        );
+    }
+}
+
+/// Trips per duration category and per fare-per-mile tier.
+pub fn write_categories(out: &mut String, a: &Accounting) {
+    let categories: Vec<String> = DurationCategory::ALL
+        .iter()
+        .map(|c| format!("{} {}", c.name(), count(&a.duration_category, c)))
+        .collect();
+    let tiers: Vec<String> = Profitability::ALL
+        .iter()
+        .map(|t| format!("{} {}", t.name(), count(&a.profitability, t)))
+        .collect();
+    let _ = writeln!(out, "\nduration       {}", categories.join("  "));
+    let _ = writeln!(out, "fare per mile  {}", tiers.join("  "));
 }
 
 fn table_list() -> String {

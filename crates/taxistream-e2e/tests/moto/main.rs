@@ -2,7 +2,8 @@
 //! Every test creates its own uniquely named bucket, stream and tables.
 #![allow(clippy::panic, clippy::unwrap_used, clippy::expect_used, missing_docs)]
 
-mod common;
+use taxistream_e2e::moto as common;
+
 mod events;
 mod faults;
 mod limits;

@@ -26,6 +26,34 @@ impl RejectsFile {
         })
     }
 
+    /// Opens the file for appending (a long-running consumer keeps earlier rows across
+    /// restarts); the header is written only when the file is new or empty.
+    pub fn append(path: &Path) -> Result<RejectsFile, PortError> {
+        let file = std::fs::OpenOptions::new()
+            .create(true)
+            .append(true)
+            .open(path)
+            .map_err(|error| {
+                PortError::permanent(format!(
+                    "cannot open rejects file {}: {error}",
+                    path.display()
+                ))
+            })?;
+        let is_new = file.metadata().map_or(true, |metadata| metadata.len() == 0);
+        let writer = BufWriter::new(file);
+        let csv = if is_new {
+            RejectsCsv::new(writer)?
+        } else {
+            RejectsCsv::without_header(writer)
+        };
+        Ok(RejectsFile { csv })
+    }
+
+    /// Writes what is buffered to the file (the file stays open).
+    pub fn flush(&mut self) -> Result<(), PortError> {
+        self.csv.flush()
+    }
+
     /// Flushes to disk.
     pub fn finish(self) -> Result<(), PortError> {
         self.csv

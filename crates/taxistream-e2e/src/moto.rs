@@ -27,7 +27,9 @@ pub async fn sdk_config() -> aws_config::SdkConfig {
         "these tests need moto, a local AWS emulator, at AWS_ENDPOINT_URL=http://127.0.0.1:PORT \
          (got {endpoint:?}): run ./scripts/test.sh, which installs and starts it"
     );
-    clients::load_config().await
+    clients::load_config()
+        .await
+        .unwrap_or_else(|error| panic!("{error}"))
 }
 
 /// A name no other test uses.
@@ -64,11 +66,17 @@ pub fn fast_retries(max_attempts: u32) -> RetryPolicy {
 
 /// One emulated pipeline: a bucket, a stream and three tables, all uniquely named.
 pub struct Pipeline {
+    /// S3 client of the emulator.
     pub s3: aws_sdk_s3::Client,
+    /// Kinesis client of the emulator.
     pub kinesis: aws_sdk_kinesis::Client,
+    /// DynamoDB client of the emulator.
     pub dynamodb: aws_sdk_dynamodb::Client,
+    /// The bucket.
     pub bucket: String,
+    /// The stream.
     pub stream: String,
+    /// The three tables' names.
     pub tables: TableNames,
 }
 
@@ -105,10 +113,12 @@ impl Pipeline {
         pipeline
     }
 
+    /// The pipeline's S3 adapter.
     pub fn s3_store(&self) -> S3Store {
         S3Store::new(self.s3.clone())
     }
 
+    /// Producer settings for this pipeline (its stream; defaults otherwise).
     pub fn producer_settings(&self) -> ProducerSettings {
         let mut settings =
             ProducerSettings::from_env(&taxistream_aws::settings::Environment(|_: &str| None))
@@ -117,6 +127,7 @@ impl Pipeline {
         settings
     }
 
+    /// Consumer settings for this pipeline (its tables, rejects to its bucket).
     pub fn consumer_settings(&self) -> ConsumerSettings {
         let bucket = self.bucket.clone();
         let mut settings = ConsumerSettings::from_env(&taxistream_aws::settings::Environment(
@@ -332,7 +343,7 @@ pub fn encode_event_key(key: &str) -> String {
 
 /// The S3 put event of the fixture, naming the object `key` (encoded as S3 encodes it).
 pub fn s3_event(bucket: &str, key: &str) -> S3Event {
-    let text = include_str!("../fixtures/s3_put_event.json")
+    let text = include_str!("../tests/fixtures/s3_put_event.json")
         .replace("BUCKET", bucket)
         .replace("\"KEY\"", &format!("{:?}", encode_event_key(key)));
     serde_json::from_str(&text).unwrap_or_else(|error| panic!("S3 event fixture: {error}"))
@@ -342,7 +353,7 @@ pub fn s3_event(bucket: &str, key: &str) -> S3Event {
 pub fn kinesis_events(records: &[StreamRecord], batch: usize) -> Vec<KinesisEvent> {
     static TEMPLATE: OnceLock<KinesisEvent> = OnceLock::new();
     let template = TEMPLATE.get_or_init(|| {
-        serde_json::from_str(include_str!("../fixtures/kinesis_event.json"))
+        serde_json::from_str(include_str!("../tests/fixtures/kinesis_event.json"))
             .unwrap_or_else(|error| panic!("Kinesis event fixture: {error}"))
     });
     records

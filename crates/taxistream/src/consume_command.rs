@@ -1,0 +1,160 @@
+//! `taxistream consume`: the consumer role as a process: every shard of a Kinesis stream → the
+//! three DynamoDB tables, with a checkpoint per shard; stops on Ctrl-C or, with `--until-idle`,
+//! once every shard is read to its tip.
+
+use crate::cli::{ConsumeArgs, StartFrom};
+use crate::progress_display::ProgressDisplay;
+use crate::summary;
+use anyhow::Context;
+use std::fmt::Write as _;
+use std::path::PathBuf;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::time::{Duration, Instant};
+use taxistream_aws::kinesis_source::{StartPosition, StreamReader};
+use taxistream_aws::settings::ConsumerSettings;
+use taxistream_aws::stream_consumer::{StreamConsumeOptions, StreamConsumeReport, consume_stream};
+use taxistream_aws::{Consumer, RetryPolicy, S3Store, TableNames, clients};
+use taxistream_pipeline::Progress;
+use taxistream_pipeline::local::RejectsFile;
+
+/// Consumes the stream until stopped and prints what was done.
+pub async fn consume(args: ConsumeArgs) -> anyhow::Result<()> {
+    let started = Instant::now();
+    let rules = crate::settings::resolve(&args.thresholds, args.config.as_deref())?;
+    let config = clients::load_config().await?;
+    let settings = ConsumerSettings {
+        tables: TableNames::new([
+            args.high_value_table.clone(),
+            args.duration_table.clone(),
+            args.ratio_table.clone(),
+        ]),
+        rules,
+        // Undecodable records go to the local rejects file, not to S3.
+        rejects_bucket: String::new(),
+        rejects_prefix: String::new(),
+        retry: RetryPolicy::default(),
+    };
+    let consumer = Consumer::new(
+        clients::dynamodb(&config),
+        S3Store::new(clients::s3(&config)),
+        settings,
+    );
+    let start = match args.from {
+        StartFrom::TrimHorizon => StartPosition::TrimHorizon,
+        StartFrom::Latest => StartPosition::Latest,
+    };
+    let mut reader = StreamReader::new(clients::kinesis(&config), &args.stream, start);
+    let options = StreamConsumeOptions {
+        batch_size: args.batch_size,
+        until_idle: args.until_idle,
+        poll_interval: Duration::from_millis(args.poll_interval_ms),
+        checkpoint: args.checkpoint.clone().unwrap_or_else(|| {
+            PathBuf::from(format!("taxistream-{}.checkpoint.json", args.stream))
+        }),
+    };
+    let mut rejects = RejectsFile::append(&args.rejects)?;
+    let stop = Arc::new(AtomicBool::new(false));
+    stop_on_signals(Arc::clone(&stop));
+    let progress = Arc::new(Progress::default());
+    let display = (!args.no_progress)
+        .then(|| ProgressDisplay::start(Arc::clone(&progress), !args.json, "records"));
+    let result = consume_stream(
+        &mut reader,
+        &consumer,
+        &mut rejects,
+        &options,
+        &stop,
+        |batch| {
+            progress.add_rows(batch.records_done as u64);
+        },
+    )
+    .await;
+    drop(display);
+    rejects.finish()?;
+    let report = result?;
+    let summary = ConsumeSummary {
+        stream: &args.stream,
+        report: &report,
+        checkpoint: options.checkpoint.display().to_string(),
+        rejects_file: args.rejects.display().to_string(),
+        elapsed_seconds: started.elapsed().as_secs_f64(),
+    };
+    if args.json {
+        println!(
+            "{}",
+            serde_json::to_string_pretty(&summary).context("cannot encode the summary")?
+        );
+    } else {
+        print!("{}", summary.to_text());
+    }
+    Ok(())
+}
+
+/// The first Ctrl-C (or SIGTERM) stops after the batch in hand, checkpoint saved.
+fn stop_on_signals(stop: Arc<AtomicBool>) {
+    tokio::spawn(async move {
+        let interrupt = tokio::signal::ctrl_c();
+        #[cfg(unix)]
+        {
+            let mut terminate =
+                match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+                    Ok(signal) => signal,
+                    Err(_) => return,
+                };
+            tokio::select! {
+                _ = interrupt => {}
+                _ = terminate.recv() => {}
+            }
+        }
+        #[cfg(not(unix))]
+        let _ = interrupt.await;
+        tracing::info!("stopping after the batch in hand (the checkpoint is saved)");
+        stop.store(true, Ordering::Relaxed);
+    });
+}
+
+/// What `consume` prints.
+#[derive(serde::Serialize)]
+struct ConsumeSummary<'a> {
+    stream: &'a str,
+    report: &'a StreamConsumeReport,
+    checkpoint: String,
+    rejects_file: String,
+    elapsed_seconds: f64,
+}
+
+impl ConsumeSummary<'_> {
+    fn to_text(&self) -> String {
+        let totals = &self.report.totals;
+        let mut out = String::new();
+        let _ = writeln!(
+            out,
+            "taxistream consume: {} records in {} batches from stream {} in {:.2} s{}",
+            totals.records_done,
+            self.report.batches,
+            self.stream,
+            self.elapsed_seconds,
+            if self.report.interrupted {
+                " (stopped by a signal)"
+            } else {
+                ""
+            }
+        );
+        summary::write_items(&mut out, &totals.accounting);
+        summary::write_categories(&mut out, &totals.accounting);
+        let calls = totals.tables;
+        let _ = writeln!(
+            out,
+            "\ntables      {} BatchWriteItem calls ({} items resent, {} calls retried, {} batches read again)",
+            calls.calls, calls.retried_entries, calls.retried_calls, self.report.batches_retried
+        );
+        let _ = writeln!(out, "checkpoint  {}", self.checkpoint);
+        let _ = writeln!(
+            out,
+            "rejects     {} ({} undecodable records)",
+            self.rejects_file, totals.poison
+        );
+        out
+    }
+}
