@@ -12,4 +12,5 @@ source scripts/lib/moto.sh
 python_env .venv/aws scripts/requirements-aws.txt
 start_moto .venv/aws
 cargo test --workspace --locked "$@"
+PATH="$PWD/.venv/aws/bin:$PATH" .venv/aws/bin/python scripts/lambda_runtime_test.py
 scripts/check_infra.sh

@@ -9,8 +9,11 @@ use taxistream_aws::{Consumer, ConsumerSettings, S3Store, clients};
 async fn main() -> Result<(), lambda_runtime::Error> {
     // Honours AWS_LAMBDA_LOG_FORMAT=JSON and AWS_LAMBDA_LOG_LEVEL (else RUST_LOG).
     lambda_runtime::tracing::init_default_subscriber();
-    let settings = ConsumerSettings::from_env(&process_environment())?;
-    let config = clients::load_config().await?;
+    let settings = ConsumerSettings::from_env(&process_environment())
+        .inspect_err(|error| tracing::error!("cold start failed: {error}"))?;
+    let config = clients::load_config()
+        .await
+        .inspect_err(|error| tracing::error!("cold start failed: {error}"))?;
     let consumer = Consumer::new(
         clients::dynamodb(&config),
         S3Store::new(clients::s3(&config)),

@@ -3,6 +3,7 @@
 //! The handler is here (testable with events from JSON); `main.rs` only wires it to the runtime.
 
 use aws_lambda_events::s3::S3Event;
+use lambda_runtime::Diagnostic;
 use serde::Serialize;
 use taxistream_aws::s3::decode_event_key;
 use taxistream_aws::{ObjectRef, ObjectReport, ProduceObjectError, Producer, PutRecordsApi};
@@ -70,7 +71,7 @@ pub fn event_objects(event: &S3Event) -> Vec<EventObject> {
 pub async fn handle<K: PutRecordsApi + Clone>(
     producer: &Producer<K>,
     event: &S3Event,
-) -> Result<ProducerResponse, lambda_runtime::Error> {
+) -> Result<ProducerResponse, Diagnostic> {
     let mut response = ProducerResponse::default();
     let mut failures = Vec::new();
     for object in event_objects(event) {
@@ -117,6 +118,9 @@ pub async fn handle<K: PutRecordsApi + Clone>(
     if failures.is_empty() {
         Ok(response)
     } else {
-        Err(failures.join("; ").into())
+        Err(Diagnostic {
+            error_type: "ObjectNotProduced".to_owned(),
+            error_message: failures.join("; "),
+        })
     }
 }

@@ -25,7 +25,8 @@ pub fn is_retryable_code(code: &str) -> bool {
     RETRYABLE_CODES.contains(&code)
 }
 
-/// Turns an SDK error of `operation` into a port error, classified as retryable or not.
+/// Turns an SDK error of `operation` into a port error, classified as retryable or not, said in
+/// one line: `GetObject s3://b/k: NoSuchKey: The specified key does not exist.`
 ///
 /// Every SDK crate's errors share the same HTTP response type, so this serves S3, Kinesis and
 /// DynamoDB alike.
@@ -33,18 +34,31 @@ pub fn port_error<E>(operation: &str, error: &SdkError<E, HttpResponse>) -> Port
 where
     E: ProvideErrorMetadata + std::error::Error + 'static,
 {
-    let retryable = match error {
-        SdkError::TimeoutError(_) | SdkError::DispatchFailure(_) | SdkError::ResponseError(_) => {
-            true
-        }
+    let (retryable, detail) = match error {
         SdkError::ServiceError(service) => {
             let status = service.raw().status().as_u16();
-            error.code().is_some_and(is_retryable_code) || status >= 500 || status == 429
+            let retryable =
+                error.code().is_some_and(is_retryable_code) || status >= 500 || status == 429;
+            let detail = match (error.code(), error.message()) {
+                (Some(code), Some(message)) => format!("{code}: {message}"),
+                (Some(code), None) => code.to_owned(),
+                (None, _) => format!("HTTP status {status}"),
+            };
+            (retryable, detail)
         }
-        _ => false,
+        SdkError::TimeoutError(_) => (true, "timed out".to_owned()),
+        SdkError::DispatchFailure(_) => (
+            true,
+            format!("cannot reach the service: {}", DisplayErrorContext(error)),
+        ),
+        SdkError::ResponseError(_) => (
+            true,
+            format!("unreadable response: {}", DisplayErrorContext(error)),
+        ),
+        _ => (false, DisplayErrorContext(error).to_string()),
     };
     PortError {
-        message: format!("{operation}: {}", DisplayErrorContext(error)),
+        message: format!("{operation}: {detail}"),
         retryable,
     }
 }

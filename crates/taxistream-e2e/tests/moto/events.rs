@@ -23,7 +23,7 @@ async fn keys_with_spaces_and_plus_signs_are_read() {
     let response =
         lambda_kinesis_producer::handle(&producer(&pipeline), &s3_event(&pipeline.bucket, key))
             .await
-            .unwrap_or_else(|error| panic!("{error}"));
+            .unwrap_or_else(|error| panic!("{error:?}"));
     let report = &response.objects[0];
     assert_eq!(report.source, format!("s3://{}/{key}", pipeline.bucket));
     assert_eq!(report.accounting.rows_read, 99);
@@ -44,7 +44,7 @@ async fn an_object_that_is_not_a_trip_file_fails_the_invocation_with_its_columns
         lambda_kinesis_producer::handle(&producer(&pipeline), &s3_event(&pipeline.bucket, key))
             .await
             .unwrap_err()
-            .to_string();
+            .error_message;
     assert!(error.contains("zones.csv"), "{error}");
     assert!(error.contains("LocationID"), "the columns found: {error}");
     assert!(pipeline.read_stream().await.is_empty());
@@ -69,7 +69,7 @@ async fn an_object_deleted_before_it_is_read_is_skipped_and_the_rest_produced() 
     event.records.push(removal);
     let response = lambda_kinesis_producer::handle(&producer(&pipeline), &event)
         .await
-        .unwrap_or_else(|error| panic!("{error}"));
+        .unwrap_or_else(|error| panic!("{error:?}"));
     assert_eq!(response.objects.len(), 1);
     assert_eq!(response.skipped.len(), 2, "{:?}", response.skipped);
     assert!(
@@ -96,7 +96,7 @@ async fn rejected_rows_go_to_a_rejects_object_that_is_never_read_back() {
     let producer = producer(&pipeline);
     let response = lambda_kinesis_producer::handle(&producer, &s3_event(&pipeline.bucket, key))
         .await
-        .unwrap_or_else(|error| panic!("{error}"));
+        .unwrap_or_else(|error| panic!("{error:?}"));
     let report = &response.objects[0];
     assert_eq!(report.accounting.rows_read, 101);
     assert_eq!(report.accounting.rejected, 2);
@@ -125,7 +125,7 @@ async fn rejected_rows_go_to_a_rejects_object_that_is_never_read_back() {
     let again =
         lambda_kinesis_producer::handle(&producer, &s3_event(&pipeline.bucket, &rejects_key))
             .await
-            .unwrap_or_else(|error| panic!("{error}"));
+            .unwrap_or_else(|error| panic!("{error:?}"));
     assert!(again.objects.is_empty());
     assert!(again.skipped[0].reason.contains("rejects prefix"));
 }

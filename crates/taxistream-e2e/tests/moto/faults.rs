@@ -139,7 +139,7 @@ async fn throttling_and_partial_failures_lose_nothing_and_duplicate_nothing() {
     let producer = Producer::new(pipeline.s3_store(), kinesis, settings);
     let response = lambda_kinesis_producer::handle(&producer, &s3_event(&pipeline.bucket, &key))
         .await
-        .unwrap_or_else(|error| panic!("producer: {error}"));
+        .unwrap_or_else(|error| panic!("producer: {error:?}"));
     let report = &response.objects[0];
     assert!(report.stream.retried_entries > 0, "{:?}", report.stream);
     assert!(report.stream.retried_calls > 0, "{:?}", report.stream);
@@ -209,7 +209,7 @@ async fn stream_failures_that_outlast_the_retries_fail_the_invocation() {
     let error = lambda_kinesis_producer::handle(&producer, &s3_event(&pipeline.bucket, key))
         .await
         .unwrap_err()
-        .to_string();
+        .error_message;
     assert!(
         error.contains("99 of 99 records refused") && error.contains("after 3 attempts"),
         "{error}"
@@ -231,7 +231,7 @@ async fn table_failures_that_outlast_the_retries_name_the_first_record_not_writt
     );
     lambda_kinesis_producer::handle(&producer, &s3_event(&pipeline.bucket, &key))
         .await
-        .unwrap_or_else(|error| panic!("producer: {error}"));
+        .unwrap_or_else(|error| panic!("producer: {error:?}"));
     let records = pipeline.read_stream().await;
     let event = kinesis_events(&records, 100).remove(0);
 

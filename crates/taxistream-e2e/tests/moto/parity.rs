@@ -22,7 +22,7 @@ async fn assert_parity(name: &str, key: &str, body: Vec<u8>) {
     let event = s3_event(&pipeline.bucket, key);
     let response = lambda_kinesis_producer::handle(&producer, &event)
         .await
-        .unwrap_or_else(|error| panic!("{name}: producer: {error}"));
+        .unwrap_or_else(|error| panic!("{name}: producer: {error:?}"));
     assert_eq!(response.objects.len(), 1, "{name}: {response:?}");
     let report = &response.objects[0];
     let accounting = &report.accounting;
