@@ -83,6 +83,8 @@ pub struct ShardRead {
 enum Cursor {
     /// Start from the checkpoint, or the start position.
     Fresh,
+    /// Start at the shard's first record (a shard that appeared while reading: a reshard's child).
+    Beginning,
     /// Start at this sequence number (a batch not done is read again).
     At(String),
     /// Continue with this iterator.
@@ -128,7 +130,7 @@ impl StreamReader {
             })?;
             for shard in output.shards() {
                 let cursor = if self.listed_once {
-                    Cursor::At(String::new())
+                    Cursor::Beginning
                 } else {
                     Cursor::Fresh
                 };
@@ -178,15 +180,12 @@ impl StreamReader {
                 .await?
             }
             Some(Cursor::At(sequence)) => {
-                let sequence = (!sequence.is_empty()).then(|| sequence.clone());
-                match sequence {
-                    Some(sequence) => self.iterator(shard, Some(&sequence), true).await?,
-                    // A shard found after the start: from its beginning.
-                    None => {
-                        self.iterator_of_type(shard, ShardIteratorType::TrimHorizon, None)
-                            .await?
-                    }
-                }
+                let sequence = sequence.clone();
+                self.iterator(shard, Some(&sequence), true).await?
+            }
+            Some(Cursor::Beginning) => {
+                self.iterator_of_type(shard, ShardIteratorType::TrimHorizon, None)
+                    .await?
             }
         };
         let output = match self
