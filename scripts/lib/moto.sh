@@ -22,7 +22,7 @@ start_moto() {
   export AWS_ACCESS_KEY_ID=testing AWS_SECRET_ACCESS_KEY=testing AWS_SESSION_TOKEN=testing
   export AWS_REGION=us-east-1 AWS_DEFAULT_REGION=us-east-1
   unset AWS_PROFILE AWS_ENDPOINT_URL_S3 AWS_ENDPOINT_URL_KINESIS AWS_ENDPOINT_URL_DYNAMODB
-  curl --silent --fail --max-time 5 "$AWS_ENDPOINT_URL/moto-api/" >/dev/null \
-    || { echo "moto does not answer at $AWS_ENDPOINT_URL" >&2; return 1; }
+  "$venv/bin/python" -c "import sys, urllib.request; urllib.request.urlopen(sys.argv[1], timeout=5)" \
+    "$AWS_ENDPOINT_URL/moto-api/" || { echo "moto does not answer at $AWS_ENDPOINT_URL" >&2; return 1; }
   echo "moto (AWS emulator) at $AWS_ENDPOINT_URL, log $log" >&2
 }
