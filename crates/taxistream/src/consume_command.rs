@@ -5,7 +5,6 @@
 use crate::cli::{ConsumeArgs, StartFrom};
 use crate::progress_display::ProgressDisplay;
 use crate::summary;
-use anyhow::Context;
 use std::fmt::Write as _;
 use std::path::PathBuf;
 use std::sync::Arc;
@@ -80,15 +79,7 @@ pub async fn consume(args: ConsumeArgs) -> anyhow::Result<()> {
         rejects_file: args.rejects.display().to_string(),
         elapsed_seconds: started.elapsed().as_secs_f64(),
     };
-    if args.json {
-        println!(
-            "{}",
-            serde_json::to_string_pretty(&summary).context("cannot encode the summary")?
-        );
-    } else {
-        print!("{}", summary.to_text());
-    }
-    Ok(())
+    summary::print(&summary, args.json, || summary.to_text())
 }
 
 /// The first Ctrl-C (or SIGTERM) stops after the batch in hand, checkpoint saved.

@@ -112,13 +112,5 @@ fn run(args: RunArgs) -> anyhow::Result<()> {
         &config.rejects,
         config.rules.thresholds(),
     );
-    if args.json {
-        println!(
-            "{}",
-            serde_json::to_string_pretty(&summary).context("cannot encode the summary")?
-        );
-    } else {
-        print!("{}", summary.to_text());
-    }
-    Ok(())
+    summary::print(&summary, args.json, || summary.to_text())
 }

@@ -3,7 +3,7 @@
 use crate::cli::ProduceArgs;
 use crate::progress_display::ProgressDisplay;
 use crate::summary;
-use anyhow::{Context, bail};
+use anyhow::bail;
 use std::fmt::Write as _;
 use std::sync::Arc;
 use std::time::Instant;
@@ -69,15 +69,7 @@ pub async fn produce(args: ProduceArgs) -> anyhow::Result<()> {
     }
     drop(display);
     let summary = ProduceSummary::new(&reports, &args, started);
-    if args.json {
-        println!(
-            "{}",
-            serde_json::to_string_pretty(&summary).context("cannot encode the summary")?
-        );
-    } else {
-        print!("{}", summary.to_text());
-    }
-    Ok(())
+    summary::print(&summary, args.json, || summary.to_text())
 }
 
 /// What `produce` prints.

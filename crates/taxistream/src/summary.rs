@@ -135,6 +135,22 @@ impl<'a> Summary<'a> {
     }
 }
 
+/// Prints a command's summary: as pretty JSON with `--json`, else as the text `to_text` gives.
+pub fn print<S: Serialize>(
+    summary: &S,
+    json: bool,
+    to_text: impl FnOnce() -> String,
+) -> anyhow::Result<()> {
+    if json {
+        let text = serde_json::to_string_pretty(summary)
+            .map_err(|error| anyhow::anyhow!("cannot encode the summary: {error}"))?;
+        println!("{text}");
+    } else {
+        print!("{}", to_text());
+    }
+    Ok(())
+}
+
 /// The rows part of the accounting: read = trips + duplicates + rejected, rejects by reason.
 pub fn write_rows(out: &mut String, a: &Accounting) {
     let _ = writeln!(
