@@ -5,8 +5,10 @@ use std::fmt;
 /// A NYC local time without offset, as TLC records it, to the nanosecond.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq, PartialOrd, Ord, Hash)]
 pub struct LocalTimestamp {
-    /// Nanoseconds since 1970-01-01 00:00:00 of the same (offset-free) clock.
-    nanos: i128,
+    /// Whole seconds since 1970-01-01 00:00:00 of the same (offset-free) clock (floor).
+    seconds: i64,
+    /// Nanoseconds past `seconds`, below 1e9 (so field order is time order).
+    subsec_nanos: u32,
 }
 
 /// Why a timestamp text was refused.
@@ -20,7 +22,7 @@ pub enum TimestampError {
     OutOfRange,
 }
 
-const NANOS_PER_SECOND: i128 = 1_000_000_000;
+const NANOS_PER_SECOND: i64 = 1_000_000_000;
 const SECONDS_PER_DAY: i64 = 86_400;
 /// Timestamps are kept within years 0000–9999, the range the text form can express.
 const MIN_SECONDS: i64 = -62_167_219_200;
@@ -52,7 +54,7 @@ impl LocalTimestamp {
         }
         let (year, month, day) = (number(0..4)?, number(5..7)?, number(8..10)?);
         let (hour, minute, second) = (number(11..13)?, number(14..16)?, number(17..19)?);
-        let mut fraction_nanos = 0i128;
+        let mut subsec_nanos = 0u32;
         if bytes.len() > 19 {
             let digits = &bytes[20..];
             if bytes[19] != b'.' || digits.is_empty() || digits.len() > 9 {
@@ -60,7 +62,9 @@ impl LocalTimestamp {
             }
             let value = number(20..bytes.len())?;
             let width = u32::try_from(digits.len()).map_err(|_| TimestampError::BadFormat)?;
-            fraction_nanos = i128::from(value) * 10i128.pow(9 - width);
+            // At most 9 digits, so below 1e9.
+            subsec_nanos = u32::try_from(value * 10i64.pow(9 - width))
+                .map_err(|_| TimestampError::BadFormat)?;
         }
         if !(1..=12).contains(&month)
             || day < 1
@@ -76,7 +80,8 @@ impl LocalTimestamp {
             + minute * 60
             + second;
         Ok(LocalTimestamp {
-            nanos: i128::from(seconds) * NANOS_PER_SECOND + fraction_nanos,
+            seconds,
+            subsec_nanos,
         })
     }
 
@@ -85,55 +90,64 @@ impl LocalTimestamp {
         value: i64,
         units_per_second: i64,
     ) -> Result<LocalTimestamp, TimestampError> {
-        if units_per_second <= 0 || NANOS_PER_SECOND % i128::from(units_per_second) != 0 {
+        if units_per_second <= 0 || NANOS_PER_SECOND % units_per_second != 0 {
             return Err(TimestampError::OutOfRange);
         }
-        let nanos = i128::from(value) * (NANOS_PER_SECOND / i128::from(units_per_second));
-        let seconds = nanos.div_euclid(NANOS_PER_SECOND);
-        if seconds < i128::from(MIN_SECONDS) || seconds > i128::from(MAX_SECONDS) {
+        let seconds = value.div_euclid(units_per_second);
+        if !(MIN_SECONDS..=MAX_SECONDS).contains(&seconds) {
             return Err(TimestampError::OutOfRange);
         }
-        Ok(LocalTimestamp { nanos })
+        // Below 1e9: a remainder below `units_per_second`, times 1e9 / `units_per_second`.
+        let subsec = value.rem_euclid(units_per_second) * (NANOS_PER_SECOND / units_per_second);
+        let subsec_nanos = u32::try_from(subsec).map_err(|_| TimestampError::OutOfRange)?;
+        Ok(LocalTimestamp {
+            seconds,
+            subsec_nanos,
+        })
     }
 
     /// Nanoseconds from `earlier` to `self` (negative when `self` is before).
     pub fn nanos_since(self, earlier: LocalTimestamp) -> i128 {
-        self.nanos - earlier.nanos
+        i128::from(self.seconds - earlier.seconds) * i128::from(NANOS_PER_SECOND)
+            + (i128::from(self.subsec_nanos) - i128::from(earlier.subsec_nanos))
     }
 }
 
 impl LocalTimestamp {
     /// Appends ISO 8601 without offset: `2025-01-01T00:18:38`, the fraction only when non-zero.
     pub fn push_iso(&self, out: &mut String) {
-        use crate::text::push_padded;
-        let total_seconds = self.nanos.div_euclid(NANOS_PER_SECOND);
-        let fraction = self.nanos.rem_euclid(NANOS_PER_SECOND);
-        // Within years 0000–9999 by construction, so this fits comfortably.
-        let total_seconds = i64::try_from(total_seconds).unwrap_or(0);
-        let days = total_seconds.div_euclid(SECONDS_PER_DAY);
-        let second_of_day = total_seconds.rem_euclid(SECONDS_PER_DAY).unsigned_abs();
+        // Written as bytes into one array (this runs twice per trip for the id alone).
+        let mut text = *b"0000-00-00T00:00:00.000000000";
+        let days = self.seconds.div_euclid(SECONDS_PER_DAY);
+        let second_of_day = self.seconds.rem_euclid(SECONDS_PER_DAY);
         let (year, month, day) = civil_from_days(days);
-        push_padded(out, year.unsigned_abs(), 4);
-        out.push('-');
-        push_padded(out, month.unsigned_abs(), 2);
-        out.push('-');
-        push_padded(out, day.unsigned_abs(), 2);
-        out.push('T');
-        push_padded(out, second_of_day / 3600, 2);
-        out.push(':');
-        push_padded(out, second_of_day / 60 % 60, 2);
-        out.push(':');
-        push_padded(out, second_of_day % 60, 2);
-        if fraction != 0 {
-            let mut fraction = u64::try_from(fraction).unwrap_or(0);
-            let mut width = 9;
-            while fraction % 10 == 0 {
-                fraction /= 10;
-                width -= 1;
+        // Within years 0000–9999 by construction; clamped so the digits below stay digits.
+        write_digits(&mut text[0..4], year.clamp(0, 9999));
+        write_digits(&mut text[5..7], month);
+        write_digits(&mut text[8..10], day);
+        write_digits(&mut text[11..13], second_of_day / 3600);
+        write_digits(&mut text[14..16], second_of_day / 60 % 60);
+        write_digits(&mut text[17..19], second_of_day % 60);
+        let mut length = 19;
+        if self.subsec_nanos != 0 {
+            write_digits(&mut text[20..29], i64::from(self.subsec_nanos));
+            length = 29;
+            while text[length - 1] == b'0' {
+                length -= 1;
             }
-            out.push('.');
-            push_padded(out, fraction, width);
         }
+        // ASCII digits and separators: always UTF-8.
+        if let Ok(text) = std::str::from_utf8(&text[..length]) {
+            out.push_str(text);
+        }
+    }
+}
+
+/// Writes `value` (≥ 0, < 10^len) as exactly `out.len()` decimal digits.
+fn write_digits(out: &mut [u8], mut value: i64) {
+    for digit in out.iter_mut().rev() {
+        *digit = b'0' + (value % 10) as u8;
+        value /= 10;
     }
 }
 
@@ -255,6 +269,30 @@ mod tests {
             text
         );
         assert!(LocalTimestamp::from_epoch_units(i64::MAX, 1).is_err());
+    }
+
+    #[test]
+    fn times_before_1970_and_fractions_of_every_unit_print_exactly() {
+        let iso = |value, units| {
+            LocalTimestamp::from_epoch_units(value, units)
+                .map(|t| t.to_string())
+                .unwrap_or_default()
+        };
+        assert_eq!(iso(-1, 1_000), "1969-12-31T23:59:59.999");
+        assert_eq!(iso(-1, 1_000_000_000), "1969-12-31T23:59:59.999999999");
+        assert_eq!(iso(1_500, 1_000_000), "1970-01-01T00:00:00.0015");
+        assert_eq!(iso(-62_167_219_200, 1), "0000-01-01T00:00:00");
+        assert_eq!(iso(253_402_300_799_999, 1_000), "9999-12-31T23:59:59.999");
+        assert!(LocalTimestamp::from_epoch_units(-62_167_219_201, 1).is_err());
+        let (Ok(a), Ok(b)) = (
+            LocalTimestamp::from_epoch_units(-1, 1_000),
+            LocalTimestamp::parse("1970-01-01 00:00:00.001"),
+        ) else {
+            panic!("fixtures parse");
+        };
+        assert_eq!(b.nanos_since(a), 2_000_000);
+        assert_eq!(a.nanos_since(b), -2_000_000);
+        assert!(a < b);
     }
 
     #[test]
