@@ -46,9 +46,14 @@ pub fn push_padded(out: &mut String, value: u64, width: usize) {
 /// Appends 32 lowercase hex digits.
 pub fn push_hex128(out: &mut String, value: u128) {
     const HEX: &[u8; 16] = b"0123456789abcdef";
-    for shift in (0..32).rev() {
-        let nibble = (value >> (shift * 4)) & 0xf;
-        out.push(char::from(HEX[nibble as usize]));
+    let mut digits = [0u8; 32];
+    for (index, digit) in digits.iter_mut().enumerate() {
+        let nibble = (value >> ((31 - index) * 4)) & 0xf;
+        *digit = HEX[nibble as usize];
+    }
+    // Hex digits are ASCII: always UTF-8.
+    if let Ok(text) = std::str::from_utf8(&digits) {
+        out.push_str(text);
     }
 }
 
