@@ -116,38 +116,56 @@ impl LocalTimestamp {
 impl LocalTimestamp {
     /// Appends ISO 8601 without offset: `2025-01-01T00:18:38`, the fraction only when non-zero.
     pub fn push_iso(&self, out: &mut String) {
-        // Written as bytes into one array (this runs twice per trip for the id alone).
-        let mut text = *b"0000-00-00T00:00:00.000000000";
-        let days = self.seconds.div_euclid(SECONDS_PER_DAY);
-        let second_of_day = self.seconds.rem_euclid(SECONDS_PER_DAY);
-        let (year, month, day) = civil_from_days(days);
-        // Within years 0000–9999 by construction; clamped so the digits below stay digits.
-        write_digits(&mut text[0..4], year.clamp(0, 9999));
-        write_digits(&mut text[5..7], month);
-        write_digits(&mut text[8..10], day);
-        write_digits(&mut text[11..13], second_of_day / 3600);
-        write_digits(&mut text[14..16], second_of_day / 60 % 60);
-        write_digits(&mut text[17..19], second_of_day % 60);
-        let mut length = 19;
-        if self.subsec_nanos != 0 {
-            write_digits(&mut text[20..29], i64::from(self.subsec_nanos));
-            length = 29;
-            while text[length - 1] == b'0' {
-                length -= 1;
-            }
-        }
+        let (text, length) = self.iso_bytes();
         // ASCII digits and separators: always UTF-8.
         if let Ok(text) = std::str::from_utf8(&text[..length]) {
             out.push_str(text);
         }
     }
+
+    /// [`LocalTimestamp::push_iso`] as bytes (for the trip id's encoding and the stream record).
+    pub fn write_iso(&self, out: &mut Vec<u8>) {
+        let (text, length) = self.iso_bytes();
+        out.extend_from_slice(&text[..length]);
+    }
+
+    /// The ISO 8601 text in an array, and its length (this runs twice per trip for the id alone).
+    fn iso_bytes(&self) -> ([u8; 29], usize) {
+        let mut text = *b"0000-00-00T00:00:00.000000000";
+        let days = self.seconds.div_euclid(SECONDS_PER_DAY);
+        // In 0..86_400: fits a u32.
+        let second_of_day = u32::try_from(self.seconds.rem_euclid(SECONDS_PER_DAY)).unwrap_or(0);
+        let (year, month, day) = civil_from_days(days);
+        // Within years 0000–9999 by construction; clamped so the digits below stay digits.
+        let year = u32::try_from(year.clamp(0, 9999)).unwrap_or(0);
+        write_two_digits(&mut text[0..2], year / 100);
+        write_two_digits(&mut text[2..4], year % 100);
+        write_two_digits(&mut text[5..7], u32::try_from(month).unwrap_or(0));
+        write_two_digits(&mut text[8..10], u32::try_from(day).unwrap_or(0));
+        write_two_digits(&mut text[11..13], second_of_day / 3600);
+        write_two_digits(&mut text[14..16], second_of_day / 60 % 60);
+        write_two_digits(&mut text[17..19], second_of_day % 60);
+        let mut length = 19;
+        if self.subsec_nanos != 0 {
+            let mut fraction = self.subsec_nanos;
+            for digit in text[20..29].iter_mut().rev() {
+                *digit = b'0' + (fraction % 10) as u8;
+                fraction /= 10;
+            }
+            length = 29;
+            while text[length - 1] == b'0' {
+                length -= 1;
+            }
+        }
+        (text, length)
+    }
 }
 
-/// Writes `value` (≥ 0, < 10^len) as exactly `out.len()` decimal digits.
-fn write_digits(out: &mut [u8], mut value: i64) {
-    for digit in out.iter_mut().rev() {
-        *digit = b'0' + (value % 10) as u8;
-        value /= 10;
+/// Writes `value` (< 100) as two decimal digits.
+fn write_two_digits(out: &mut [u8], value: u32) {
+    if let [tens, units] = out {
+        *tens = b'0' + (value / 10 % 10) as u8;
+        *units = b'0' + (value % 10) as u8;
     }
 }
 
