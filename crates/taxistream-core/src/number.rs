@@ -232,11 +232,14 @@ fn short_decimal_of_double(value: f64) -> Option<Decimal> {
         return None;
     }
     for (scale, power) in (0u32..).zip(POWERS) {
-        let digits = (value * power).round();
-        if digits / power == value {
-            // |digits| < 2^30 × 10^6 < 2^50: exact in an i64.
-            #[allow(clippy::cast_possible_truncation)]
-            let mut mantissa = digits as i64;
+        let scaled = value * power;
+        // The nearest integer when `scaled` is within 0.2 of one (the only case that matters:
+        // the check below refuses anything else). |scaled| < 2^30 × 10^6 < 2^50: exact in an
+        // i64 and as a double. (`f64::round` is a library call on baseline x86-64.)
+        #[allow(clippy::cast_possible_truncation)]
+        let mut mantissa = (scaled + 0.5f64.copysign(scaled)) as i64;
+        #[allow(clippy::cast_precision_loss)]
+        if mantissa as f64 / power == value {
             if mantissa == 0 {
                 return Some(Decimal::ZERO);
             }
