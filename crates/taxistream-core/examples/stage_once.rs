@@ -8,6 +8,10 @@
 use std::io::Write;
 use taxistream_core::{AnalysisRules, ReadItem, analyse, open_path, record};
 
+/// The allocator of `taxistream` and of the bench.
+#[global_allocator]
+static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
+
 fn main() -> Result<(), Box<dyn std::error::Error>> {
     let mut args = std::env::args().skip(1);
     let path = args
