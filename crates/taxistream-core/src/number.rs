@@ -254,6 +254,23 @@ fn short_decimal_of_double(value: f64) -> Option<Decimal> {
     None
 }
 
+/// The double nearest to a decimal whose mantissa is below 2^53 and scale ≤ 22, without text:
+/// mantissa and 10^scale are exact doubles, and one division of exact operands is correctly
+/// rounded, so this is the double that parsing the decimal's text gives. `None` otherwise.
+pub fn nearest_double(decimal: Decimal) -> Option<f64> {
+    const POWERS: [f64; 23] = [
+        1e0, 1e1, 1e2, 1e3, 1e4, 1e5, 1e6, 1e7, 1e8, 1e9, 1e10, 1e11, 1e12, 1e13, 1e14, 1e15, 1e16,
+        1e17, 1e18, 1e19, 1e20, 1e21, 1e22,
+    ];
+    let mantissa = i64::try_from(decimal.mantissa()).ok()?;
+    if mantissa.unsigned_abs() >= 1 << 53 {
+        return None;
+    }
+    let power = POWERS.get(usize::try_from(decimal.scale()).ok()?)?;
+    #[allow(clippy::cast_precision_loss)] // below 2^53: exact
+    Some(mantissa as f64 / power)
+}
+
 #[cfg(test)]
 #[allow(clippy::unwrap_used, clippy::panic)]
 mod tests {
@@ -406,6 +423,23 @@ mod tests {
                 );
             }
         }
+    }
+
+    #[test]
+    fn decimals_bind_as_the_double_their_text_reads_as() {
+        for text in [
+            "8.35",
+            "-0.1",
+            "12.36",
+            "0.0000001",
+            "123456789.123456",
+            "1e-22",
+        ] {
+            let decimal: Decimal = text.parse().unwrap();
+            let expected: f64 = decimal.to_string().parse().unwrap();
+            assert_eq!(nearest_double(decimal), Some(expected), "{text}");
+        }
+        assert_eq!(nearest_double(Decimal::MAX), None);
     }
 
     #[test]
