@@ -254,6 +254,8 @@ fn write_all(
             Load::Upsert => upsert_sql(*table),
         })
         .collect();
+    // Key order only helps a key index; bulk-loaded tables have none until the end.
+    let sort_runs = loads.iter().any(|load| *load != Load::Bulk);
     let mut written = 0u64;
     let mut open = true;
     let mut scratch = String::new();
@@ -281,7 +283,9 @@ fn write_all(
                         }
                     }
                 }
-                run.sort_unstable_by(|a, b| (a.table, &a.trip_id).cmp(&(b.table, &b.trip_id)));
+                if sort_runs {
+                    run.sort_unstable_by(|a, b| (a.table, &a.trip_id).cmp(&(b.table, &b.trip_id)));
+                }
                 for item in &run {
                     let index = Table::ALL
                         .iter()
