@@ -28,12 +28,39 @@ const SECONDS_PER_DAY: i64 = 86_400;
 const MIN_SECONDS: i64 = -62_167_219_200;
 const MAX_SECONDS: i64 = 253_402_300_799;
 
+/// The last date a parser saw (a valid `YYYY-MM-DD` and its day number): trips of one file share
+/// few dates, so most timestamps skip the calendar arithmetic.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct DateMemo {
+    /// The date's text, once one was parsed.
+    text: Option<[u8; 10]>,
+    /// Days since 1970-01-01.
+    days: i64,
+}
+
 impl LocalTimestamp {
     /// Parses `YYYY-MM-DD HH:MM:SS` with an optional `T` separator and optional 1–9 fractional digits.
     pub fn parse(text: &str) -> Result<LocalTimestamp, TimestampError> {
+        LocalTimestamp::parse_with(text, &mut DateMemo::default())
+    }
+
+    /// [`LocalTimestamp::parse`], remembering the last date in `memo` (same results).
+    pub fn parse_with(text: &str, memo: &mut DateMemo) -> Result<LocalTimestamp, TimestampError> {
         let bytes = text.as_bytes();
         if bytes.len() < 19 {
             return Err(TimestampError::BadFormat);
+        }
+        let date: [u8; 10] = bytes[..10]
+            .try_into()
+            .map_err(|_| TimestampError::BadFormat)?;
+        if memo.text == Some(date) {
+            // A date already found valid: only the time is left to check (format, then range,
+            // as below).
+            let (second_of_day, subsec_nanos) = parse_time(bytes)?;
+            return Ok(LocalTimestamp {
+                seconds: memo.days * SECONDS_PER_DAY + second_of_day,
+                subsec_nanos,
+            });
         }
         let number = |range: std::ops::Range<usize>| -> Result<i64, TimestampError> {
             bytes[range].iter().try_fold(0i64, |acc, &byte| {
@@ -44,43 +71,26 @@ impl LocalTimestamp {
                 }
             })
         };
-        let separators_ok = bytes[4] == b'-'
-            && bytes[7] == b'-'
-            && (bytes[10] == b' ' || bytes[10] == b'T')
-            && bytes[13] == b':'
-            && bytes[16] == b':';
-        if !separators_ok {
+        if bytes[4] != b'-' || bytes[7] != b'-' {
             return Err(TimestampError::BadFormat);
         }
         let (year, month, day) = (number(0..4)?, number(5..7)?, number(8..10)?);
-        let (hour, minute, second) = (number(11..13)?, number(14..16)?, number(17..19)?);
-        let mut subsec_nanos = 0u32;
-        if bytes.len() > 19 {
-            let digits = &bytes[20..];
-            if bytes[19] != b'.' || digits.is_empty() || digits.len() > 9 {
-                return Err(TimestampError::BadFormat);
-            }
-            let value = number(20..bytes.len())?;
-            let width = u32::try_from(digits.len()).map_err(|_| TimestampError::BadFormat)?;
-            // At most 9 digits, so below 1e9.
-            subsec_nanos = u32::try_from(value * 10i64.pow(9 - width))
-                .map_err(|_| TimestampError::BadFormat)?;
+        // Every format error (date or time) comes before any range error.
+        let time = parse_time(bytes);
+        if let Err(TimestampError::BadFormat) = time {
+            return Err(TimestampError::BadFormat);
         }
-        if !(1..=12).contains(&month)
-            || day < 1
-            || day > days_in_month(year, month)
-            || hour > 23
-            || minute > 59
-            || second > 59
-        {
+        if !(1..=12).contains(&month) || day < 1 || day > days_in_month(year, month) {
             return Err(TimestampError::OutOfRange);
         }
-        let seconds = days_from_civil(year, month, day) * SECONDS_PER_DAY
-            + hour * 3600
-            + minute * 60
-            + second;
+        let (second_of_day, subsec_nanos) = time?;
+        let days = days_from_civil(year, month, day);
+        *memo = DateMemo {
+            text: Some(date),
+            days,
+        };
         Ok(LocalTimestamp {
-            seconds,
+            seconds: days * SECONDS_PER_DAY + second_of_day,
             subsec_nanos,
         })
     }
@@ -135,13 +145,7 @@ impl LocalTimestamp {
         let days = self.seconds.div_euclid(SECONDS_PER_DAY);
         // In 0..86_400: fits a u32.
         let second_of_day = u32::try_from(self.seconds.rem_euclid(SECONDS_PER_DAY)).unwrap_or(0);
-        let (year, month, day) = civil_from_days(days);
-        // Within years 0000–9999 by construction; clamped so the digits below stay digits.
-        let year = u32::try_from(year.clamp(0, 9999)).unwrap_or(0);
-        write_two_digits(&mut text[0..2], year / 100);
-        write_two_digits(&mut text[2..4], year % 100);
-        write_two_digits(&mut text[5..7], u32::try_from(month).unwrap_or(0));
-        write_two_digits(&mut text[8..10], u32::try_from(day).unwrap_or(0));
+        text[..10].copy_from_slice(&date_text(days));
         write_two_digits(&mut text[11..13], second_of_day / 3600);
         write_two_digits(&mut text[14..16], second_of_day / 60 % 60);
         write_two_digits(&mut text[17..19], second_of_day % 60);
@@ -161,6 +165,31 @@ impl LocalTimestamp {
     }
 }
 
+thread_local! {
+    /// The last date written by this thread, as `(days, text)`: consecutive trips share dates.
+    static LAST_DATE: std::cell::Cell<(i64, [u8; 10])> = const {
+        std::cell::Cell::new((i64::MIN, *b"0000-00-00"))
+    };
+}
+
+/// `YYYY-MM-DD` of a day number (days since 1970-01-01).
+fn date_text(days: i64) -> [u8; 10] {
+    let (last_days, last_text) = LAST_DATE.get();
+    if last_days == days {
+        return last_text;
+    }
+    let mut text = *b"0000-00-00";
+    let (year, month, day) = civil_from_days(days);
+    // Within years 0000–9999 by construction; clamped so the digits below stay digits.
+    let year = u32::try_from(year.clamp(0, 9999)).unwrap_or(0);
+    write_two_digits(&mut text[0..2], year / 100);
+    write_two_digits(&mut text[2..4], year % 100);
+    write_two_digits(&mut text[5..7], u32::try_from(month).unwrap_or(0));
+    write_two_digits(&mut text[8..10], u32::try_from(day).unwrap_or(0));
+    LAST_DATE.set((days, text));
+    text
+}
+
 /// Writes `value` (< 100) as two decimal digits.
 fn write_two_digits(out: &mut [u8], value: u32) {
     if let [tens, units] = out {
@@ -176,6 +205,45 @@ impl fmt::Display for LocalTimestamp {
         self.push_iso(&mut out);
         f.write_str(&out)
     }
+}
+
+/// The time of a timestamp text (19 bytes or more, date not checked): from byte 10, ` ` or `T`,
+/// `HH:MM:SS`, optional `.` and 1–9 digits. Seconds of the day and nanoseconds; `BadFormat`
+/// before `OutOfRange`.
+fn parse_time(bytes: &[u8]) -> Result<(i64, u32), TimestampError> {
+    let separators_ok =
+        (bytes[10] == b' ' || bytes[10] == b'T') && bytes[13] == b':' && bytes[16] == b':';
+    let digit = |index: usize| -> Result<i64, TimestampError> {
+        let value = bytes[index].wrapping_sub(b'0');
+        if value < 10 {
+            Ok(i64::from(value))
+        } else {
+            Err(TimestampError::BadFormat)
+        }
+    };
+    if !separators_ok {
+        return Err(TimestampError::BadFormat);
+    }
+    let hour = digit(11)? * 10 + digit(12)?;
+    let minute = digit(14)? * 10 + digit(15)?;
+    let second = digit(17)? * 10 + digit(18)?;
+    let mut subsec_nanos = 0u32;
+    if bytes.len() > 19 {
+        let digits = &bytes[20..];
+        if bytes[19] != b'.' || digits.is_empty() || digits.len() > 9 {
+            return Err(TimestampError::BadFormat);
+        }
+        let mut value = 0u32;
+        for index in 20..bytes.len() {
+            // At most 9 digits: below 1e9.
+            value = value * 10 + u32::try_from(digit(index)?).unwrap_or(0);
+        }
+        subsec_nanos = value * 10u32.pow(u32::try_from(29 - bytes.len()).unwrap_or(0));
+    }
+    if hour > 23 || minute > 59 || second > 59 {
+        return Err(TimestampError::OutOfRange);
+    }
+    Ok((hour * 3600 + minute * 60 + second, subsec_nanos))
 }
 
 fn is_leap(year: i64) -> bool {
@@ -311,6 +379,48 @@ mod tests {
         assert_eq!(b.nanos_since(a), 2_000_000);
         assert_eq!(a.nanos_since(b), -2_000_000);
         assert!(a < b);
+    }
+
+    #[test]
+    fn a_remembered_date_gives_the_same_results_as_a_fresh_parse() {
+        let mut memo = DateMemo::default();
+        for text in [
+            "2025-01-01 00:18:38",
+            "2025-01-01 23:59:59.000000001",
+            "2025-01-01T00:00:00",
+            "2025-01-01 24:00:00",
+            "2025-01-01 00:60:00",
+            "2025-01-01 0:00:00",
+            "2025-01-01 00:00:00.",
+            "2025-01-01 00:00:00.1234567890",
+            "2025-01-01x00:00:00",
+            "2025-01-02 00:00:00",
+            "2025-02-30 00:00:00",
+            "2025-02-30 25:00:00",
+            "2025-02-3x 25:00:00",
+            "2025-01-02 00:00:0",
+            "2024-02-29 12:00:00.5",
+            "2024-02-29 12:00:00.50",
+        ] {
+            assert_eq!(
+                LocalTimestamp::parse_with(text, &mut memo),
+                LocalTimestamp::parse(text),
+                "{text}"
+            );
+            assert_eq!(
+                LocalTimestamp::parse(text).map(|t| t.to_string()),
+                LocalTimestamp::parse(text).map(|t| {
+                    let mut out = Vec::new();
+                    t.write_iso(&mut out);
+                    String::from_utf8(out).unwrap()
+                })
+            );
+        }
+        assert_eq!(iso("2025-01-01 24:00:00"), "not a valid date or time");
+        assert_eq!(
+            iso("2025-02-30 0:00:00"),
+            "not of the form YYYY-MM-DD HH:MM:SS[.fraction]"
+        );
     }
 
     #[test]
