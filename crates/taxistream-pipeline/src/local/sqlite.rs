@@ -5,12 +5,12 @@
 //! for the ≤15 significant digits of money and distances); strings as TEXT. Writes are upserts,
 //! so a rerun leaves the same content.
 //!
-//! A table that is empty when a run starts is bulk-loaded: its key index is dropped, rows are
-//! appended with plain INSERTs, and the unique index is built once at the end (sorting 500,000
-//! keys once is far cheaper than 500,000 inserts into a B-tree of random keys). Within one run
-//! the producer sends each trip once, so that table receives each `trip_id` at most once; building
-//! the unique index checks it. A table with rows gets upserts, as before. A run that stopped part
-//! way may leave a table without its index: the next run builds it before upserting.
+//! When the caller promises distinct ids ([`ItemIds::Distinct`]: a local run, whose producer sends
+//! each trip once), a table that is empty when the writer opens is bulk-loaded: its key index is
+//! dropped, rows are appended with plain INSERTs, and the unique index is built once at the end
+//! (sorting 500,000 keys once is far cheaper than 500,000 inserts into a B-tree of random keys),
+//! which also checks the promise. Otherwise, and for a table with rows, writes are upserts. A run
+//! that stopped part way may leave a table without its index: the next one builds it first.
 
 use crate::ports::{PortError, TripTables};
 use rusqlite::{Connection, types::Value as SqlValue};
@@ -46,14 +46,34 @@ pub struct SqliteWriter {
     path: PathBuf,
 }
 
-/// Opens (or creates) the database, creates the tables, and starts the writer thread.
+/// What the writer may assume about the items it is sent.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ItemIds {
+    /// Any: a `trip_id` may come more than once (redelivered records); every write is an upsert.
+    MayRepeat,
+    /// Each `trip_id` comes at most once per table (a local run, whose producer drops duplicate
+    /// trips): a table empty at the start is bulk-loaded, and the unique index built at the end
+    /// checks the promise (a repeat fails the run instead of being written twice).
+    Distinct,
+}
+
+/// Opens (or creates) the database, creates the tables, and starts the writer thread; every
+/// write is an upsert.
 pub fn open_sqlite_tables(path: &Path) -> Result<(SqliteTables, SqliteWriter), PortError> {
+    open_sqlite_tables_with(path, ItemIds::MayRepeat)
+}
+
+/// [`open_sqlite_tables`], bulk-loading empty tables when `ids` is [`ItemIds::Distinct`].
+pub fn open_sqlite_tables_with(
+    path: &Path,
+    ids: ItemIds,
+) -> Result<(SqliteTables, SqliteWriter), PortError> {
     let connection = open_database(path)
         .map_err(|error| PortError::permanent(format!("database {}: {error}", path.display())))?;
     let (sender, receiver) = mpsc::channel(WRITER_CHANNEL_BATCHES);
     let thread = std::thread::Builder::new()
         .name("sqlite-writer".to_owned())
-        .spawn(move || write_all(connection, receiver).map_err(|error| error.to_string()))
+        .spawn(move || write_all(connection, receiver, ids).map_err(|error| error.to_string()))
         .map_err(|error| {
             PortError::permanent(format!("cannot start the database writer: {error}"))
         })?;
@@ -151,9 +171,9 @@ enum Load {
     Upsert,
 }
 
-/// Decides how each table is loaded, and readies it: drops the key index of an empty table,
-/// builds a missing one on a table with rows.
-fn prepare_loads(connection: &Connection) -> rusqlite::Result<Vec<Load>> {
+/// Decides how each table is loaded, and readies it: drops the key index of an empty table to be
+/// bulk-loaded, builds a missing one on a table to be upserted into.
+fn prepare_loads(connection: &Connection, ids: ItemIds) -> rusqlite::Result<Vec<Load>> {
     let mut loads = Vec::with_capacity(Table::ALL.len());
     for table in Table::ALL {
         let empty: bool = connection.query_row(
@@ -161,7 +181,10 @@ fn prepare_loads(connection: &Connection) -> rusqlite::Result<Vec<Load>> {
             [],
             |row| row.get(0),
         )?;
-        let load = match (empty, key_index(connection, table)?) {
+        let load = match (
+            empty && ids == ItemIds::Distinct,
+            key_index(connection, table)?,
+        ) {
             (true, Some(name)) if name == index_name(table) => {
                 connection.execute_batch(&format!("DROP INDEX {name};"))?;
                 Load::Bulk
@@ -194,7 +217,8 @@ fn key_index(connection: &Connection, table: Table) -> rusqlite::Result<Option<S
         })
         .collect::<rusqlite::Result<_>>()?;
     for name in unique {
-        let mut info = connection.prepare(&format!("PRAGMA index_info(\"{name}\")"))?;
+        let quoted = name.replace('"', "\"\"");
+        let mut info = connection.prepare(&format!("PRAGMA index_info(\"{quoted}\")"))?;
         let columns: Vec<String> = info
             .query_map([], |row| row.get::<_, String>("name"))?
             .collect::<rusqlite::Result<_>>()?;
@@ -242,8 +266,9 @@ fn insert_sql(table: Table) -> String {
 fn write_all(
     mut connection: Connection,
     mut receiver: mpsc::Receiver<Vec<Item>>,
+    ids: ItemIds,
 ) -> rusqlite::Result<u64> {
-    let loads = prepare_loads(&connection)?;
+    let loads = prepare_loads(&connection, ids)?;
     let columns: Vec<Vec<&'static str>> =
         Table::ALL.iter().map(|table| table.attributes()).collect();
     let statements: Vec<String> = Table::ALL
@@ -389,12 +414,16 @@ mod tests {
         }
     }
 
-    /// Writes `items` in one run; returns the writer's result.
+    /// Writes `items` in one run, as a local run does; returns the writer's result.
     fn write_run(path: &Path, items: Vec<Item>) -> Result<u64, PortError> {
+        write_run_with(path, items, ItemIds::Distinct)
+    }
+
+    fn write_run_with(path: &Path, items: Vec<Item>, ids: ItemIds) -> Result<u64, PortError> {
         let runtime = tokio::runtime::Builder::new_current_thread()
             .build()
             .map_err(|error| PortError::permanent(error.to_string()))?;
-        let (mut tables, writer) = open_sqlite_tables(path)?;
+        let (mut tables, writer) = open_sqlite_tables_with(path, ids)?;
         runtime.block_on(tables.write_items(items))?;
         drop(tables);
         writer.finish()
@@ -450,6 +479,18 @@ mod tests {
             error.as_ref().is_some_and(|e| e.contains("UNIQUE")),
             "{error:?}"
         );
+        Ok(())
+    }
+
+    #[test]
+    fn without_the_promise_a_repeated_trip_id_is_upserted() -> Result<(), Box<dyn std::error::Error>>
+    {
+        let dir = tempfile::tempdir()?;
+        let path = dir.path().join("t.db");
+        let items = vec![duration_item("a", 1), duration_item("a", 2)];
+        write_run_with(&path, items, ItemIds::MayRepeat)?;
+        assert_eq!(durations(&path), [("a".into(), 0.02)]);
+        assert!(key_of(&path, Table::TripDurationAnalysis).is_some());
         Ok(())
     }
 
