@@ -8,6 +8,7 @@
 # env: COPIES=4 (~960k rows)  COPIES_LARGE=20 (~4.8M rows, memory check)  RUNS=3  RUNS_PY=1
 #      RUNS_LARGE=$RUNS  SKIP_BUILD=1 (use the existing release binary)  BENCH_DIR=target/bench
 #      BENCH_VENV=target/bench-venv  BENCH_SHARED=../shared/bench
+#      CARGO_TARGET_DIR (where the release binary is built and looked for; default target)
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -16,7 +17,7 @@ COPIES=${COPIES:-4} COPIES_LARGE=${COPIES_LARGE:-20}
 RUNS=${RUNS:-3} RUNS_PY=${RUNS_PY:-1} RUNS_LARGE=${RUNS_LARGE:-$RUNS}
 WORK=${BENCH_DIR:-target/bench} VENV=${BENCH_VENV:-target/bench-venv}
 SHARED=${BENCH_SHARED:-../shared/bench}
-BIN=target/release/taxistream
+BIN=${CARGO_TARGET_DIR:-target}/release/taxistream
 # Wall time and peak RSS come from GNU time (%e seconds, %M max RSS in KiB), for every tool alike.
 TIME=/usr/bin/time
 [[ -x $TIME ]] || { echo "needs GNU time: apt-get install time" >&2; exit 1; }

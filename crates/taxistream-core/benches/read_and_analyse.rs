@@ -10,6 +10,11 @@ use std::path::{Path, PathBuf};
 use taxistream_core::read::{CsvTripReader, ParquetTripReader};
 use taxistream_core::{AnalysisRules, InputError, ReadItem, analyse, record};
 
+/// The allocator `taxistream` itself runs with (see its `main.rs`), so the figures are the
+/// tool's: trips and items are many small allocations.
+#[global_allocator]
+static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
+
 fn main() {
     divan::main();
 }

@@ -211,7 +211,7 @@ pub fn analyse(trip: &Trip, id: &TripId, rules: &AnalysisRules) -> TripAnalysis 
     if let Some(total) = trip.decimal(Field::TotalAmount)
         && total > rules.high_value_total
     {
-        let mut attributes = common.clone();
+        let mut attributes = with_common(&common, 7);
         for field in [
             Field::TotalAmount,
             Field::FareAmount,
@@ -228,7 +228,7 @@ pub fn analyse(trip: &Trip, id: &TripId, rules: &AnalysisRules) -> TripAnalysis 
 
     let nanos = trip.dropoff().nanos_since(trip.pickup());
     let duration_category = rules.duration_category(nanos);
-    let mut attributes = common.clone();
+    let mut attributes = with_common(&common, 2);
     if let Some(minutes) = duration_minutes(nanos) {
         attributes.push(("duration_minutes", number(minutes)));
     }
@@ -284,8 +284,18 @@ fn fare_per_mile(fare: Decimal, distance: Decimal) -> Option<Decimal> {
     Decimal::try_from_i128_with_scale(divide_rounded(numerator, denominator), 4).ok()
 }
 
+/// The common attributes, with room for `more`.
+fn with_common(
+    common: &[(&'static str, AttributeValue)],
+    more: usize,
+) -> Vec<(&'static str, AttributeValue)> {
+    let mut attributes = Vec::with_capacity(common.len() + more);
+    attributes.extend_from_slice(common);
+    attributes
+}
+
 fn common_attributes(trip: &Trip) -> Vec<(&'static str, AttributeValue)> {
-    let mut attributes = Vec::with_capacity(12);
+    let mut attributes = Vec::with_capacity(COMMON.len() + 4);
     for field in [
         Field::PickupDatetime,
         Field::DropoffDatetime,

@@ -20,8 +20,8 @@ use crate::schema::Field;
 use crate::trip::{Trip, Value};
 use md5::{Digest, Md5};
 
-const RECORD_SEPARATOR: char = '\u{1e}';
-const UNIT_SEPARATOR: char = '\u{1f}';
+const RECORD_SEPARATOR: u8 = 0x1e;
+const UNIT_SEPARATOR: u8 = 0x1f;
 const DOMAIN: &str = "taxistream.trip.v1";
 
 /// A trip's id and a 128-bit fingerprint of it for duplicate detection.
@@ -51,33 +51,48 @@ impl TripId {
     /// The stable hash id of a trip without one (see the module docs for the encoding).
     pub fn generate(trip: &Trip) -> TripId {
         // The whole encoding is built in one buffer and hashed once: many small hasher updates
-        // cost more than the hashing itself. Field numbers, RS and US are single-byte chars.
-        let mut encoding = String::with_capacity(256);
-        encoding.push_str(DOMAIN);
-        encoding.push(RECORD_SEPARATOR);
-        for (field, value) in trip.fields() {
-            if field == Field::TripId {
-                continue;
-            }
-            encoding.push(char::from(field_number(field)));
-            write_normalized(&mut encoding, value);
+        // cost more than the hashing itself. The buffer is the thread's own, reused from trip
+        // to trip. Field numbers, RS and US are single-byte chars.
+        let digest: [u8; 16] = ENCODING.with_borrow_mut(|scratch| {
+            let encoding = &mut scratch.bytes;
+            encoding.clear();
+            encoding.extend_from_slice(DOMAIN.as_bytes());
             encoding.push(RECORD_SEPARATOR);
-        }
-        if !trip.carried().is_empty() {
-            let mut carried: Vec<(String, &str)> = trip
-                .carried()
-                .iter()
-                .map(|(name, value)| (name.to_ascii_lowercase(), value.as_ref()))
-                .collect();
-            carried.sort_unstable();
-            for (name, value) in &carried {
-                encoding.push_str(name);
-                encoding.push(UNIT_SEPARATOR);
-                encoding.push_str(value);
+            for (field, value) in trip.fields() {
+                if field == Field::TripId {
+                    continue;
+                }
+                encoding.push(field_number(field));
+                write_normalized_bytes(encoding, value);
                 encoding.push(RECORD_SEPARATOR);
             }
-        }
-        let digest: [u8; 16] = Md5::digest(encoding.as_bytes()).into();
+            let carried = trip.carried();
+            if !carried.is_empty() {
+                // Sorted by (lowercase name, value), compared without building lowercase copies.
+                let order = &mut scratch.order;
+                order.clear();
+                order.extend(0..carried.len());
+                order.sort_unstable_by(|&a, &b| {
+                    let ((name_a, value_a), (name_b, value_b)) = (&carried[a], &carried[b]);
+                    lowercase_bytes(name_a)
+                        .cmp(lowercase_bytes(name_b))
+                        .then_with(|| value_a.cmp(value_b))
+                });
+                for &index in order.iter() {
+                    let (name, value) = &carried[index];
+                    encoding.extend(lowercase_bytes(name));
+                    encoding.push(UNIT_SEPARATOR);
+                    encoding.extend_from_slice(value.as_bytes());
+                    encoding.push(RECORD_SEPARATOR);
+                }
+            }
+            let digest = Md5::digest(&encoding[..]).into();
+            // A huge row (a 1 MiB carried column) does not keep its buffer for the thread's life.
+            if encoding.capacity() > 64 * 1024 {
+                *encoding = Vec::with_capacity(512);
+            }
+            digest
+        });
         let fingerprint = u128::from_be_bytes(digest);
         let mut text = String::with_capacity(32);
         crate::text::push_hex128(&mut text, fingerprint);
@@ -93,6 +108,25 @@ impl TripId {
     pub fn fingerprint(&self) -> u128 {
         self.fingerprint
     }
+}
+
+/// A thread's reusable buffers for [`TripId::generate`].
+#[derive(Default)]
+struct Scratch {
+    bytes: Vec<u8>,
+    order: Vec<usize>,
+}
+
+thread_local! {
+    static ENCODING: std::cell::RefCell<Scratch> = std::cell::RefCell::new(Scratch {
+        bytes: Vec::with_capacity(512),
+        order: Vec::new(),
+    });
+}
+
+/// The bytes of `name.to_ascii_lowercase()`, without building it.
+fn lowercase_bytes(name: &str) -> impl Iterator<Item = u8> + '_ {
+    name.bytes().map(|byte| byte.to_ascii_lowercase())
 }
 
 /// The field's 1-based position in the canonical order.
@@ -120,6 +154,16 @@ pub fn write_normalized(out: &mut String, value: &Value) {
         Value::Decimal(value) => crate::text::push_decimal(out, *value),
         Value::Text(value) => out.push_str(value),
         Value::Timestamp(value) => value.push_iso(out),
+    }
+}
+
+/// [`write_normalized`] as bytes (for the id's encoding and the stream record).
+pub fn write_normalized_bytes(out: &mut Vec<u8>, value: &Value) {
+    match value {
+        Value::Integer(value) => crate::text::write_integer(out, *value),
+        Value::Decimal(value) => crate::text::write_decimal(out, *value),
+        Value::Text(value) => out.extend_from_slice(value.as_bytes()),
+        Value::Timestamp(value) => value.write_iso(out),
     }
 }
 

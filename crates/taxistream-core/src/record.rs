@@ -8,7 +8,7 @@
 //! names fill fields: a carried column named like an alias (`Total_Amt` beside an empty
 //! `total_amount`) stays carried, as the producer left it.
 
-use crate::identity::{TripId, write_normalized};
+use crate::identity::{TripId, write_normalized_bytes};
 use crate::schema::{FIELD_COUNT, Field};
 use crate::trip::{Trip, TripBuilder, Value};
 use serde::de::{Deserializer, MapAccess, Visitor};
@@ -47,7 +47,6 @@ pub struct DecodedRecord {
 
 /// Encodes a trip with its id as the record bytes.
 pub fn encode(trip: &Trip, id: &TripId, out: &mut Vec<u8>) {
-    let mut text = String::with_capacity(32);
     out.push(b'{');
     write_key(out, "trip_id");
     write_string(out, id.as_str());
@@ -55,13 +54,19 @@ pub fn encode(trip: &Trip, id: &TripId, out: &mut Vec<u8>) {
         if field == Field::TripId {
             continue;
         }
-        out.push(b',');
-        write_key(out, field.name());
-        text.clear();
-        write_normalized(&mut text, value);
+        // Canonical names are plain snake_case: nothing to escape.
+        out.extend_from_slice(b",\"");
+        out.extend_from_slice(field.name().as_bytes());
+        out.extend_from_slice(b"\":");
         match value {
-            Value::Integer(_) | Value::Decimal(_) => out.extend_from_slice(text.as_bytes()),
-            Value::Text(_) | Value::Timestamp(_) => write_string(out, &text),
+            Value::Integer(_) | Value::Decimal(_) => write_normalized_bytes(out, value),
+            Value::Text(text) => write_string(out, text),
+            // Digits and separators: nothing to escape.
+            Value::Timestamp(timestamp) => {
+                out.push(b'"');
+                timestamp.write_iso(out);
+                out.push(b'"');
+            }
         }
     }
     for (name, value) in trip.carried() {

@@ -4,9 +4,45 @@ use rust_decimal::Decimal;
 
 /// Appends a decimal in plain notation (`-12.36`, `0.005`, `7`), as `Decimal`'s `Display` does.
 pub fn push_decimal(out: &mut String, value: Decimal) {
+    write_decimal_to(out, value);
+}
+
+/// [`push_decimal`] as bytes (for the trip id's encoding and the stream record).
+pub fn write_decimal(out: &mut Vec<u8>, value: Decimal) {
+    write_decimal_to(out, value);
+}
+
+/// Appends an integer.
+pub fn push_integer(out: &mut String, value: i64) {
+    out.push_str(itoa::Buffer::new().format(value));
+}
+
+/// [`push_integer`] as bytes.
+pub fn write_integer(out: &mut Vec<u8>, value: i64) {
+    out.extend_from_slice(itoa::Buffer::new().format(value).as_bytes());
+}
+
+/// Text or bytes, appended to.
+trait Sink {
+    fn put(&mut self, text: &str);
+}
+
+impl Sink for String {
+    fn put(&mut self, text: &str) {
+        self.push_str(text);
+    }
+}
+
+impl Sink for Vec<u8> {
+    fn put(&mut self, text: &str) {
+        self.extend_from_slice(text.as_bytes());
+    }
+}
+
+fn write_decimal_to(out: &mut impl Sink, value: Decimal) {
     let mantissa = value.mantissa();
     if mantissa < 0 {
-        out.push('-');
+        out.put("-");
     }
     let mut buffer = itoa::Buffer::new();
     let magnitude = mantissa.unsigned_abs();
@@ -17,22 +53,18 @@ pub fn push_decimal(out: &mut String, value: Decimal) {
     };
     let scale = value.scale() as usize;
     if scale == 0 {
-        out.push_str(digits);
+        out.put(digits);
     } else if digits.len() > scale {
         let (whole, fraction) = digits.split_at(digits.len() - scale);
-        out.push_str(whole);
-        out.push('.');
-        out.push_str(fraction);
+        out.put(whole);
+        out.put(".");
+        out.put(fraction);
     } else {
-        out.push_str("0.");
-        out.extend(std::iter::repeat_n('0', scale - digits.len()));
-        out.push_str(digits);
+        const ZEROS: &str = "0.000000000000000000000000000000";
+        // "0." and the fraction's leading zeros (a scale is at most 28).
+        out.put(&ZEROS[..(2 + scale - digits.len()).min(ZEROS.len())]);
+        out.put(digits);
     }
-}
-
-/// Appends an integer.
-pub fn push_integer(out: &mut String, value: i64) {
-    out.push_str(itoa::Buffer::new().format(value));
 }
 
 /// Appends `value` as exactly `width` digits, zero-padded (`value` < 10^width).
@@ -46,9 +78,14 @@ pub fn push_padded(out: &mut String, value: u64, width: usize) {
 /// Appends 32 lowercase hex digits.
 pub fn push_hex128(out: &mut String, value: u128) {
     const HEX: &[u8; 16] = b"0123456789abcdef";
-    for shift in (0..32).rev() {
-        let nibble = (value >> (shift * 4)) & 0xf;
-        out.push(char::from(HEX[nibble as usize]));
+    let mut digits = [0u8; 32];
+    for (index, digit) in digits.iter_mut().enumerate() {
+        let nibble = (value >> ((31 - index) * 4)) & 0xf;
+        *digit = HEX[nibble as usize];
+    }
+    // Hex digits are ASCII: always UTF-8.
+    if let Ok(text) = std::str::from_utf8(&digits) {
+        out.push_str(text);
     }
 }
 
@@ -68,11 +105,18 @@ mod tests {
             "0.5",
             "123456789.0001",
             "79228162514264337593543950335",
+            "-7922816251426433759354395033.5",
+            "0.0000000000000000000000000001",
+            "-0.0000000000000000000000000001",
+            "0.00",
         ] {
             let value: Decimal = text.parse().unwrap();
             let mut out = String::new();
             push_decimal(&mut out, value);
             assert_eq!(out, value.to_string());
+            let mut bytes = Vec::new();
+            write_decimal(&mut bytes, value);
+            assert_eq!(bytes, value.to_string().as_bytes());
         }
     }
 

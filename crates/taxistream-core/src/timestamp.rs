@@ -5,8 +5,10 @@ use std::fmt;
 /// A NYC local time without offset, as TLC records it, to the nanosecond.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq, PartialOrd, Ord, Hash)]
 pub struct LocalTimestamp {
-    /// Nanoseconds since 1970-01-01 00:00:00 of the same (offset-free) clock.
-    nanos: i128,
+    /// Whole seconds since 1970-01-01 00:00:00 of the same (offset-free) clock (floor).
+    seconds: i64,
+    /// Nanoseconds past `seconds`, below 1e9 (so field order is time order).
+    subsec_nanos: u32,
 }
 
 /// Why a timestamp text was refused.
@@ -20,18 +22,45 @@ pub enum TimestampError {
     OutOfRange,
 }
 
-const NANOS_PER_SECOND: i128 = 1_000_000_000;
+const NANOS_PER_SECOND: i64 = 1_000_000_000;
 const SECONDS_PER_DAY: i64 = 86_400;
 /// Timestamps are kept within years 0000–9999, the range the text form can express.
 const MIN_SECONDS: i64 = -62_167_219_200;
 const MAX_SECONDS: i64 = 253_402_300_799;
 
+/// The last date a parser saw (a valid `YYYY-MM-DD` and its day number): trips of one file share
+/// few dates, so most timestamps skip the calendar arithmetic.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct DateMemo {
+    /// The date's text, once one was parsed.
+    text: Option<[u8; 10]>,
+    /// Days since 1970-01-01.
+    days: i64,
+}
+
 impl LocalTimestamp {
     /// Parses `YYYY-MM-DD HH:MM:SS` with an optional `T` separator and optional 1–9 fractional digits.
     pub fn parse(text: &str) -> Result<LocalTimestamp, TimestampError> {
+        LocalTimestamp::parse_with(text, &mut DateMemo::default())
+    }
+
+    /// [`LocalTimestamp::parse`], remembering the last date in `memo` (same results).
+    pub fn parse_with(text: &str, memo: &mut DateMemo) -> Result<LocalTimestamp, TimestampError> {
         let bytes = text.as_bytes();
         if bytes.len() < 19 {
             return Err(TimestampError::BadFormat);
+        }
+        let date: [u8; 10] = bytes[..10]
+            .try_into()
+            .map_err(|_| TimestampError::BadFormat)?;
+        if memo.text == Some(date) {
+            // A date already found valid: only the time is left to check (format, then range,
+            // as below).
+            let (second_of_day, subsec_nanos) = parse_time(bytes)?;
+            return Ok(LocalTimestamp {
+                seconds: memo.days * SECONDS_PER_DAY + second_of_day,
+                subsec_nanos,
+            });
         }
         let number = |range: std::ops::Range<usize>| -> Result<i64, TimestampError> {
             bytes[range].iter().try_fold(0i64, |acc, &byte| {
@@ -42,41 +71,27 @@ impl LocalTimestamp {
                 }
             })
         };
-        let separators_ok = bytes[4] == b'-'
-            && bytes[7] == b'-'
-            && (bytes[10] == b' ' || bytes[10] == b'T')
-            && bytes[13] == b':'
-            && bytes[16] == b':';
-        if !separators_ok {
+        if bytes[4] != b'-' || bytes[7] != b'-' {
             return Err(TimestampError::BadFormat);
         }
         let (year, month, day) = (number(0..4)?, number(5..7)?, number(8..10)?);
-        let (hour, minute, second) = (number(11..13)?, number(14..16)?, number(17..19)?);
-        let mut fraction_nanos = 0i128;
-        if bytes.len() > 19 {
-            let digits = &bytes[20..];
-            if bytes[19] != b'.' || digits.is_empty() || digits.len() > 9 {
-                return Err(TimestampError::BadFormat);
-            }
-            let value = number(20..bytes.len())?;
-            let width = u32::try_from(digits.len()).map_err(|_| TimestampError::BadFormat)?;
-            fraction_nanos = i128::from(value) * 10i128.pow(9 - width);
+        // Every format error (date or time) comes before any range error.
+        let time = parse_time(bytes);
+        if let Err(TimestampError::BadFormat) = time {
+            return Err(TimestampError::BadFormat);
         }
-        if !(1..=12).contains(&month)
-            || day < 1
-            || day > days_in_month(year, month)
-            || hour > 23
-            || minute > 59
-            || second > 59
-        {
+        if !(1..=12).contains(&month) || day < 1 || day > days_in_month(year, month) {
             return Err(TimestampError::OutOfRange);
         }
-        let seconds = days_from_civil(year, month, day) * SECONDS_PER_DAY
-            + hour * 3600
-            + minute * 60
-            + second;
+        let (second_of_day, subsec_nanos) = time?;
+        let days = days_from_civil(year, month, day);
+        *memo = DateMemo {
+            text: Some(date),
+            days,
+        };
         Ok(LocalTimestamp {
-            nanos: i128::from(seconds) * NANOS_PER_SECOND + fraction_nanos,
+            seconds: days * SECONDS_PER_DAY + second_of_day,
+            subsec_nanos,
         })
     }
 
@@ -85,55 +100,101 @@ impl LocalTimestamp {
         value: i64,
         units_per_second: i64,
     ) -> Result<LocalTimestamp, TimestampError> {
-        if units_per_second <= 0 || NANOS_PER_SECOND % i128::from(units_per_second) != 0 {
+        if units_per_second <= 0 || NANOS_PER_SECOND % units_per_second != 0 {
             return Err(TimestampError::OutOfRange);
         }
-        let nanos = i128::from(value) * (NANOS_PER_SECOND / i128::from(units_per_second));
-        let seconds = nanos.div_euclid(NANOS_PER_SECOND);
-        if seconds < i128::from(MIN_SECONDS) || seconds > i128::from(MAX_SECONDS) {
+        let seconds = value.div_euclid(units_per_second);
+        if !(MIN_SECONDS..=MAX_SECONDS).contains(&seconds) {
             return Err(TimestampError::OutOfRange);
         }
-        Ok(LocalTimestamp { nanos })
+        // Below 1e9: a remainder below `units_per_second`, times 1e9 / `units_per_second`.
+        let subsec = value.rem_euclid(units_per_second) * (NANOS_PER_SECOND / units_per_second);
+        let subsec_nanos = u32::try_from(subsec).map_err(|_| TimestampError::OutOfRange)?;
+        Ok(LocalTimestamp {
+            seconds,
+            subsec_nanos,
+        })
     }
 
     /// Nanoseconds from `earlier` to `self` (negative when `self` is before).
     pub fn nanos_since(self, earlier: LocalTimestamp) -> i128 {
-        self.nanos - earlier.nanos
+        i128::from(self.seconds - earlier.seconds) * i128::from(NANOS_PER_SECOND)
+            + (i128::from(self.subsec_nanos) - i128::from(earlier.subsec_nanos))
     }
 }
 
 impl LocalTimestamp {
     /// Appends ISO 8601 without offset: `2025-01-01T00:18:38`, the fraction only when non-zero.
     pub fn push_iso(&self, out: &mut String) {
-        use crate::text::push_padded;
-        let total_seconds = self.nanos.div_euclid(NANOS_PER_SECOND);
-        let fraction = self.nanos.rem_euclid(NANOS_PER_SECOND);
-        // Within years 0000–9999 by construction, so this fits comfortably.
-        let total_seconds = i64::try_from(total_seconds).unwrap_or(0);
-        let days = total_seconds.div_euclid(SECONDS_PER_DAY);
-        let second_of_day = total_seconds.rem_euclid(SECONDS_PER_DAY).unsigned_abs();
-        let (year, month, day) = civil_from_days(days);
-        push_padded(out, year.unsigned_abs(), 4);
-        out.push('-');
-        push_padded(out, month.unsigned_abs(), 2);
-        out.push('-');
-        push_padded(out, day.unsigned_abs(), 2);
-        out.push('T');
-        push_padded(out, second_of_day / 3600, 2);
-        out.push(':');
-        push_padded(out, second_of_day / 60 % 60, 2);
-        out.push(':');
-        push_padded(out, second_of_day % 60, 2);
-        if fraction != 0 {
-            let mut fraction = u64::try_from(fraction).unwrap_or(0);
-            let mut width = 9;
-            while fraction % 10 == 0 {
-                fraction /= 10;
-                width -= 1;
-            }
-            out.push('.');
-            push_padded(out, fraction, width);
+        let (text, length) = self.iso_bytes();
+        // ASCII digits and separators: always UTF-8.
+        if let Ok(text) = std::str::from_utf8(&text[..length]) {
+            out.push_str(text);
         }
+    }
+
+    /// [`LocalTimestamp::push_iso`] as bytes (for the trip id's encoding and the stream record).
+    pub fn write_iso(&self, out: &mut Vec<u8>) {
+        let (text, length) = self.iso_bytes();
+        out.extend_from_slice(&text[..length]);
+    }
+
+    /// The ISO 8601 text in an array, and its length (this runs twice per trip for the id alone).
+    fn iso_bytes(&self) -> ([u8; 29], usize) {
+        let mut text = *b"0000-00-00T00:00:00.000000000";
+        let days = self.seconds.div_euclid(SECONDS_PER_DAY);
+        // In 0..86_400: fits a u32.
+        let second_of_day = u32::try_from(self.seconds.rem_euclid(SECONDS_PER_DAY)).unwrap_or(0);
+        text[..10].copy_from_slice(&date_text(days));
+        write_two_digits(&mut text[11..13], second_of_day / 3600);
+        write_two_digits(&mut text[14..16], second_of_day / 60 % 60);
+        write_two_digits(&mut text[17..19], second_of_day % 60);
+        let mut length = 19;
+        if self.subsec_nanos != 0 {
+            let mut fraction = self.subsec_nanos;
+            for digit in text[20..29].iter_mut().rev() {
+                *digit = b'0' + (fraction % 10) as u8;
+                fraction /= 10;
+            }
+            length = 29;
+            while text[length - 1] == b'0' {
+                length -= 1;
+            }
+        }
+        (text, length)
+    }
+}
+
+thread_local! {
+    /// The last date written by this thread, as `(days, text)`: consecutive trips share dates.
+    static LAST_DATE: std::cell::Cell<(i64, [u8; 10])> = const {
+        std::cell::Cell::new((i64::MIN, *b"0000-00-00"))
+    };
+}
+
+/// `YYYY-MM-DD` of a day number (days since 1970-01-01).
+fn date_text(days: i64) -> [u8; 10] {
+    let (last_days, last_text) = LAST_DATE.get();
+    if last_days == days {
+        return last_text;
+    }
+    let mut text = *b"0000-00-00";
+    let (year, month, day) = civil_from_days(days);
+    // Within years 0000–9999 by construction; clamped so the digits below stay digits.
+    let year = u32::try_from(year.clamp(0, 9999)).unwrap_or(0);
+    write_two_digits(&mut text[0..2], year / 100);
+    write_two_digits(&mut text[2..4], year % 100);
+    write_two_digits(&mut text[5..7], u32::try_from(month).unwrap_or(0));
+    write_two_digits(&mut text[8..10], u32::try_from(day).unwrap_or(0));
+    LAST_DATE.set((days, text));
+    text
+}
+
+/// Writes `value` (< 100) as two decimal digits.
+fn write_two_digits(out: &mut [u8], value: u32) {
+    if let [tens, units] = out {
+        *tens = b'0' + (value / 10 % 10) as u8;
+        *units = b'0' + (value % 10) as u8;
     }
 }
 
@@ -144,6 +205,45 @@ impl fmt::Display for LocalTimestamp {
         self.push_iso(&mut out);
         f.write_str(&out)
     }
+}
+
+/// The time of a timestamp text (19 bytes or more, date not checked): from byte 10, ` ` or `T`,
+/// `HH:MM:SS`, optional `.` and 1–9 digits. Seconds of the day and nanoseconds; `BadFormat`
+/// before `OutOfRange`.
+fn parse_time(bytes: &[u8]) -> Result<(i64, u32), TimestampError> {
+    let separators_ok =
+        (bytes[10] == b' ' || bytes[10] == b'T') && bytes[13] == b':' && bytes[16] == b':';
+    let digit = |index: usize| -> Result<i64, TimestampError> {
+        let value = bytes[index].wrapping_sub(b'0');
+        if value < 10 {
+            Ok(i64::from(value))
+        } else {
+            Err(TimestampError::BadFormat)
+        }
+    };
+    if !separators_ok {
+        return Err(TimestampError::BadFormat);
+    }
+    let hour = digit(11)? * 10 + digit(12)?;
+    let minute = digit(14)? * 10 + digit(15)?;
+    let second = digit(17)? * 10 + digit(18)?;
+    let mut subsec_nanos = 0u32;
+    if bytes.len() > 19 {
+        let digits = &bytes[20..];
+        if bytes[19] != b'.' || digits.is_empty() || digits.len() > 9 {
+            return Err(TimestampError::BadFormat);
+        }
+        let mut value = 0u32;
+        for index in 20..bytes.len() {
+            // At most 9 digits: below 1e9.
+            value = value * 10 + u32::try_from(digit(index)?).unwrap_or(0);
+        }
+        subsec_nanos = value * 10u32.pow(u32::try_from(29 - bytes.len()).unwrap_or(0));
+    }
+    if hour > 23 || minute > 59 || second > 59 {
+        return Err(TimestampError::OutOfRange);
+    }
+    Ok((hour * 3600 + minute * 60 + second, subsec_nanos))
 }
 
 fn is_leap(year: i64) -> bool {
@@ -255,6 +355,72 @@ mod tests {
             text
         );
         assert!(LocalTimestamp::from_epoch_units(i64::MAX, 1).is_err());
+    }
+
+    #[test]
+    fn times_before_1970_and_fractions_of_every_unit_print_exactly() {
+        let iso = |value, units| {
+            LocalTimestamp::from_epoch_units(value, units)
+                .map(|t| t.to_string())
+                .unwrap_or_default()
+        };
+        assert_eq!(iso(-1, 1_000), "1969-12-31T23:59:59.999");
+        assert_eq!(iso(-1, 1_000_000_000), "1969-12-31T23:59:59.999999999");
+        assert_eq!(iso(1_500, 1_000_000), "1970-01-01T00:00:00.0015");
+        assert_eq!(iso(-62_167_219_200, 1), "0000-01-01T00:00:00");
+        assert_eq!(iso(253_402_300_799_999, 1_000), "9999-12-31T23:59:59.999");
+        assert!(LocalTimestamp::from_epoch_units(-62_167_219_201, 1).is_err());
+        let (Ok(a), Ok(b)) = (
+            LocalTimestamp::from_epoch_units(-1, 1_000),
+            LocalTimestamp::parse("1970-01-01 00:00:00.001"),
+        ) else {
+            panic!("fixtures parse");
+        };
+        assert_eq!(b.nanos_since(a), 2_000_000);
+        assert_eq!(a.nanos_since(b), -2_000_000);
+        assert!(a < b);
+    }
+
+    #[test]
+    fn a_remembered_date_gives_the_same_results_as_a_fresh_parse() {
+        let mut memo = DateMemo::default();
+        for text in [
+            "2025-01-01 00:18:38",
+            "2025-01-01 23:59:59.000000001",
+            "2025-01-01T00:00:00",
+            "2025-01-01 24:00:00",
+            "2025-01-01 00:60:00",
+            "2025-01-01 0:00:00",
+            "2025-01-01 00:00:00.",
+            "2025-01-01 00:00:00.1234567890",
+            "2025-01-01x00:00:00",
+            "2025-01-02 00:00:00",
+            "2025-02-30 00:00:00",
+            "2025-02-30 25:00:00",
+            "2025-02-3x 25:00:00",
+            "2025-01-02 00:00:0",
+            "2024-02-29 12:00:00.5",
+            "2024-02-29 12:00:00.50",
+        ] {
+            assert_eq!(
+                LocalTimestamp::parse_with(text, &mut memo),
+                LocalTimestamp::parse(text),
+                "{text}"
+            );
+            assert_eq!(
+                LocalTimestamp::parse(text).map(|t| t.to_string()),
+                LocalTimestamp::parse(text).map(|t| {
+                    let mut out = Vec::new();
+                    t.write_iso(&mut out);
+                    String::from_utf8(out).unwrap()
+                })
+            );
+        }
+        assert_eq!(iso("2025-01-01 24:00:00"), "not a valid date or time");
+        assert_eq!(
+            iso("2025-02-30 0:00:00"),
+            "not of the form YYYY-MM-DD HH:MM:SS[.fraction]"
+        );
     }
 
     #[test]

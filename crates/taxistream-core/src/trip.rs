@@ -2,7 +2,7 @@
 
 use crate::number::{self, NumberError};
 use crate::schema::{FIELD_COUNT, Field, FieldKind};
-use crate::timestamp::{LocalTimestamp, TimestampError};
+use crate::timestamp::{DateMemo, LocalTimestamp, TimestampError};
 use rust_decimal::Decimal;
 use std::sync::Arc;
 
@@ -101,6 +101,7 @@ pub struct TripBuilder {
     values: Box<[Option<Value>; FIELD_COUNT]>,
     carried: Vec<(Arc<str>, Box<str>)>,
     scratch: String,
+    dates: DateMemo,
 }
 
 /// What is missing for a builder to become a trip.
@@ -124,7 +125,9 @@ impl TripBuilder {
                 Ok(value) => Value::Integer(value),
                 Err(_) => Value::Text(text.into()),
             },
-            FieldKind::Timestamp => Value::Timestamp(LocalTimestamp::parse(text)?),
+            FieldKind::Timestamp => {
+                Value::Timestamp(LocalTimestamp::parse_with(text, &mut self.dates)?)
+            }
             FieldKind::Integer => Value::Integer(number::parse_integer(text)?),
             FieldKind::Decimal => Value::Decimal(number::parse_decimal(text)?),
         };

@@ -35,11 +35,18 @@ impl ParallelRows {
     ) -> ParallelRows {
         let (chunks, chunk_queue) = mpsc::sync_channel(workers * CHUNKS_PER_WORKER);
         let (results_sender, results) = mpsc::sync_channel(workers * CHUNKS_PER_WORKER);
+        // Converted chunks go back to the reading thread to be filled again: the records'
+        // buffers are reused instead of allocated on one thread and freed on another.
+        let (recycle, recycled) = mpsc::sync_channel(workers * CHUNKS_PER_WORKER + 2);
         let bytes_read = Arc::new(AtomicU64::new(0));
         let start_line = converter.last_line();
         {
             let bytes_read = Arc::clone(&bytes_read);
             std::thread::spawn(move || {
+                let chunks = Chunks {
+                    sender: chunks,
+                    recycled,
+                };
                 read_chunks(reader, &chunks, &bytes_read, &source_name, start_line)
             });
         }
@@ -47,6 +54,7 @@ impl ParallelRows {
         for _ in 0..workers {
             let chunk_queue = Arc::clone(&chunk_queue);
             let results_sender = results_sender.clone();
+            let recycle = recycle.clone();
             let mut converter = converter.clone();
             std::thread::spawn(move || {
                 loop {
@@ -57,10 +65,13 @@ impl ParallelRows {
                         .recv();
                     let Ok((number, chunk)) = next else { return };
                     let converted = chunk.map(|records: Vec<ByteRecord>| {
-                        records
+                        let items = records
                             .iter()
                             .map(|record| converter.convert(record))
-                            .collect()
+                            .collect();
+                        // When the reader has enough spare chunks, this one is just dropped.
+                        let _ = recycle.try_send(records);
+                        items
                     });
                     if results_sender.send((number, converted)).is_err() {
                         return;
@@ -113,31 +124,43 @@ impl ParallelRows {
     }
 }
 
+/// The reading thread's channels: chunks out, emptied chunks back.
+struct Chunks {
+    sender: mpsc::SyncSender<Sequenced<Vec<ByteRecord>>>,
+    recycled: mpsc::Receiver<Vec<ByteRecord>>,
+}
+
 /// The reading thread: non-blank records in chunks, numbered; an error ends the stream.
 fn read_chunks<R: Read>(
     mut reader: csv::Reader<R>,
-    chunks: &mpsc::SyncSender<Sequenced<Vec<ByteRecord>>>,
+    chunks: &Chunks,
     bytes_read: &AtomicU64,
     source_name: &str,
     mut last_line: u64,
 ) {
     for number in 0.. {
-        let mut chunk = Vec::with_capacity(CHUNK_ROWS);
-        let mut record = ByteRecord::new();
+        // A chunk back from a worker keeps its records' buffers: refill them in place.
+        let mut chunk = chunks
+            .recycled
+            .try_recv()
+            .unwrap_or_else(|_| Vec::with_capacity(CHUNK_ROWS));
+        chunk.resize_with(CHUNK_ROWS, ByteRecord::new);
+        let mut filled = 0;
         let mut outcome = Ok(true);
-        while chunk.len() < CHUNK_ROWS {
-            outcome = reader.read_byte_record(&mut record);
+        while filled < CHUNK_ROWS {
+            outcome = reader.read_byte_record(&mut chunk[filled]);
             match outcome {
-                Ok(true) if is_blank(&record) => {}
+                Ok(true) if is_blank(&chunk[filled]) => {}
                 Ok(true) => {
-                    last_line = record.position().map_or(last_line + 1, |p| p.line());
-                    chunk.push(std::mem::take(&mut record));
+                    last_line = chunk[filled].position().map_or(last_line + 1, |p| p.line());
+                    filled += 1;
                 }
                 _ => break,
             }
         }
+        chunk.truncate(filled);
         bytes_read.store(reader.position().byte(), Ordering::Relaxed);
-        if !chunk.is_empty() && chunks.send((number, Ok(chunk))).is_err() {
+        if !chunk.is_empty() && chunks.sender.send((number, Ok(chunk))).is_err() {
             return;
         }
         match outcome {
@@ -149,7 +172,7 @@ fn read_chunks<R: Read>(
                     line: last_line,
                     detail: error.to_string(),
                 };
-                let _ = chunks.send((number + 1, Err(error)));
+                let _ = chunks.sender.send((number + 1, Err(error)));
                 return;
             }
         }

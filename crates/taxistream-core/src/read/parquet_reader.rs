@@ -7,12 +7,16 @@ use crate::schema::{ColumnMap, ColumnTarget, FieldKind};
 use crate::timestamp::LocalTimestamp;
 use crate::trip::{FieldError, TripBuilder};
 use arrow_array::cast::AsArray;
+use arrow_array::types::ArrowPrimitiveType;
 use arrow_array::types::{
     Date32Type, Decimal128Type, Float32Type, Float64Type, Int8Type, Int16Type, Int32Type,
     Int64Type, TimestampMicrosecondType, TimestampMillisecondType, TimestampNanosecondType,
     TimestampSecondType, UInt8Type, UInt16Type, UInt32Type, UInt64Type,
 };
-use arrow_array::{Array, ArrayRef, RecordBatch};
+use arrow_array::{
+    Array, ArrayRef, BooleanArray, LargeStringArray, PrimitiveArray, RecordBatch, StringArray,
+    StringViewArray,
+};
 use arrow_schema::{DataType, TimeUnit};
 use parquet::arrow::arrow_reader::{
     ArrowReaderOptions, ParquetRecordBatchReader, ParquetRecordBatchReaderBuilder,
@@ -27,7 +31,7 @@ const BATCH_ROWS: usize = 8192;
 pub struct ParquetTripReader {
     batches: ParquetRecordBatchReader,
     columns: ColumnMap,
-    batch: Option<RecordBatch>,
+    batch: Option<Batch>,
     row_in_batch: usize,
     rows_before_batch: u64,
     builder: TripBuilder,
@@ -110,12 +114,13 @@ impl ParquetTripReader {
         &self.columns
     }
 
-    fn convert(&mut self, batch: &RecordBatch, row: usize, line: u64) -> ReadItem {
+    fn convert(&mut self, batch: &Batch, row: usize, line: u64) -> ReadItem {
         let mut scratch = String::new();
-        for (index, array) in batch.columns().iter().enumerate() {
+        for (index, column) in batch.columns.iter().enumerate() {
             let target = self.columns.target(index);
             // An empty or blank string is absent, as an empty CSV field is.
-            let cell = cell(array, row)
+            let cell = column
+                .cell(row)
                 .filter(|cell| !matches!(cell, Cell::Text(text) if text.trim().is_empty()));
             let Some(cell) = cell else {
                 if let ColumnTarget::Field(field) = target
@@ -189,7 +194,7 @@ impl ParquetTripReader {
 
     fn reject(
         &mut self,
-        batch: &RecordBatch,
+        batch: &Batch,
         row: usize,
         line: u64,
         column: Option<usize>,
@@ -198,11 +203,12 @@ impl ParquetTripReader {
     ) -> ReadItem {
         self.builder.clear();
         let raw = batch
-            .columns()
+            .columns
             .iter()
             .enumerate()
-            .map(|(index, array)| {
-                let value = cell(array, row)
+            .map(|(index, column)| {
+                let value = column
+                    .cell(row)
                     .map(|cell| cell_text(&cell))
                     .unwrap_or_default();
                 format!("{}={value}", self.columns.name(index))
@@ -232,7 +238,7 @@ impl Iterator for ParquetTripReader {
         }
         loop {
             if let Some(batch) = self.batch.take() {
-                if self.row_in_batch < batch.num_rows() {
+                if self.row_in_batch < batch.rows {
                     let row = self.row_in_batch;
                     self.row_in_batch += 1;
                     let line = self.rows_before_batch + row as u64 + 1;
@@ -240,7 +246,7 @@ impl Iterator for ParquetTripReader {
                     self.batch = Some(batch);
                     return Some(Ok(item));
                 }
-                self.rows_before_batch += batch.num_rows() as u64;
+                self.rows_before_batch += batch.rows as u64;
             }
             let next =
                 std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| self.batches.next()))
@@ -251,7 +257,7 @@ impl Iterator for ParquetTripReader {
                     });
             match next? {
                 Ok(batch) => {
-                    self.batch = Some(batch);
+                    self.batch = Some(Batch::new(&batch));
                     self.row_in_batch = 0;
                 }
                 Err(error) => {
@@ -300,75 +306,152 @@ fn supported(data_type: &DataType) -> bool {
     )
 }
 
-/// The cell at `row`, or `None` when null.
-fn cell(array: &ArrayRef, row: usize) -> Option<Cell<'_>> {
+/// A record batch with each column's type resolved once, not once per cell.
+struct Batch {
+    rows: usize,
+    columns: Vec<TypedColumn>,
+}
+
+impl Batch {
+    fn new(batch: &RecordBatch) -> Batch {
+        Batch {
+            rows: batch.num_rows(),
+            columns: batch.columns().iter().map(TypedColumn::new).collect(),
+        }
+    }
+}
+
+/// One column of a batch, typed (arrays share the batch's buffers, nothing is copied).
+enum TypedColumn {
+    /// A type without values (`Null`): every cell is null.
+    Nothing,
+    Boolean(BooleanArray),
+    Int8(PrimitiveArray<Int8Type>),
+    Int16(PrimitiveArray<Int16Type>),
+    Int32(PrimitiveArray<Int32Type>),
+    Int64(PrimitiveArray<Int64Type>),
+    UInt8(PrimitiveArray<UInt8Type>),
+    UInt16(PrimitiveArray<UInt16Type>),
+    UInt32(PrimitiveArray<UInt32Type>),
+    UInt64(PrimitiveArray<UInt64Type>),
+    Float32(PrimitiveArray<Float32Type>),
+    Float64(PrimitiveArray<Float64Type>),
+    Utf8(StringArray),
+    LargeUtf8(LargeStringArray),
+    Utf8View(StringViewArray),
+    /// Counts of 1/`units` s since the epoch (any time unit).
+    Timestamp(PrimitiveArray<Int64Type>, i64),
+    Date32(PrimitiveArray<Date32Type>),
+    Decimal128(PrimitiveArray<Decimal128Type>, i8),
+}
+
+/// A primitive cell's value, or `None` when null.
+fn present<T: ArrowPrimitiveType>(array: &PrimitiveArray<T>, row: usize) -> Option<T::Native> {
     if array.is_null(row) {
         return None;
     }
-    let timestamp = |value: i64, units: i64| match LocalTimestamp::from_epoch_units(value, units) {
-        Ok(timestamp) => Cell::Timestamp(timestamp),
-        Err(_) => Cell::Invalid(format!(
-            "timestamp out of range: {value} units of 1/{units} s"
-        )),
-    };
-    Some(match array.data_type() {
-        DataType::Boolean => Cell::Text(if array.as_boolean().value(row) {
-            "true"
-        } else {
-            "false"
-        }),
-        DataType::Int8 => Cell::Integer(i64::from(array.as_primitive::<Int8Type>().value(row))),
-        DataType::Int16 => Cell::Integer(i64::from(array.as_primitive::<Int16Type>().value(row))),
-        DataType::Int32 => Cell::Integer(i64::from(array.as_primitive::<Int32Type>().value(row))),
-        DataType::Int64 => Cell::Integer(array.as_primitive::<Int64Type>().value(row)),
-        DataType::UInt8 => Cell::Integer(i64::from(array.as_primitive::<UInt8Type>().value(row))),
-        DataType::UInt16 => Cell::Integer(i64::from(array.as_primitive::<UInt16Type>().value(row))),
-        DataType::UInt32 => Cell::Integer(i64::from(array.as_primitive::<UInt32Type>().value(row))),
-        DataType::UInt64 => match i64::try_from(array.as_primitive::<UInt64Type>().value(row)) {
-            Ok(value) => Cell::Integer(value),
-            Err(_) => Cell::Invalid("integer out of range".to_owned()),
-        },
-        DataType::Float32 => {
-            Cell::Double(f64::from(array.as_primitive::<Float32Type>().value(row)))
-        }
-        DataType::Float64 => Cell::Double(array.as_primitive::<Float64Type>().value(row)),
-        DataType::Utf8 => Cell::Text(array.as_string::<i32>().value(row)),
-        DataType::LargeUtf8 => Cell::Text(array.as_string::<i64>().value(row)),
-        DataType::Utf8View => Cell::Text(array.as_string_view().value(row)),
-        DataType::Timestamp(unit, _) => {
-            let (value, units) = match unit {
-                TimeUnit::Second => (array.as_primitive::<TimestampSecondType>().value(row), 1),
-                TimeUnit::Millisecond => (
-                    array.as_primitive::<TimestampMillisecondType>().value(row),
+    array.values().get(row).copied()
+}
+
+impl TypedColumn {
+    fn new(array: &ArrayRef) -> TypedColumn {
+        match array.data_type() {
+            DataType::Boolean => TypedColumn::Boolean(array.as_boolean().clone()),
+            DataType::Int8 => TypedColumn::Int8(array.as_primitive().clone()),
+            DataType::Int16 => TypedColumn::Int16(array.as_primitive().clone()),
+            DataType::Int32 => TypedColumn::Int32(array.as_primitive().clone()),
+            DataType::Int64 => TypedColumn::Int64(array.as_primitive().clone()),
+            DataType::UInt8 => TypedColumn::UInt8(array.as_primitive().clone()),
+            DataType::UInt16 => TypedColumn::UInt16(array.as_primitive().clone()),
+            DataType::UInt32 => TypedColumn::UInt32(array.as_primitive().clone()),
+            DataType::UInt64 => TypedColumn::UInt64(array.as_primitive().clone()),
+            DataType::Float32 => TypedColumn::Float32(array.as_primitive().clone()),
+            DataType::Float64 => TypedColumn::Float64(array.as_primitive().clone()),
+            DataType::Utf8 => TypedColumn::Utf8(array.as_string::<i32>().clone()),
+            DataType::LargeUtf8 => TypedColumn::LargeUtf8(array.as_string::<i64>().clone()),
+            DataType::Utf8View => TypedColumn::Utf8View(array.as_string_view().clone()),
+            DataType::Timestamp(unit, _) => match unit {
+                TimeUnit::Second => TypedColumn::Timestamp(
+                    array
+                        .as_primitive::<TimestampSecondType>()
+                        .reinterpret_cast(),
+                    1,
+                ),
+                TimeUnit::Millisecond => TypedColumn::Timestamp(
+                    array
+                        .as_primitive::<TimestampMillisecondType>()
+                        .reinterpret_cast(),
                     1_000,
                 ),
-                TimeUnit::Microsecond => (
-                    array.as_primitive::<TimestampMicrosecondType>().value(row),
+                TimeUnit::Microsecond => TypedColumn::Timestamp(
+                    array
+                        .as_primitive::<TimestampMicrosecondType>()
+                        .reinterpret_cast(),
                     1_000_000,
                 ),
-                TimeUnit::Nanosecond => (
-                    array.as_primitive::<TimestampNanosecondType>().value(row),
+                TimeUnit::Nanosecond => TypedColumn::Timestamp(
+                    array
+                        .as_primitive::<TimestampNanosecondType>()
+                        .reinterpret_cast(),
                     1_000_000_000,
                 ),
-            };
-            timestamp(value, units)
-        }
-        DataType::Date32 => {
-            let days = i64::from(array.as_primitive::<Date32Type>().value(row));
-            timestamp(days * 86_400, 1)
-        }
-        DataType::Decimal128(_, scale) => {
-            let value = array.as_primitive::<Decimal128Type>().value(row);
-            match u32::try_from(*scale)
-                .ok()
-                .and_then(|scale| Decimal::try_from_i128_with_scale(value, scale).ok())
-            {
-                Some(value) => Cell::Exact(value),
-                None => Cell::Invalid("decimal out of range".to_owned()),
+            },
+            DataType::Date32 => TypedColumn::Date32(array.as_primitive().clone()),
+            DataType::Decimal128(_, scale) => {
+                TypedColumn::Decimal128(array.as_primitive().clone(), *scale)
             }
+            _ => TypedColumn::Nothing,
         }
-        _ => return None,
-    })
+    }
+
+    /// The cell at `row`, or `None` when null.
+    fn cell(&self, row: usize) -> Option<Cell<'_>> {
+        let timestamp =
+            |value: i64, units: i64| match LocalTimestamp::from_epoch_units(value, units) {
+                Ok(timestamp) => Cell::Timestamp(timestamp),
+                Err(_) => Cell::Invalid(format!(
+                    "timestamp out of range: {value} units of 1/{units} s"
+                )),
+            };
+        Some(match self {
+            TypedColumn::Nothing => return None,
+            TypedColumn::Boolean(array) if array.is_null(row) => return None,
+            TypedColumn::Boolean(array) => {
+                Cell::Text(if array.value(row) { "true" } else { "false" })
+            }
+            TypedColumn::Int8(array) => Cell::Integer(i64::from(present(array, row)?)),
+            TypedColumn::Int16(array) => Cell::Integer(i64::from(present(array, row)?)),
+            TypedColumn::Int32(array) => Cell::Integer(i64::from(present(array, row)?)),
+            TypedColumn::Int64(array) => Cell::Integer(present(array, row)?),
+            TypedColumn::UInt8(array) => Cell::Integer(i64::from(present(array, row)?)),
+            TypedColumn::UInt16(array) => Cell::Integer(i64::from(present(array, row)?)),
+            TypedColumn::UInt32(array) => Cell::Integer(i64::from(present(array, row)?)),
+            TypedColumn::UInt64(array) => match i64::try_from(present(array, row)?) {
+                Ok(value) => Cell::Integer(value),
+                Err(_) => Cell::Invalid("integer out of range".to_owned()),
+            },
+            TypedColumn::Float32(array) => Cell::Double(f64::from(present(array, row)?)),
+            TypedColumn::Float64(array) => Cell::Double(present(array, row)?),
+            TypedColumn::Utf8(array) if array.is_null(row) => return None,
+            TypedColumn::Utf8(array) => Cell::Text(array.value(row)),
+            TypedColumn::LargeUtf8(array) if array.is_null(row) => return None,
+            TypedColumn::LargeUtf8(array) => Cell::Text(array.value(row)),
+            TypedColumn::Utf8View(array) if array.is_null(row) => return None,
+            TypedColumn::Utf8View(array) => Cell::Text(array.value(row)),
+            TypedColumn::Timestamp(array, units) => timestamp(present(array, row)?, *units),
+            TypedColumn::Date32(array) => timestamp(i64::from(present(array, row)?) * 86_400, 1),
+            TypedColumn::Decimal128(array, scale) => {
+                let value = present(array, row)?;
+                match u32::try_from(*scale)
+                    .ok()
+                    .and_then(|scale| Decimal::try_from_i128_with_scale(value, scale).ok())
+                {
+                    Some(value) => Cell::Exact(value),
+                    None => Cell::Invalid("decimal out of range".to_owned()),
+                }
+            }
+        })
+    }
 }
 
 /// A cell's text, for carried columns and rejects.

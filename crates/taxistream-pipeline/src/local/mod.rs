@@ -9,5 +9,7 @@ pub use rejects::RejectsFile;
 pub use run::{
     FileReport, InputFile, LocalRunConfig, LocalRunReport, RunError, expand_inputs, run_local,
 };
-pub use sqlite::{SqliteTables, SqliteWriter, open_sqlite_tables};
+pub use sqlite::{
+    ItemIds, SqliteTables, SqliteWriter, open_sqlite_tables, open_sqlite_tables_with,
+};
 pub use stream::{LocalStreamSink, ShardReceiver, local_stream, shard_for};

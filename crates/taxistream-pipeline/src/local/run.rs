@@ -2,7 +2,7 @@
 //! one consumer per shard → the SQLite tables, with rejected rows to a CSV file.
 
 use super::rejects::RejectsFile;
-use super::sqlite::{SqliteTables, open_sqlite_tables};
+use super::sqlite::{ItemIds, SqliteTables, open_sqlite_tables_with};
 use super::stream::{ShardReceiver, local_stream};
 use crate::consume::{PoisonRecord, consume};
 use crate::ports::{PortError, RejectSink};
@@ -223,7 +223,8 @@ pub async fn run_local(
         }
     }
     let files = readable;
-    let (tables, writer) = open_sqlite_tables(&config.database)?;
+    // The producer below sends each trip once (`SeenTrips`): the writer may bulk-load new tables.
+    let (tables, writer) = open_sqlite_tables_with(&config.database, ItemIds::Distinct)?;
     let mut rejects = RejectsFile::create(&config.rejects)?;
     let (mut sink, receivers) = local_stream(config.shards);
     let consumers: Vec<_> = receivers

@@ -1,14 +1,23 @@
 //! The three tables in an embedded SQLite database, written by one thread in large transactions.
 //!
-//! Each table: `trip_id TEXT PRIMARY KEY`, then one column per item attribute. Numbers (DynamoDB
-//! `N`) are stored as INTEGER when integral, else REAL (exact for the ≤15 significant digits of
-//! money and distances); strings as TEXT. Writes are upserts, so a rerun leaves the same content.
+//! Each table: `trip_id TEXT NOT NULL` with a unique index on it (the key), then one column per
+//! item attribute. Numbers (DynamoDB `N`) are stored as INTEGER when integral, else REAL (exact
+//! for the ≤15 significant digits of money and distances); strings as TEXT. Writes are upserts,
+//! so a rerun leaves the same content.
+//!
+//! When the caller promises distinct ids ([`ItemIds::Distinct`]: a local run, whose producer sends
+//! each trip once), a table that is empty when the writer opens is bulk-loaded: its key index is
+//! dropped, rows are appended with plain INSERTs, and the unique index is built once at the end
+//! (sorting 500,000 keys once is far cheaper than 500,000 inserts into a B-tree of random keys),
+//! which also checks the promise. Otherwise, and for a table with rows, writes are upserts. A run
+//! that stopped part way may leave a table without its index: the next one builds it first.
 
 use crate::ports::{PortError, TripTables, WriteFailure};
 use rusqlite::{Connection, types::Value as SqlValue};
 use std::path::{Path, PathBuf};
 use std::thread::JoinHandle;
 use std::time::{Duration, Instant};
+use taxistream_core::number::nearest_double;
 use taxistream_core::text::push_decimal;
 use taxistream_core::{AttributeValue, Item, Table};
 use tokio::sync::mpsc;
@@ -37,14 +46,34 @@ pub struct SqliteWriter {
     path: PathBuf,
 }
 
-/// Opens (or creates) the database, creates the tables, and starts the writer thread.
+/// What the writer may assume about the items it is sent.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ItemIds {
+    /// Any: a `trip_id` may come more than once (redelivered records); every write is an upsert.
+    MayRepeat,
+    /// Each `trip_id` comes at most once per table (a local run, whose producer drops duplicate
+    /// trips): a table empty at the start is bulk-loaded, and the unique index built at the end
+    /// checks the promise (a repeat fails the run instead of being written twice).
+    Distinct,
+}
+
+/// Opens (or creates) the database, creates the tables, and starts the writer thread; every
+/// write is an upsert.
 pub fn open_sqlite_tables(path: &Path) -> Result<(SqliteTables, SqliteWriter), PortError> {
+    open_sqlite_tables_with(path, ItemIds::MayRepeat)
+}
+
+/// [`open_sqlite_tables`], bulk-loading empty tables when `ids` is [`ItemIds::Distinct`].
+pub fn open_sqlite_tables_with(
+    path: &Path,
+    ids: ItemIds,
+) -> Result<(SqliteTables, SqliteWriter), PortError> {
     let connection = open_database(path)
         .map_err(|error| PortError::permanent(format!("database {}: {error}", path.display())))?;
     let (sender, receiver) = mpsc::channel(WRITER_CHANNEL_BATCHES);
     let thread = std::thread::Builder::new()
         .name("sqlite-writer".to_owned())
-        .spawn(move || write_all(connection, receiver).map_err(|error| error.to_string()))
+        .spawn(move || write_all(connection, receiver, ids).map_err(|error| error.to_string()))
         .map_err(|error| {
             PortError::permanent(format!("cannot start the database writer: {error}"))
         })?;
@@ -86,8 +115,10 @@ fn open_database(path: &Path) -> rusqlite::Result<Connection> {
     let connection = Connection::open(path)?;
     // 16 KiB pages (shallower trees; measured 10% faster than 4 KiB, new databases only) and a
     // 64 MiB page cache: trip ids are random keys, so a small cache rereads pages from the file.
+    // Up to 2 helper threads sort when a key index is built.
     connection.execute_batch(
-        "PRAGMA page_size = 16384; PRAGMA journal_mode = WAL; PRAGMA synchronous = NORMAL; PRAGMA cache_size = -65536;",
+        "PRAGMA page_size = 16384; PRAGMA journal_mode = WAL; PRAGMA synchronous = NORMAL; \
+         PRAGMA cache_size = -65536; PRAGMA threads = 2;",
     )?;
     for table in Table::ALL {
         connection.execute_batch(&create_table_sql(table))?;
@@ -95,9 +126,9 @@ fn open_database(path: &Path) -> rusqlite::Result<Connection> {
     Ok(connection)
 }
 
-/// `CREATE TABLE IF NOT EXISTS` for one table. A rowid table with a `trip_id` key index, not
-/// `WITHOUT ROWID`: rows of ~200 bytes inserted under random keys split far fewer pages this way
-/// (measured: 15% faster end to end, see BENCHMARKS.md).
+/// `CREATE TABLE IF NOT EXISTS` for one table: a rowid table (not `WITHOUT ROWID`: rows of ~200
+/// bytes inserted under random keys split far fewer pages this way, measured 15% faster end to
+/// end) whose key is the unique index of [`create_index_sql`].
 pub fn create_table_sql(table: Table) -> String {
     let columns: Vec<String> = table
         .attributes()
@@ -109,10 +140,93 @@ pub fn create_table_sql(table: Table) -> String {
         })
         .collect();
     format!(
-        "CREATE TABLE IF NOT EXISTS {} (trip_id TEXT PRIMARY KEY NOT NULL, {});",
+        "CREATE TABLE IF NOT EXISTS {} (trip_id TEXT NOT NULL, {});",
         table.name(),
         columns.join(", ")
     )
+}
+
+/// The unique index on `trip_id` that is the table's key.
+pub fn create_index_sql(table: Table) -> String {
+    format!(
+        "CREATE UNIQUE INDEX IF NOT EXISTS {} ON {} (trip_id);",
+        index_name(table),
+        table.name()
+    )
+}
+
+fn index_name(table: Table) -> String {
+    format!("{}_trip_id", table.name())
+}
+
+/// How a table is written during one run.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Load {
+    /// Empty at the start, no index during the run: plain appends, then the unique index.
+    Bulk,
+    /// Empty at the start but keyed by a primary key (databases made before the unique index):
+    /// plain inserts, checked by that key.
+    Insert,
+    /// Rows already there: upserts on `trip_id`.
+    Upsert,
+}
+
+/// Decides how each table is loaded, and readies it: drops the key index of an empty table to be
+/// bulk-loaded, builds a missing one on a table to be upserted into.
+fn prepare_loads(connection: &Connection, ids: ItemIds) -> rusqlite::Result<Vec<Load>> {
+    let mut loads = Vec::with_capacity(Table::ALL.len());
+    for table in Table::ALL {
+        let empty: bool = connection.query_row(
+            &format!("SELECT NOT EXISTS (SELECT 1 FROM {})", table.name()),
+            [],
+            |row| row.get(0),
+        )?;
+        let load = match (
+            empty && ids == ItemIds::Distinct,
+            key_index(connection, table)?,
+        ) {
+            (true, Some(name)) if name == index_name(table) => {
+                connection.execute_batch(&format!("DROP INDEX {name};"))?;
+                Load::Bulk
+            }
+            (true, None) => Load::Bulk,
+            (true, Some(_)) => Load::Insert,
+            (false, key) => {
+                if key.is_none() {
+                    connection.execute_batch(&create_index_sql(table))?;
+                }
+                Load::Upsert
+            }
+        };
+        loads.push(load);
+    }
+    Ok(loads)
+}
+
+/// The name of a unique index on exactly `trip_id` (ours, or an older schema's primary key).
+fn key_index(connection: &Connection, table: Table) -> rusqlite::Result<Option<String>> {
+    let mut indexes = connection.prepare(&format!("PRAGMA index_list({})", table.name()))?;
+    let unique: Vec<String> = indexes
+        .query_map([], |row| {
+            Ok((row.get::<_, String>("name")?, row.get::<_, bool>("unique")?))
+        })?
+        .filter_map(|index| match index {
+            Ok((name, true)) => Some(Ok(name)),
+            Ok(_) => None,
+            Err(error) => Some(Err(error)),
+        })
+        .collect::<rusqlite::Result<_>>()?;
+    for name in unique {
+        let quoted = name.replace('"', "\"\"");
+        let mut info = connection.prepare(&format!("PRAGMA index_info(\"{quoted}\")"))?;
+        let columns: Vec<String> = info
+            .query_map([], |row| row.get::<_, String>("name"))?
+            .collect::<rusqlite::Result<_>>()?;
+        if columns == ["trip_id"] {
+            return Ok(Some(name));
+        }
+    }
+    Ok(None)
 }
 
 fn column_type(attribute: &str) -> &'static str {
@@ -127,32 +241,51 @@ fn column_type(attribute: &str) -> &'static str {
 }
 
 fn upsert_sql(table: Table) -> String {
-    let attributes = table.attributes();
-    let placeholders = vec!["?"; attributes.len() + 1].join(", ");
-    let updates: Vec<String> = attributes
+    let updates: Vec<String> = table
+        .attributes()
         .iter()
         .map(|name| format!("{name} = excluded.{name}"))
         .collect();
     format!(
-        "INSERT INTO {} (trip_id, {}) VALUES ({placeholders}) ON CONFLICT (trip_id) DO UPDATE SET {}",
-        table.name(),
-        attributes.join(", "),
+        "{} ON CONFLICT (trip_id) DO UPDATE SET {}",
+        insert_sql(table),
         updates.join(", ")
+    )
+}
+
+fn insert_sql(table: Table) -> String {
+    let attributes = table.attributes();
+    let placeholders = vec!["?"; attributes.len() + 1].join(", ");
+    format!(
+        "INSERT INTO {} (trip_id, {}) VALUES ({placeholders})",
+        table.name(),
+        attributes.join(", ")
     )
 }
 
 fn write_all(
     mut connection: Connection,
     mut receiver: mpsc::Receiver<Vec<Item>>,
+    ids: ItemIds,
 ) -> rusqlite::Result<u64> {
+    let loads = prepare_loads(&connection, ids)?;
     let columns: Vec<Vec<&'static str>> =
         Table::ALL.iter().map(|table| table.attributes()).collect();
-    let statements: Vec<String> = Table::ALL.iter().map(|table| upsert_sql(*table)).collect();
+    let statements: Vec<String> = Table::ALL
+        .iter()
+        .zip(&loads)
+        .map(|(table, load)| match load {
+            Load::Bulk | Load::Insert => insert_sql(*table),
+            Load::Upsert => upsert_sql(*table),
+        })
+        .collect();
+    // Key order only helps a key index; bulk-loaded tables have none until the end.
+    let sort_runs = loads.iter().any(|load| *load != Load::Bulk);
     let mut written = 0u64;
     let mut open = true;
     let mut scratch = String::new();
     while open {
-        // Trip ids are random keys: every transaction dirties pages all over the tables, so few
+        // Trip ids are random keys: every transaction dirties pages all over the indexes, so few
         // large transactions write far less than many small ones. Commit by size or by age.
         let transaction = connection.transaction()?;
         let started = Instant::now();
@@ -175,7 +308,9 @@ fn write_all(
                         }
                     }
                 }
-                run.sort_unstable_by(|a, b| (a.table, &a.trip_id).cmp(&(b.table, &b.trip_id)));
+                if sort_runs {
+                    run.sort_unstable_by(|a, b| (a.table, &a.trip_id).cmp(&(b.table, &b.trip_id)));
+                }
                 for item in &run {
                     let index = Table::ALL
                         .iter()
@@ -193,6 +328,12 @@ fn write_all(
         transaction.commit()?;
         written += in_transaction as u64;
     }
+    // The key of each bulk-loaded table; fails (and says so) if a trip_id came twice.
+    for (table, load) in Table::ALL.iter().zip(&loads) {
+        if *load == Load::Bulk {
+            connection.execute_batch(&create_index_sql(*table))?;
+        }
+    }
     Ok(written)
 }
 
@@ -204,11 +345,11 @@ fn bind_item(
     scratch: &mut String,
 ) -> rusqlite::Result<()> {
     statement.raw_bind_parameter(1, &*item.trip_id)?;
+    // An item's attributes are its table's columns, in column order, absent ones left out.
+    let mut attributes = item.attributes.iter().peekable();
     for (position, column) in columns.iter().enumerate() {
-        let value = item
-            .attributes
-            .iter()
-            .find(|(name, _)| name == column)
+        let value = attributes
+            .next_if(|(name, _)| name == column)
             .map(|(_, value)| value);
         let index = position + 2;
         match value {
@@ -222,15 +363,18 @@ fn bind_item(
                 Ok(integer) if decimal.scale() == 0 => {
                     statement.raw_bind_parameter(index, integer)?
                 }
-                // The nearest double, correctly rounded from the exact decimal text.
-                _ => {
-                    scratch.clear();
-                    push_decimal(scratch, *decimal);
-                    match scratch.parse::<f64>() {
-                        Ok(real) => statement.raw_bind_parameter(index, real)?,
-                        Err(_) => statement.raw_bind_parameter(index, scratch.as_str())?,
+                _ => match nearest_double(*decimal) {
+                    Some(real) => statement.raw_bind_parameter(index, real)?,
+                    // The nearest double, correctly rounded from the exact decimal text.
+                    None => {
+                        scratch.clear();
+                        push_decimal(scratch, *decimal);
+                        match scratch.parse::<f64>() {
+                            Ok(real) => statement.raw_bind_parameter(index, real)?,
+                            Err(_) => statement.raw_bind_parameter(index, scratch.as_str())?,
+                        }
                     }
-                }
+                },
             },
             Some(AttributeValue::Timestamp(timestamp)) => {
                 scratch.clear();
@@ -252,11 +396,138 @@ mod tests {
         let sql = create_table_sql(Table::DistanceToFareRatio);
         assert_eq!(
             sql,
-            "CREATE TABLE IF NOT EXISTS distance_to_fare_ratio (trip_id TEXT PRIMARY KEY NOT NULL, \
+            "CREATE TABLE IF NOT EXISTS distance_to_fare_ratio (trip_id TEXT NOT NULL, \
              pickup_datetime TEXT, dropoff_datetime TEXT, vendor_id, pickup_location_id INTEGER, \
              dropoff_location_id INTEGER, trip_distance NUMERIC, fare_amount NUMERIC, fare_per_mile NUMERIC, \
              profitability TEXT);"
         );
+    }
+
+    fn duration_item(trip_id: &str, hundredths: i64) -> Item {
+        Item {
+            table: Table::TripDurationAnalysis,
+            trip_id: trip_id.into(),
+            attributes: vec![(
+                "duration_minutes",
+                AttributeValue::Decimal(rust_decimal::Decimal::new(hundredths, 2)),
+            )],
+        }
+    }
+
+    /// Writes `items` in one run, as a local run does; returns the writer's result.
+    fn write_run(path: &Path, items: Vec<Item>) -> Result<u64, PortError> {
+        write_run_with(path, items, ItemIds::Distinct)
+    }
+
+    fn write_run_with(path: &Path, items: Vec<Item>, ids: ItemIds) -> Result<u64, PortError> {
+        let runtime = tokio::runtime::Builder::new_current_thread()
+            .build()
+            .map_err(|error| PortError::permanent(error.to_string()))?;
+        let (mut tables, writer) = open_sqlite_tables_with(path, ids)?;
+        runtime
+            .block_on(tables.write_items(items))
+            .map_err(|failure| failure.error)?;
+        drop(tables);
+        writer.finish()
+    }
+
+    fn durations(path: &Path) -> Vec<(String, f64)> {
+        let connection = Connection::open(path).unwrap();
+        let mut statement = connection
+            .prepare(
+                "SELECT trip_id, duration_minutes FROM trip_duration_analysis ORDER BY trip_id",
+            )
+            .unwrap();
+        statement
+            .query_map([], |row| Ok((row.get(0)?, row.get(1)?)))
+            .unwrap()
+            .collect::<rusqlite::Result<_>>()
+            .unwrap()
+    }
+
+    fn key_of(path: &Path, table: Table) -> Option<String> {
+        key_index(&Connection::open(path).unwrap(), table).unwrap()
+    }
+
+    #[test]
+    fn a_bulk_loaded_table_gets_its_key_and_a_rerun_upserts()
+    -> Result<(), Box<dyn std::error::Error>> {
+        let dir = tempfile::tempdir()?;
+        let path = dir.path().join("t.db");
+        write_run(
+            &path,
+            vec![duration_item("b", 100), duration_item("a", 835)],
+        )?;
+        for table in Table::ALL {
+            assert_eq!(key_of(&path, table), Some(index_name(table)), "{table:?}");
+        }
+        write_run(&path, vec![duration_item("a", 836), duration_item("c", 1)])?;
+        assert_eq!(
+            durations(&path),
+            [("a".into(), 8.36), ("b".into(), 1.0), ("c".into(), 0.01)]
+        );
+        Ok(())
+    }
+
+    #[test]
+    fn a_trip_id_twice_in_a_bulk_load_is_an_error_not_two_rows()
+    -> Result<(), Box<dyn std::error::Error>> {
+        let dir = tempfile::tempdir()?;
+        let path = dir.path().join("t.db");
+        let error = write_run(&path, vec![duration_item("a", 1), duration_item("a", 2)])
+            .err()
+            .map(|error| error.to_string());
+        assert!(
+            error.as_ref().is_some_and(|e| e.contains("UNIQUE")),
+            "{error:?}"
+        );
+        Ok(())
+    }
+
+    #[test]
+    fn without_the_promise_a_repeated_trip_id_is_upserted() -> Result<(), Box<dyn std::error::Error>>
+    {
+        let dir = tempfile::tempdir()?;
+        let path = dir.path().join("t.db");
+        let items = vec![duration_item("a", 1), duration_item("a", 2)];
+        write_run_with(&path, items, ItemIds::MayRepeat)?;
+        assert_eq!(durations(&path), [("a".into(), 0.02)]);
+        assert!(key_of(&path, Table::TripDurationAnalysis).is_some());
+        Ok(())
+    }
+
+    #[test]
+    fn a_table_left_without_its_key_gets_it_before_upserts()
+    -> Result<(), Box<dyn std::error::Error>> {
+        let dir = tempfile::tempdir()?;
+        let path = dir.path().join("t.db");
+        write_run(&path, vec![duration_item("a", 1)])?;
+        // As a run stopped part way through a bulk load leaves it.
+        Connection::open(&path)?.execute_batch("DROP INDEX trip_duration_analysis_trip_id;")?;
+        write_run(&path, vec![duration_item("a", 2)])?;
+        assert_eq!(durations(&path), [("a".into(), 0.02)]);
+        assert!(key_of(&path, Table::TripDurationAnalysis).is_some());
+        Ok(())
+    }
+
+    #[test]
+    fn a_database_keyed_by_primary_key_keeps_working() -> Result<(), Box<dyn std::error::Error>> {
+        let dir = tempfile::tempdir()?;
+        let path = dir.path().join("t.db");
+        {
+            let connection = Connection::open(&path)?;
+            for table in Table::ALL {
+                let sql = create_table_sql(table)
+                    .replace("trip_id TEXT NOT NULL", "trip_id TEXT PRIMARY KEY NOT NULL");
+                connection.execute_batch(&sql)?;
+            }
+        }
+        write_run(&path, vec![duration_item("a", 1)])?;
+        write_run(&path, vec![duration_item("a", 2), duration_item("b", 3)])?;
+        assert_eq!(durations(&path), [("a".into(), 0.02), ("b".into(), 0.03)]);
+        let key = key_of(&path, Table::TripDurationAnalysis);
+        assert!(key.is_some_and(|name| name.starts_with("sqlite_autoindex")));
+        Ok(())
     }
 
     #[test]
