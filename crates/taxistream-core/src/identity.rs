@@ -40,6 +40,15 @@ impl TripId {
         }
     }
 
+    /// The longest id: a Kinesis partition key holds at most 256 characters (and a DynamoDB
+    /// key 2,048 bytes). Generated ids have 32.
+    pub const MAX_CHARS: usize = 256;
+
+    /// True when the id fits [`TripId::MAX_CHARS`].
+    pub fn fits_key_limits(&self) -> bool {
+        self.text.len() <= Self::MAX_CHARS || self.text.chars().count() <= Self::MAX_CHARS
+    }
+
     /// An id taken from the data.
     pub fn given(text: &str) -> TripId {
         TripId {

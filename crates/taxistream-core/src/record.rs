@@ -129,6 +129,16 @@ pub fn decode(bytes: &[u8]) -> Result<DecodedRecord, RecordError> {
         .finish()
         .map_err(|missing| RecordError::MissingTimestamp(missing.0.name()))?;
     let id = TripId::identify(&trip);
+    if !id.fits_key_limits() {
+        return Err(RecordError::Field {
+            field: "trip_id".to_owned(),
+            detail: format!(
+                "{} characters, over the {} a table key may hold",
+                id.as_str().chars().count(),
+                TripId::MAX_CHARS
+            ),
+        });
+    }
     Ok(DecodedRecord { id, trip })
 }
 
@@ -328,6 +338,16 @@ mod tests {
         assert_eq!(record.trip.get(Field::CongestionSurcharge), None);
         assert_eq!(record.id.as_str().len(), 32);
         Ok(())
+    }
+
+    #[test]
+    fn a_trip_id_too_long_for_a_table_key_is_not_a_trip_record() {
+        let record = format!(
+            r#"{{"trip_id":"{}","pickup_datetime":"2025-01-01 00:00:00","dropoff_datetime":"2025-01-01 00:10:00"}}"#,
+            "x".repeat(3000)
+        );
+        let error = decode_str(&record).unwrap_err();
+        assert!(error.to_string().contains("3000 characters"), "{error}");
     }
 
     #[test]

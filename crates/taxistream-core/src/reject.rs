@@ -22,13 +22,15 @@ pub enum RejectReason {
     InvalidUtf8,
     /// The trip's stream record would exceed the 1 MiB Kinesis record limit.
     RecordTooLarge,
+    /// The data's `trip_id` is longer than a Kinesis partition key may be (256 characters).
+    BadTripId,
     /// A stream record that is not a trip record (consumer side).
     BadRecord,
 }
 
 impl RejectReason {
     /// Every reason, in a stable order.
-    pub const ALL: [RejectReason; 8] = [
+    pub const ALL: [RejectReason; 9] = [
         RejectReason::MissingTimestamp,
         RejectReason::BadTimestamp,
         RejectReason::BadNumber,
@@ -36,6 +38,7 @@ impl RejectReason {
         RejectReason::ExtraFields,
         RejectReason::InvalidUtf8,
         RejectReason::RecordTooLarge,
+        RejectReason::BadTripId,
         RejectReason::BadRecord,
     ];
 
@@ -49,6 +52,7 @@ impl RejectReason {
             RejectReason::ExtraFields => "extra_fields",
             RejectReason::InvalidUtf8 => "invalid_utf8",
             RejectReason::RecordTooLarge => "record_too_large",
+            RejectReason::BadTripId => "bad_trip_id",
             RejectReason::BadRecord => "bad_record",
         }
     }

@@ -123,6 +123,19 @@ where
 /// The trip's stream record, or a rejection (of the row at `line`) when it exceeds the Kinesis
 /// record limit.
 pub fn stream_record(trip: &Trip, id: &TripId, line: u64) -> Result<StreamRecord, RowRejection> {
+    if !id.fits_key_limits() {
+        return Err(RowRejection {
+            line,
+            column: None,
+            reason: RejectReason::BadTripId,
+            detail: format!(
+                "trip_id has {} characters; a Kinesis partition key holds at most {}",
+                id.as_str().chars().count(),
+                TripId::MAX_CHARS
+            ),
+            raw: id.as_str().chars().take(RAW_PREFIX_BYTES).collect(),
+        });
+    }
     let mut data = Vec::with_capacity(384);
     record::encode(trip, id, &mut data);
     let record = StreamRecord {
@@ -202,6 +215,19 @@ mod tests {
         assert_eq!(rejection.line, 7);
         assert_eq!(rejection.reason, RejectReason::RecordTooLarge);
         assert!(rejection.detail.contains(id.as_str()));
+    }
+
+    #[test]
+    fn a_given_trip_id_over_256_characters_is_rejected() {
+        let mut builder = taxistream_core::trip::TripBuilder::new();
+        let field = taxistream_core::schema::Field::PickupDatetime;
+        assert!(builder.set_text(field, "2025-01-01 00:00:00").is_ok());
+        let field = taxistream_core::schema::Field::DropoffDatetime;
+        assert!(builder.set_text(field, "2025-01-01 00:10:00").is_ok());
+        let trip = builder.finish().unwrap();
+        let rejection = stream_record(&trip, &TripId::given(&"é".repeat(257)), 3).unwrap_err();
+        assert_eq!(rejection.reason, RejectReason::BadTripId);
+        assert!(stream_record(&trip, &TripId::given(&"é".repeat(256)), 3).is_ok());
     }
 
     #[test]
