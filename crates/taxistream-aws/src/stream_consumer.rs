@@ -89,6 +89,9 @@ where
             if batch.records_done > 0 {
                 let last_done = &read.records[batch.records_done - 1];
                 if let Some(sequence) = &last_done.sequence_number {
+                    // The batch's undecodable records are on disk before the checkpoint moves
+                    // past them.
+                    rejects.flush().await?;
                     checkpoints.shards.insert(shard.clone(), sequence.clone());
                     checkpoints.save(&options.checkpoint)?;
                 }

@@ -92,4 +92,10 @@ pub trait RejectSink {
         source_name: &str,
         rejection: &RowRejection,
     ) -> impl Future<Output = Result<(), PortError>> + Send;
+
+    /// Makes the rows recorded so far durable (before a checkpoint moves past them). Sinks that
+    /// are written whole at the end have nothing to do.
+    fn flush(&mut self) -> impl Future<Output = Result<(), PortError>> + Send {
+        async { Ok(()) }
+    }
 }

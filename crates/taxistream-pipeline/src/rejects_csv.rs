@@ -38,6 +38,11 @@ impl<W: Write> RejectsCsv<W> {
             .map_err(|error| PortError::permanent(format!("rejects: {error}")))
     }
 
+    /// The destination.
+    pub fn get_ref(&self) -> &W {
+        self.writer.get_ref()
+    }
+
     /// Rows written so far, header not counted.
     pub fn rows(&self) -> u64 {
         self.rows

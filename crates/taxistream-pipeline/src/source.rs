@@ -37,11 +37,21 @@ pub struct SourceInfo {
 
 type Rows = Vec<Result<ReadItem, InputError>>;
 
+/// What the reader thread sends: rows, then an explicit end (a channel that closes without it
+/// means the reader died, and the source must not look complete).
+#[derive(Debug)]
+enum Message {
+    Rows(Rows),
+    End,
+}
+
 /// A reader running on a blocking thread; rows arrive in file order.
 #[derive(Debug)]
 pub struct BackgroundSource {
-    receiver: mpsc::Receiver<Rows>,
+    receiver: mpsc::Receiver<Message>,
     pending: std::vec::IntoIter<Result<ReadItem, InputError>>,
+    source_name: String,
+    ended: bool,
 }
 
 /// Opens the source `source_name` with `open` on a blocking thread and reads it there. Returns
@@ -78,6 +88,8 @@ where
             BackgroundSource {
                 receiver,
                 pending: Vec::new().into_iter(),
+                source_name,
+                ended: false,
             },
         )),
         Ok(Err(error)) => Err(error),
@@ -93,22 +105,23 @@ where
     }
 }
 
-/// Sends the reader's rows in chunks until it ends, fails, or nobody listens any more.
-fn forward_rows(reader: TripReader, sender: &mpsc::Sender<Rows>) {
+/// Sends the reader's rows in chunks until it ends (then says so), fails, or nobody listens.
+fn forward_rows(reader: TripReader, sender: &mpsc::Sender<Message>) {
     let mut chunk = Vec::with_capacity(ROWS_PER_MESSAGE);
     for row in reader {
         let failed = row.is_err();
         chunk.push(row);
         if failed || chunk.len() == ROWS_PER_MESSAGE {
             let full = std::mem::replace(&mut chunk, Vec::with_capacity(ROWS_PER_MESSAGE));
-            if sender.blocking_send(full).is_err() || failed {
+            if sender.blocking_send(Message::Rows(full)).is_err() || failed {
                 return;
             }
         }
     }
-    if !chunk.is_empty() {
-        let _ = sender.blocking_send(chunk);
+    if !chunk.is_empty() && sender.blocking_send(Message::Rows(chunk)).is_err() {
+        return;
     }
+    let _ = sender.blocking_send(Message::End);
 }
 
 impl TripSource for BackgroundSource {
@@ -117,7 +130,23 @@ impl TripSource for BackgroundSource {
             if let Some(row) = self.pending.next() {
                 return Some(row);
             }
-            self.pending = self.receiver.recv().await?.into_iter();
+            if self.ended {
+                return None;
+            }
+            match self.receiver.recv().await {
+                Some(Message::Rows(rows)) => self.pending = rows.into_iter(),
+                Some(Message::End) => self.ended = true,
+                // The reader thread died mid-file (a panic in a reader library): an error, so
+                // that the rows after it are not silently missing from the accounting.
+                None => {
+                    self.ended = true;
+                    return Some(Err(InputError::Read {
+                        source_name: self.source_name.clone(),
+                        line: 0,
+                        detail: "the reader stopped unexpectedly before the end".to_owned(),
+                    }));
+                }
+            }
         }
     }
 }
@@ -152,6 +181,37 @@ mod tests {
             }
         }
         assert_eq!(lines, (2..1202).collect::<Vec<u64>>());
+    }
+
+    /// Gives its text, then panics instead of saying "end of file".
+    struct PanicsAtTheEnd(std::io::Cursor<&'static [u8]>);
+
+    impl std::io::Read for PanicsAtTheEnd {
+        fn read(&mut self, buffer: &mut [u8]) -> std::io::Result<usize> {
+            match self.0.read(buffer)? {
+                0 => panic!("injected reader failure"),
+                read => Ok(read),
+            }
+        }
+    }
+
+    #[tokio::test]
+    async fn a_reader_dying_mid_file_is_an_error_not_an_end() {
+        let text = "pickup_datetime,dropoff_datetime\n2025-01-01 00:00:00,2025-01-01 00:10:00\n";
+        let open = move || {
+            let reader = PanicsAtTheEnd(std::io::Cursor::new(text.as_bytes()));
+            taxistream_core::open_stream(Box::new(reader), "t.csv".to_owned(), 1)
+        };
+        let (_, mut source) = open_in_background("t.csv".into(), open).await.unwrap();
+        let mut last = None;
+        while let Some(row) = source.next_item().await {
+            last = Some(row);
+        }
+        let error = last.unwrap().unwrap_err();
+        assert!(
+            error.to_string().contains("stopped unexpectedly"),
+            "{error}"
+        );
     }
 
     #[tokio::test]

@@ -160,6 +160,18 @@ async fn a_consumer_killed_outright_loses_nothing() {
     let name = "yellow_tripdata_2020-01_head499_tail500.csv";
     let pipeline = Pipeline::create(1).await;
     let dir = tempfile::tempdir().unwrap();
+    // An undecodable record first: it must reach the rejects file whenever the kill comes.
+    pipeline
+        .kinesis
+        .put_record()
+        .stream_name(&pipeline.stream)
+        .partition_key("poison")
+        .data(aws_sdk_kinesis::primitives::Blob::new(
+            b"not a trip".to_vec(),
+        ))
+        .send()
+        .await
+        .unwrap();
     produce(&pipeline, dir.path(), &testdata(name));
     let killed = consume_and_stop(&pipeline, dir.path(), "-KILL");
     assert!(!killed.status.success());
@@ -169,7 +181,13 @@ async fn a_consumer_killed_outright_loses_nothing() {
             .output()
             .unwrap(),
     );
-    assert!(rest["report"]["totals"]["records_done"].as_u64().unwrap() < 999 + 25);
+    assert!(rest["report"]["totals"]["records_done"].as_u64().unwrap() < 1000 + 25);
+    let rejects = dir.path().join("taxistream-consume-rejects.csv");
+    let rejects = std::fs::read_to_string(rejects).unwrap();
+    assert!(
+        rejects.contains("bad_record") && rejects.contains("not a trip"),
+        "{rejects}"
+    );
     assert_eq!(
         pipeline.dump_tables().await,
         local_tables(&testdata(name)).await

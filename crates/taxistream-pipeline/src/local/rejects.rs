@@ -49,11 +49,6 @@ impl RejectsFile {
         Ok(RejectsFile { csv })
     }
 
-    /// Writes what is buffered to the file (the file stays open).
-    pub fn flush(&mut self) -> Result<(), PortError> {
-        self.csv.flush()
-    }
-
     /// Flushes to disk.
     pub fn finish(self) -> Result<(), PortError> {
         self.csv
@@ -70,5 +65,15 @@ impl RejectSink for RejectsFile {
         rejection: &RowRejection,
     ) -> Result<(), PortError> {
         self.csv.reject(source_name, rejection).await
+    }
+
+    /// Writes what is buffered to the file and to the disk.
+    async fn flush(&mut self) -> Result<(), PortError> {
+        self.csv.flush()?;
+        self.csv
+            .get_ref()
+            .get_ref()
+            .sync_data()
+            .map_err(|error| PortError::permanent(format!("rejects file: {error}")))
     }
 }
