@@ -4,9 +4,8 @@ use crate::error::port_error;
 use crate::retry::{DeliveryStats, RetryPolicy};
 use aws_sdk_dynamodb::types::{AttributeValue as DynamoValue, PutRequest, WriteRequest};
 use futures_util::StreamExt;
-use std::collections::{HashMap, HashSet};
+use std::collections::HashMap;
 use std::future::Future;
-use std::ops::Range;
 use taxistream_core::{Item, Table};
 use taxistream_pipeline::{PortError, TripTables, WriteFailure};
 
@@ -29,9 +28,14 @@ pub trait BatchWriteApi: Send + Sync {
 
 impl BatchWriteApi for aws_sdk_dynamodb::Client {
     async fn batch_write(&self, requests: &RequestItems) -> Result<RequestItems, PortError> {
+        // The tables retry (only unprocessed items); the SDK's own retries would multiply them.
+        let no_sdk_retries = aws_sdk_dynamodb::config::Builder::default()
+            .retry_config(aws_sdk_dynamodb::config::retry::RetryConfig::disabled());
         let output = self
             .batch_write_item()
             .set_request_items(Some(requests.clone()))
+            .customize()
+            .config_override(no_sdk_retries)
             .send()
             .await
             .map_err(|error| port_error("BatchWriteItem", &error))?;
@@ -95,18 +99,19 @@ impl<A: BatchWriteApi> DynamoTables<A> {
 
 impl<A: BatchWriteApi> TripTables for DynamoTables<A> {
     /// Writes the items in calls of at most 25, a few calls at a time, each retried (only its
-    /// unprocessed items) with jittered backoff. On a failure that outlasts the retries, says
-    /// how many leading items are surely written: those of the calls before the failed one.
+    /// unprocessed items) with jittered backoff. An item whose key comes again later in `items`
+    /// is left out: every write is a whole-item put, so the last one is what stays (and in-flight
+    /// calls cannot reorder two writes of one key). On a failure that outlasts the retries, says
+    /// how many leading items are done: written, or replaced by a later item of the same key.
     async fn write_items(&mut self, items: Vec<Item>) -> Result<(), WriteFailure> {
         let mut calls = Vec::new();
-        for range in plan_calls(&items) {
-            let requests = request_items(&items[range.clone()], &self.names).map_err(|error| {
-                WriteFailure {
-                    items_written: range.start,
-                    error,
-                }
+        for indices in plan_calls(&items) {
+            let requests = request_items(indices.iter().map(|&index| &items[index]), &self.names)
+                .map_err(|error| WriteFailure {
+                items_written: 0,
+                error,
             })?;
-            calls.push((range.start, requests));
+            calls.push((indices[0], requests));
         }
         let (api, policy) = (&self.api, &self.policy);
         let mut results = futures_util::stream::iter(calls)
@@ -128,29 +133,30 @@ impl<A: BatchWriteApi> TripTables for DynamoTables<A> {
     }
 }
 
-/// Splits items into BatchWriteItem calls, in order: at most 25 each, and never two writes to
-/// the same key in one call (DynamoDB refuses such a call).
-pub fn plan_calls(items: &[Item]) -> Vec<Range<usize>> {
-    let mut calls = Vec::with_capacity(items.len() / MAX_ITEMS_PER_BATCH_WRITE + 1);
-    let mut keys: HashSet<(Table, &str)> = HashSet::with_capacity(MAX_ITEMS_PER_BATCH_WRITE);
-    let mut start = 0;
+/// The BatchWriteItem calls for `items`, as positions in `items`, in order: at most 25 each, and
+/// only the last item of each key (a call may not write one key twice, and the last write is
+/// the one that stays anyway).
+pub fn plan_calls(items: &[Item]) -> Vec<Vec<usize>> {
+    let mut last: HashMap<(Table, &str), usize> = HashMap::with_capacity(items.len());
     for (index, item) in items.iter().enumerate() {
-        let key = (item.table, &*item.trip_id);
-        if index - start == MAX_ITEMS_PER_BATCH_WRITE || keys.contains(&key) {
-            calls.push(start..index);
-            start = index;
-            keys.clear();
-        }
-        keys.insert(key);
+        last.insert((item.table, &*item.trip_id), index);
     }
-    if start < items.len() {
-        calls.push(start..items.len());
-    }
-    calls
+    let kept: Vec<usize> = items
+        .iter()
+        .enumerate()
+        .filter(|(index, item)| last.get(&(item.table, &*item.trip_id)) == Some(index))
+        .map(|(index, _)| index)
+        .collect();
+    kept.chunks(MAX_ITEMS_PER_BATCH_WRITE)
+        .map(<[usize]>::to_vec)
+        .collect()
 }
 
 /// The put requests of `items`, grouped by table name.
-pub fn request_items(items: &[Item], names: &TableNames) -> Result<RequestItems, PortError> {
+pub fn request_items<'a>(
+    items: impl IntoIterator<Item = &'a Item>,
+    names: &TableNames,
+) -> Result<RequestItems, PortError> {
     let mut requests = RequestItems::new();
     for item in items {
         requests
@@ -196,20 +202,19 @@ async fn write_with_retries<A: BatchWriteApi>(
     loop {
         attempts += 1;
         stats.calls += 1;
-        let error = match api.batch_write(&pending).await {
+        let (error, whole_call) = match api.batch_write(&pending).await {
             Ok(unprocessed) => {
                 let left: usize = unprocessed.values().map(Vec::len).sum();
                 if left == 0 {
                     return (Ok(()), stats);
                 }
-                stats.retried_entries += left as u64;
                 pending = unprocessed;
-                PortError::transient(format!("{left} items left unprocessed by BatchWriteItem"))
+                let error = PortError::transient(format!(
+                    "{left} items left unprocessed by BatchWriteItem"
+                ));
+                (error, false)
             }
-            Err(error) => {
-                stats.retried_calls += u64::from(error.retryable);
-                error
-            }
+            Err(error) => (error, true),
         };
         if !error.retryable || !policy.may_retry(attempts) {
             let error = PortError {
@@ -217,6 +222,12 @@ async fn write_with_retries<A: BatchWriteApi>(
                 retryable: error.retryable,
             };
             return (Err(error), stats);
+        }
+        // Counted only when it is retried.
+        if whole_call {
+            stats.retried_calls += 1;
+        } else {
+            stats.retried_entries += pending.values().map(Vec::len).sum::<usize>() as u64;
         }
         tokio::time::sleep(policy.delay(attempts)).await;
     }
@@ -247,11 +258,14 @@ mod tests {
         let items: Vec<Item> = (0..60)
             .map(|n| item(Table::TripDurationAnalysis, &n.to_string()))
             .collect();
-        assert_eq!(plan_calls(&items), [0..25, 25..50, 50..60]);
+        let calls = plan_calls(&items);
+        let sizes: Vec<usize> = calls.iter().map(Vec::len).collect();
+        assert_eq!(sizes, [25, 25, 10]);
+        assert_eq!(calls[1][0], 25);
     }
 
     #[test]
-    fn a_call_never_writes_one_key_twice() {
+    fn only_the_last_write_of_a_key_is_sent() {
         let items = [
             item(Table::TripDurationAnalysis, "a"),
             item(Table::DistanceToFareRatio, "a"),
@@ -259,7 +273,7 @@ mod tests {
             item(Table::TripDurationAnalysis, "a"),
             item(Table::TripDurationAnalysis, "c"),
         ];
-        assert_eq!(plan_calls(&items), [0..3, 3..5]);
+        assert_eq!(plan_calls(&items), [vec![1, 2, 3, 4]]);
     }
 
     #[test]

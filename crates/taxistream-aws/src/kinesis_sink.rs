@@ -53,9 +53,14 @@ impl PutRecordsApi for aws_sdk_kinesis::Client {
                     .map_err(|error| PortError::permanent(format!("PutRecords entry: {error}")))
             })
             .collect::<Result<Vec<_>, _>>()?;
+        // The sink retries (only the failed entries); the SDK's own retries would multiply them.
+        let no_sdk_retries = aws_sdk_kinesis::config::Builder::default()
+            .retry_config(aws_sdk_kinesis::config::retry::RetryConfig::disabled());
         let output = aws_sdk_kinesis::Client::put_records(self)
             .stream_name(stream)
             .set_records(Some(entries))
+            .customize()
+            .config_override(no_sdk_retries)
             .send()
             .await
             .map_err(|error| port_error(&format!("PutRecords to stream {stream}"), &error))?;
@@ -129,7 +134,8 @@ impl<A: PutRecordsApi> RecordSink for KinesisSink<A> {
         loop {
             attempts += 1;
             self.stats.calls += 1;
-            let last_error = match self.api.put_records(&self.stream, &pending).await {
+            let (last_error, whole_call) = match self.api.put_records(&self.stream, &pending).await
+            {
                 Ok(outcomes) if outcomes.len() != pending.len() => {
                     return Err(PortError::permanent(format!(
                         "PutRecords to stream {}: {} results for {} records",
@@ -145,32 +151,33 @@ impl<A: PutRecordsApi> RecordSink for KinesisSink<A> {
                     }
                     let first = describe_failure(&outcomes[failed[0]]);
                     let retryable = failed.iter().all(|&index| match &outcomes[index] {
-                        EntryOutcome::Failed { code, .. } => {
-                            is_retryable_code(code) || code.starts_with("KMS")
-                        }
+                        EntryOutcome::Failed { code, .. } => is_retryable_code(code),
                         EntryOutcome::Accepted { .. } => true,
                     });
                     pending = keep_failed(pending, &failed);
-                    self.stats.retried_entries += pending.len() as u64;
-                    PortError {
+                    let error = PortError {
                         message: format!(
                             "{} of {total} records refused by stream {} ({first})",
                             pending.len(),
                             self.stream
                         ),
                         retryable,
-                    }
+                    };
+                    (error, false)
                 }
-                Err(error) => {
-                    self.stats.retried_calls += u64::from(error.retryable);
-                    error
-                }
+                Err(error) => (error, true),
             };
             if !last_error.retryable || !self.policy.may_retry(attempts) {
                 return Err(PortError {
                     message: format!("{} (after {attempts} attempts)", last_error.message),
                     retryable: last_error.retryable,
                 });
+            }
+            // Counted only when it is retried.
+            if whole_call {
+                self.stats.retried_calls += 1;
+            } else {
+                self.stats.retried_entries += pending.len() as u64;
             }
             tokio::time::sleep(self.policy.delay(attempts)).await;
         }

@@ -50,7 +50,8 @@ impl PortError {
 }
 
 /// A write to the trip tables that failed part way: the items before `items_written` (in the
-/// order given) are durable, the rest may or may not be.
+/// order given) are done (durable, or replaced by a later item of the same key, which is not
+/// done yet), the rest may or may not be.
 #[derive(Debug, thiserror::Error)]
 #[error("{error} ({items_written} items written before it)")]
 pub struct WriteFailure {

@@ -130,19 +130,50 @@ async fn rejected_rows_go_to_a_rejects_object_that_is_never_read_back() {
     assert!(again.skipped[0].reason.contains("rejects prefix"));
 }
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn a_poison_record_in_a_batch_is_set_aside_and_the_rest_written() {
-    let pipeline = Pipeline::create(1).await;
-    let trip = |minutes: u32, sequence: &str| {
-        StreamRecord {
-        partition_key: format!("trip-{sequence}"),
-        // The original tutorial's record format: snake_case names, numbers as JSON numbers.
+/// A record in the original tutorial's format: snake_case names, numbers as JSON numbers.
+fn tutorial_record(id: &str, minutes: u32, sequence: &str) -> StreamRecord {
+    StreamRecord {
+        partition_key: id.to_owned(),
         data: format!(
-            r#"{{"trip_id":"trip-{sequence}","vendor_id":2,"pickup_datetime":"2019-07-01 08:00:00","dropoff_datetime":"2019-07-01 08:{minutes:02}:00","trip_distance":3.2,"fare_amount":14.5,"total_amount":55.3}}"#
+            r#"{{"trip_id":"{id}","vendor_id":2,"pickup_datetime":"2019-07-01 08:00:00","dropoff_datetime":"2019-07-01 08:{minutes:02}:00","trip_distance":3.2,"fare_amount":14.5,"total_amount":55.3}}"#
         )
         .into_bytes(),
         sequence_number: Some(sequence.to_owned()),
     }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn two_writes_of_one_trip_in_a_batch_leave_the_last() {
+    let pipeline = Pipeline::create(1).await;
+    let consumer = Consumer::new(
+        crate::limits::StrictDynamo(pipeline.dynamodb.clone()),
+        pipeline.s3_store(),
+        pipeline.consumer_settings(),
+    );
+    let records = [
+        tutorial_record("trip-1", 12, "1"),
+        tutorial_record("trip-2", 5, "2"),
+        tutorial_record("trip-1", 45, "3"),
+    ];
+    let (response, report) =
+        lambda_kinesis_consumer::handle(&consumer, &kinesis_events(&records, 100)[0]).await;
+    assert!(response.batch_item_failures.is_empty(), "{report:?}");
+    let tables = pipeline.dump_tables().await;
+    assert_eq!(
+        tables["trip_duration_analysis"]["trip-1"]["duration_category"],
+        "long"
+    );
+    assert_eq!(
+        tables["trip_duration_analysis"]["trip-2"]["duration_category"],
+        "short"
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_poison_record_in_a_batch_is_set_aside_and_the_rest_written() {
+    let pipeline = Pipeline::create(1).await;
+    let trip = |minutes: u32, sequence: &str| {
+        tutorial_record(&format!("trip-{sequence}"), minutes, sequence)
     };
     let poison = StreamRecord {
         partition_key: "whatever".into(),
