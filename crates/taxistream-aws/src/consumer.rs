@@ -72,6 +72,14 @@ impl<D: BatchWriteApi + Clone> Consumer<D> {
     pub async fn consume_batch(&self, records: &[StreamRecord]) -> BatchReport {
         let (outcome, tables) = self.write(records).await;
         let mut report = report(records, &outcome, tables);
+        for poison in &outcome.poison {
+            tracing::error!(
+                sequence_number = poison.sequence_number.as_deref().unwrap_or("?"),
+                partition_key = %poison.partition_key,
+                "undecodable record set aside: {}",
+                poison.error
+            );
+        }
         let Some(first) = outcome.poison.first() else {
             return report;
         };
@@ -87,7 +95,7 @@ impl<D: BatchWriteApi + Clone> Consumer<D> {
             ),
         };
         let uploaded = async {
-            let mut rejects = S3Rejects::new(object)?;
+            let mut rejects = S3Rejects::new(object, &std::env::temp_dir())?;
             for poison in &outcome.poison {
                 rejects.reject("stream", &poison.to_rejection()).await?;
             }

@@ -87,6 +87,8 @@ enum Cursor {
     Beginning,
     /// Start at this sequence number (a batch not done is read again).
     At(String),
+    /// Start after this sequence number (the last one read, when an iterator expired).
+    After(String),
     /// Continue with this iterator.
     Iterator(String),
     /// The shard is closed and read to its end.
@@ -100,6 +102,8 @@ pub struct StreamReader {
     stream: String,
     start: StartPosition,
     shards: BTreeMap<String, Cursor>,
+    /// The last sequence number read per shard (done or not).
+    last_read: BTreeMap<String, String>,
     listed_once: bool,
 }
 
@@ -111,6 +115,7 @@ impl StreamReader {
             stream: stream.to_owned(),
             start,
             shards: BTreeMap::new(),
+            last_read: BTreeMap::new(),
             listed_once: false,
         }
     }
@@ -183,6 +188,10 @@ impl StreamReader {
                 let sequence = sequence.clone();
                 self.iterator(shard, Some(&sequence), true).await?
             }
+            Some(Cursor::After(sequence)) => {
+                let sequence = sequence.clone();
+                self.iterator(shard, Some(&sequence), false).await?
+            }
             Some(Cursor::Beginning) => {
                 self.iterator_of_type(shard, ShardIteratorType::TrimHorizon, None)
                     .await?
@@ -202,8 +211,13 @@ impl StreamReader {
                     .as_service_error()
                     .is_some_and(|service| service.is_expired_iterator_exception());
                 if expired {
-                    // Iterators last five minutes: start again from the checkpoint.
-                    self.shards.insert(shard.to_owned(), Cursor::Fresh);
+                    // Iterators last five minutes: go on after the last record read (not from
+                    // the start position, which for `latest` would skip what came meanwhile).
+                    let cursor = match self.last_read.get(shard) {
+                        Some(sequence) => Cursor::After(sequence.clone()),
+                        None => Cursor::Fresh,
+                    };
+                    self.shards.insert(shard.to_owned(), cursor);
                 }
                 let mut error = port_error(&format!("GetRecords of {shard}"), &error);
                 error.retryable |= expired;
@@ -219,6 +233,12 @@ impl StreamReader {
                 sequence_number: Some(record.sequence_number().to_owned()),
             })
             .collect();
+        if let Some(last) = records
+            .last()
+            .and_then(|record| record.sequence_number.clone())
+        {
+            self.last_read.insert(shard.to_owned(), last);
+        }
         let cursor = match output.next_shard_iterator() {
             Some(next) => Cursor::Iterator(next.to_owned()),
             None => Cursor::Ended,
@@ -234,6 +254,7 @@ impl StreamReader {
     pub fn rewind(&mut self, shard: &str, sequence: &str) {
         self.shards
             .insert(shard.to_owned(), Cursor::At(sequence.to_owned()));
+        self.last_read.remove(shard);
     }
 
     async fn iterator(

@@ -116,12 +116,14 @@ impl<K: PutRecordsApi + Clone> Producer<K> {
             .open_trip_object(object, &self.settings.read)
             .await?;
         let source_name = object.to_string();
-        let mut rejects = S3Rejects::new(self.rejects_object(object)).map_err(|error| {
-            ProduceObjectError::Produce {
-                source_name: source_name.clone(),
-                error: ProduceError::Rejects(error),
-            }
-        })?;
+        let rejects_object = self.rejects_object(object);
+        let mut rejects =
+            S3Rejects::new(rejects_object, &self.settings.read.spill_dir).map_err(|error| {
+                ProduceObjectError::Produce {
+                    source_name: source_name.clone(),
+                    error: ProduceError::Rejects(error),
+                }
+            })?;
         let (accounting, stream) = self
             .produce_from(source, &source_name, &mut rejects)
             .await?;

@@ -4,8 +4,8 @@
 use crate::error::port_error;
 use aws_sdk_s3::primitives::ByteStream;
 use bytes::Bytes;
-use std::io::{self, Read, Seek, Write};
-use std::path::PathBuf;
+use std::io::{self, BufWriter, Read, Seek, Write};
+use std::path::{Path, PathBuf};
 use taxistream_core::read::ParquetTripReader;
 use taxistream_core::{InputError, RowRejection, TripReader, open_stream};
 use taxistream_pipeline::{
@@ -137,7 +137,7 @@ impl S3Store {
     pub async fn put_object(
         &self,
         object: &ObjectRef,
-        body: Vec<u8>,
+        body: ByteStream,
         content_type: &str,
     ) -> Result<(), PortError> {
         self.client
@@ -145,7 +145,7 @@ impl S3Store {
             .bucket(&object.bucket)
             .key(&object.key)
             .content_type(content_type)
-            .body(ByteStream::from(body))
+            .body(body)
             .send()
             .await
             .map_err(|error| port_error(&format!("PutObject {object}"), &error))?;
@@ -235,18 +235,25 @@ fn open_body(
     ParquetTripReader::new(file, source_name).map(|reader| TripReader::Parquet(Box::new(reader)))
 }
 
-/// Rejected rows gathered as one CSV object, written when finished (only if there are any).
+/// Rejected rows gathered as one CSV object, in a temporary file (a file of bad rows can be as
+/// large as its object: memory stays bounded), written when finished (only if there are any).
 pub struct S3Rejects {
     object: ObjectRef,
-    csv: RejectsCsv<Vec<u8>>,
+    csv: RejectsCsv<BufWriter<tempfile::NamedTempFile>>,
 }
 
 impl S3Rejects {
-    /// Rejects to go to `object`.
-    pub fn new(object: ObjectRef) -> Result<Self, PortError> {
+    /// Rejects to go to `object`, gathered in a temporary file in `dir`.
+    pub fn new(object: ObjectRef, dir: &Path) -> Result<Self, PortError> {
+        let file = tempfile::NamedTempFile::new_in(dir).map_err(|error| {
+            PortError::permanent(format!(
+                "cannot create a temporary rejects file in {}: {error}",
+                dir.display()
+            ))
+        })?;
         Ok(S3Rejects {
             object,
-            csv: RejectsCsv::new(Vec::new())?,
+            csv: RejectsCsv::new(BufWriter::new(file))?,
         })
     }
 
@@ -260,7 +267,16 @@ impl S3Rejects {
         if self.csv.rows() == 0 {
             return Ok(None);
         }
-        let body = self.csv.into_inner()?;
+        let file = self
+            .csv
+            .into_inner()?
+            .into_inner()
+            .map_err(|error| PortError::permanent(format!("rejects: {}", error.error())))?;
+        let body = ByteStream::from_path(file.path()).await.map_err(|error| {
+            PortError::permanent(format!(
+                "rejects: cannot read back the temporary file: {error}"
+            ))
+        })?;
         store.put_object(&self.object, body, "text/csv").await?;
         Ok(Some(self.object))
     }

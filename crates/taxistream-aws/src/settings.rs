@@ -155,7 +155,7 @@ impl ConsumerSettings {
             )
         })?;
         Ok(ConsumerSettings {
-            tables: table_names(env),
+            tables: table_names(env)?,
             rules: rules_from_env(env)?,
             rejects_bucket,
             rejects_prefix: rejects_prefix(env)?,
@@ -164,14 +164,26 @@ impl ConsumerSettings {
     }
 }
 
-/// The table names from their variables, defaulting to the tutorial's.
-pub fn table_names<F: Fn(&str) -> Option<String>>(env: &Environment<F>) -> TableNames {
-    let mut index = 0;
-    TableNames::new(Table::ALL.map(|table| {
-        let name = env.get_or(TABLE_VARIABLES[index], table.name());
-        index += 1;
-        name
-    }))
+/// The table names from their variables, defaulting to the tutorial's; three distinct names.
+pub fn table_names<F: Fn(&str) -> Option<String>>(
+    env: &Environment<F>,
+) -> Result<TableNames, SettingsError> {
+    let names = TABLE_VARIABLES.map(|variable| env.get(variable));
+    let mut resolved: Vec<String> = Vec::with_capacity(3);
+    for ((table, variable), name) in Table::ALL.iter().zip(TABLE_VARIABLES).zip(names) {
+        let name = name.unwrap_or_else(|| table.name().to_owned());
+        if resolved.contains(&name) {
+            return Err(problem(
+                variable,
+                format!("{name:?} is already the name of another of the three tables"),
+            ));
+        }
+        resolved.push(name);
+    }
+    let [high_value, duration, ratio]: [String; 3] = resolved
+        .try_into()
+        .map_err(|_| problem(TABLE_VARIABLES[0], "three table names expected"))?;
+    Ok(TableNames::new([high_value, duration, ratio]))
 }
 
 /// The thresholds from their variables (the contract's defaults otherwise), validated.
@@ -205,13 +217,23 @@ fn rejects_prefix<F: Fn(&str) -> Option<String>>(
     env: &Environment<F>,
 ) -> Result<String, SettingsError> {
     let prefix = env.get_or(REJECTS_PREFIX, DEFAULT_REJECTS_PREFIX);
-    if prefix.starts_with('/') {
+    check_rejects_prefix(REJECTS_PREFIX, &prefix)?;
+    Ok(prefix)
+}
+
+/// Refuses a rejects prefix that is not a folder (`rejects/`): with `rejects`, an input named
+/// `rejects_2025.csv` would be taken for a rejects object and skipped. `setting` names the
+/// variable or flag in the message.
+pub fn check_rejects_prefix(setting: &str, prefix: &str) -> Result<(), SettingsError> {
+    if prefix.starts_with('/') || !prefix.ends_with('/') {
         return Err(problem(
-            REJECTS_PREFIX,
-            format!("a key prefix does not start with '/': {prefix:?}"),
+            setting,
+            format!(
+                "expected a folder such as \"rejects/\" (ending with '/', not starting with it), got {prefix:?}"
+            ),
         ));
     }
-    Ok(prefix)
+    Ok(())
 }
 
 #[cfg(test)]
@@ -265,6 +287,21 @@ mod tests {
                 .contains("short_trip_minutes (45) must not be above"),
             "{error}"
         );
+    }
+
+    #[test]
+    fn table_names_must_differ_and_the_rejects_prefix_be_a_folder() {
+        let error = ConsumerSettings::from_env(&env(&[
+            (REJECTS_BUCKET, "bucket"),
+            (
+                "TAXISTREAM_TABLE_DISTANCE_TO_FARE_RATIO",
+                "high_value_trips",
+            ),
+        ]))
+        .unwrap_err();
+        assert_eq!(error.variable, "TAXISTREAM_TABLE_DISTANCE_TO_FARE_RATIO");
+        let error = ProducerSettings::from_env(&env(&[(REJECTS_PREFIX, "rejects")])).unwrap_err();
+        assert_eq!(error.variable, REJECTS_PREFIX);
     }
 
     #[test]

@@ -302,7 +302,10 @@ pub async fn local_tables(file: &Path) -> BTreeMap<&'static str, TableDump> {
         let names: Vec<String> = statement.column_names().map(str::to_owned).collect();
         let mut rows = statement.query([]).unwrap_or_else(|e| panic!("{e}"));
         let mut items = TableDump::new();
-        while let Ok(Some(row)) = rows.next() {
+        while let Some(row) = rows
+            .next()
+            .unwrap_or_else(|error| panic!("{table:?}: {error}"))
+        {
             let mut attributes = BTreeMap::new();
             for (index, name) in names.iter().enumerate() {
                 let text = match row.get_ref(index).unwrap_or_else(|e| panic!("{e}")) {

@@ -70,8 +70,9 @@ pub async fn consume(args: ConsumeArgs) -> anyhow::Result<()> {
     )
     .await;
     drop(display);
-    rejects.finish()?;
+    let finished = rejects.finish();
     let report = result?;
+    finished?;
     let summary = ConsumeSummary {
         stream: &args.stream,
         report: &report,
@@ -100,8 +101,16 @@ fn stop_on_signals(stop: Arc<AtomicBool>) {
         }
         #[cfg(not(unix))]
         let _ = interrupt.await;
-        tracing::info!("stopping after the batch in hand (the checkpoint is saved)");
+        tracing::info!(
+            "stopping after the batch in hand (the checkpoint is saved); press Ctrl-C again to stop at once"
+        );
         stop.store(true, Ordering::Relaxed);
+        // A second signal stops at once: the batch in hand is read again on restart (writes are
+        // idempotent), nothing is lost.
+        if tokio::signal::ctrl_c().await.is_ok() {
+            tracing::warn!("stopped at once; the batch in hand will be read again");
+            std::process::exit(130);
+        }
     });
 }
 

@@ -20,6 +20,7 @@ pub async fn produce(args: ProduceArgs) -> anyhow::Result<()> {
     let mut settings = ProducerSettings::from_env(&process_environment())?;
     settings.stream = args.stream.clone();
     settings.rejects_bucket = args.rejects_bucket.clone();
+    taxistream_aws::settings::check_rejects_prefix("--rejects-prefix", &args.rejects_prefix)?;
     settings.rejects_prefix = args.rejects_prefix.clone();
     let config = clients::load_config().await?;
     let progress = Arc::new(Progress::default());
