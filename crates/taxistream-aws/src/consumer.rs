@@ -62,11 +62,6 @@ impl<D: BatchWriteApi + Clone> Consumer<D> {
         }
     }
 
-    /// The settings in use.
-    pub fn settings(&self) -> &ConsumerSettings {
-        &self.settings
-    }
-
     /// Consumes a batch; undecodable records go to one rejects object named after the first of
     /// them (`<prefix>stream/<sequence>.rejects.csv`, so a retried batch rewrites the same one).
     pub async fn consume_batch(&self, records: &[StreamRecord]) -> BatchReport {

@@ -84,11 +84,6 @@ impl<K: PutRecordsApi + Clone> Producer<K> {
         self
     }
 
-    /// The settings in use.
-    pub fn settings(&self) -> &ProducerSettings {
-        &self.settings
-    }
-
     /// True for keys under the rejects prefix: written by this producer, never read back.
     pub fn is_rejects_key(&self, key: &str) -> bool {
         key.starts_with(&self.settings.rejects_prefix)

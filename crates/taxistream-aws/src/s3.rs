@@ -257,11 +257,6 @@ impl S3Rejects {
         })
     }
 
-    /// Rows gathered.
-    pub fn rows(&self) -> u64 {
-        self.csv.rows()
-    }
-
     /// Writes the object when there are rows; returns where it went.
     pub async fn finish(self, store: &S3Store) -> Result<Option<ObjectRef>, PortError> {
         if self.csv.rows() == 0 {
