@@ -16,6 +16,7 @@
 //! row in Parquet get the same id, and only rows equal in every column share one. Changing this
 //! encoding changes every id: don't.
 
+use crate::md5_lanes;
 use crate::schema::Field;
 use crate::trip::{Trip, Value};
 use md5::{Digest, Md5};
@@ -61,47 +62,57 @@ impl TripId {
     pub fn generate(trip: &Trip) -> TripId {
         // The whole encoding is built in one buffer and hashed once: many small hasher updates
         // cost more than the hashing itself. The buffer is the thread's own, reused from trip
-        // to trip. Field numbers, RS and US are single-byte chars.
+        // to trip.
         let digest: [u8; 16] = ENCODING.with_borrow_mut(|scratch| {
-            let encoding = &mut scratch.bytes;
-            encoding.clear();
-            encoding.extend_from_slice(DOMAIN.as_bytes());
-            encoding.push(RECORD_SEPARATOR);
-            for (field, value) in trip.fields() {
-                if field == Field::TripId {
-                    continue;
-                }
-                encoding.push(field_number(field));
-                write_normalized_bytes(encoding, value);
-                encoding.push(RECORD_SEPARATOR);
-            }
-            let carried = trip.carried();
-            if !carried.is_empty() {
-                // Sorted by (lowercase name, value), compared without building lowercase copies.
-                let order = &mut scratch.order;
-                order.clear();
-                order.extend(0..carried.len());
-                order.sort_unstable_by(|&a, &b| {
-                    let ((name_a, value_a), (name_b, value_b)) = (&carried[a], &carried[b]);
-                    lowercase_bytes(name_a)
-                        .cmp(lowercase_bytes(name_b))
-                        .then_with(|| value_a.cmp(value_b))
-                });
-                for &index in order.iter() {
-                    let (name, value) = &carried[index];
-                    encoding.extend(lowercase_bytes(name));
-                    encoding.push(UNIT_SEPARATOR);
-                    encoding.extend_from_slice(value.as_bytes());
-                    encoding.push(RECORD_SEPARATOR);
-                }
-            }
-            let digest = Md5::digest(&encoding[..]).into();
-            // A huge row (a 1 MiB carried column) does not keep its buffer for the thread's life.
-            if encoding.capacity() > 64 * 1024 {
-                *encoding = Vec::with_capacity(512);
-            }
+            scratch.bytes.clear();
+            encode(trip, &mut scratch.bytes, &mut scratch.order);
+            let digest = Md5::digest(&scratch.bytes[..]).into();
+            scratch.shrink_if_huge();
             digest
         });
+        TripId::from_digest(digest)
+    }
+
+    /// The ids of many trips, in order: each the same as [`TripId::identify`] gives, but the
+    /// generated ones are hashed 8 at a time, several times faster per trip than one by one.
+    pub fn identify_all<'a>(trips: impl IntoIterator<Item = &'a Trip>) -> Vec<TripId> {
+        ENCODING.with_borrow_mut(|scratch| {
+            scratch.bytes.clear();
+            scratch.ends.clear();
+            let given: Vec<Option<TripId>> = trips
+                .into_iter()
+                .map(|trip| match trip.given_id() {
+                    Some(given) => Some(TripId::given(given)),
+                    None => {
+                        encode(trip, &mut scratch.bytes, &mut scratch.order);
+                        scratch.ends.push(scratch.bytes.len());
+                        None
+                    }
+                })
+                .collect();
+            let mut start = 0;
+            let encodings: Vec<&[u8]> = scratch
+                .ends
+                .iter()
+                .map(|&end| {
+                    let encoding = &scratch.bytes[start..end];
+                    start = end;
+                    encoding
+                })
+                .collect();
+            let mut digests = md5_lanes::digest_all(&encodings).into_iter();
+            let ids = given
+                .into_iter()
+                .map(|id| {
+                    id.unwrap_or_else(|| TripId::from_digest(digests.next().unwrap_or_default()))
+                })
+                .collect();
+            scratch.shrink_if_huge();
+            ids
+        })
+    }
+
+    fn from_digest(digest: [u8; 16]) -> TripId {
         let fingerprint = u128::from_be_bytes(digest);
         let mut text = String::with_capacity(32);
         crate::text::push_hex128(&mut text, fingerprint);
@@ -119,16 +130,64 @@ impl TripId {
     }
 }
 
-/// A thread's reusable buffers for [`TripId::generate`].
+/// Appends the trip's id encoding (see the module docs) to `encoding`; `order` is scratch space.
+/// Field numbers, RS and US are single-byte chars.
+fn encode(trip: &Trip, encoding: &mut Vec<u8>, order: &mut Vec<usize>) {
+    encoding.extend_from_slice(DOMAIN.as_bytes());
+    encoding.push(RECORD_SEPARATOR);
+    for (field, value) in trip.fields() {
+        if field == Field::TripId {
+            continue;
+        }
+        encoding.push(field_number(field));
+        write_normalized_bytes(encoding, value);
+        encoding.push(RECORD_SEPARATOR);
+    }
+    let carried = trip.carried();
+    if carried.is_empty() {
+        return;
+    }
+    // Sorted by (lowercase name, value), compared without building lowercase copies.
+    order.clear();
+    order.extend(0..carried.len());
+    order.sort_unstable_by(|&a, &b| {
+        let ((name_a, value_a), (name_b, value_b)) = (&carried[a], &carried[b]);
+        lowercase_bytes(name_a)
+            .cmp(lowercase_bytes(name_b))
+            .then_with(|| value_a.cmp(value_b))
+    });
+    for &index in order.iter() {
+        let (name, value) = &carried[index];
+        encoding.extend(lowercase_bytes(name));
+        encoding.push(UNIT_SEPARATOR);
+        encoding.extend_from_slice(value.as_bytes());
+        encoding.push(RECORD_SEPARATOR);
+    }
+}
+
+/// A thread's reusable buffers for the id encodings.
 #[derive(Default)]
 struct Scratch {
+    /// One encoding, or a chunk's encodings end to end.
     bytes: Vec<u8>,
+    /// Where each encoding of a chunk ends in `bytes`.
+    ends: Vec<usize>,
     order: Vec<usize>,
+}
+
+impl Scratch {
+    /// A huge row (a 1 MiB carried column) does not keep its buffer for the thread's life.
+    fn shrink_if_huge(&mut self) {
+        if self.bytes.capacity() > 1024 * 1024 {
+            self.bytes = Vec::with_capacity(64 * 1024);
+        }
+    }
 }
 
 thread_local! {
     static ENCODING: std::cell::RefCell<Scratch> = std::cell::RefCell::new(Scratch {
-        bytes: Vec::with_capacity(512),
+        bytes: Vec::with_capacity(64 * 1024),
+        ends: Vec::new(),
         order: Vec::new(),
     });
 }
@@ -231,6 +290,24 @@ mod tests {
     fn a_generated_id_read_back_as_given_is_the_same_id() {
         let generated = TripId::identify(&trip(FIXED, &[]));
         assert_eq!(TripId::given(generated.as_str()), generated);
+    }
+
+    #[test]
+    fn ids_of_many_trips_are_each_trips_id() {
+        let mut given = FIXED.to_vec();
+        given.push((Field::TripId, "T-42"));
+        let trips: Vec<Trip> = (0..21)
+            .map(|n| {
+                if n % 5 == 0 {
+                    return trip(&given, &[]);
+                }
+                let note = "x".repeat(n * 7);
+                trip(FIXED, &[("note", note.as_str()), ("Extra", "1")])
+            })
+            .collect();
+        let one_by_one: Vec<TripId> = trips.iter().map(TripId::identify).collect();
+        assert_eq!(TripId::identify_all(&trips), one_by_one);
+        assert!(TripId::identify_all(&[]).is_empty());
     }
 
     #[test]

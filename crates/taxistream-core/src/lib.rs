@@ -10,6 +10,7 @@
 pub mod accounting;
 pub mod analytics;
 pub mod identity;
+mod md5_lanes;
 pub mod number;
 pub mod read;
 pub mod record;

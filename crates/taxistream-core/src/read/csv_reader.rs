@@ -5,13 +5,15 @@
 //! them, and the reader still yields rows in file order.
 
 use super::parallel::ParallelRows;
-use super::{InputError, ReadItem, reason_for};
-use crate::identity::TripId;
+use super::{Converted, InputError, ReadItem, identify_chunk, reason_for};
 use crate::reject::{RejectReason, RowRejection};
 use crate::schema::{ColumnMap, ColumnTarget, FieldKind};
 use crate::trip::TripBuilder;
 use csv::ByteRecord;
 use std::io::Read;
+
+/// Rows read and converted at a time on the caller's thread (their ids are hashed together).
+const INLINE_CHUNK_ROWS: usize = 64;
 
 /// Streams a CSV source row by row; memory holds a few chunks of rows at most.
 pub struct CsvTripReader<R: Read + Send + 'static> {
@@ -20,13 +22,17 @@ pub struct CsvTripReader<R: Read + Send + 'static> {
     is_gzip: bool,
 }
 
+#[allow(clippy::large_enum_variant)] // One per file.
 enum Rows<R: Read + Send + 'static> {
-    /// Read and convert on the caller's thread.
+    /// Read and convert on the caller's thread, a chunk of rows at a time.
     Inline {
         reader: csv::Reader<R>,
-        record: ByteRecord,
+        chunk: Vec<ByteRecord>,
+        converted: std::vec::IntoIter<ReadItem>,
         converter: RowConverter,
         source_name: String,
+        /// How reading ended, once it has: yielded after the rows before it.
+        end: Option<Result<(), InputError>>,
     },
     /// Read on one thread, convert on workers.
     Parallel(ParallelRows),
@@ -75,9 +81,11 @@ impl<R: Read + Send + 'static> CsvTripReader<R> {
         Ok(CsvTripReader {
             rows: Rows::Inline {
                 reader,
-                record: ByteRecord::new(),
+                chunk: Vec::new(),
+                converted: Vec::new().into_iter(),
                 converter: RowConverter::new(columns.clone(), header_line),
                 source_name,
+                end: None,
             },
             columns,
             is_gzip,
@@ -127,27 +135,61 @@ impl<R: Read + Send + 'static> Iterator for CsvTripReader<R> {
         match &mut self.rows {
             Rows::Inline {
                 reader,
-                record,
+                chunk,
+                converted,
                 converter,
                 source_name,
+                end,
             } => loop {
-                match reader.read_byte_record(record) {
-                    Ok(false) => return None,
-                    Err(error) => {
-                        return Some(Err(InputError::Read {
-                            source_name: source_name.clone(),
-                            line: converter.last_line(),
-                            detail: error.to_string(),
-                        }));
-                    }
-                    Ok(true) if is_blank(record) => {}
-                    Ok(true) => return Some(Ok(converter.convert(record))),
+                if let Some(item) = converted.next() {
+                    return Some(Ok(item));
                 }
+                if let Some(ended) = end.take() {
+                    *end = Some(Ok(()));
+                    return ended.err().map(Err);
+                }
+                chunk.resize_with(INLINE_CHUNK_ROWS, ByteRecord::new);
+                let mut last_line = converter.last_line();
+                let (filled, outcome) = fill_chunk(reader, chunk, &mut last_line);
+                *converted = converter.convert_chunk(&chunk[..filled]).into_iter();
+                *end = match outcome {
+                    Ok(true) => None,
+                    Ok(false) => Some(Ok(())),
+                    Err(error) => Some(Err(InputError::Read {
+                        source_name: source_name.clone(),
+                        line: last_line,
+                        detail: error.to_string(),
+                    })),
+                };
             },
             Rows::Parallel(rows) => rows.next(),
             Rows::Empty => None,
         }
     }
+}
+
+/// Reads non-blank records into `chunk`, at most its length, following the last line read in
+/// `last_line`. Returns how many, and how reading stopped: `Ok(true)` the chunk is full,
+/// `Ok(false)` the input ended, `Err` it failed.
+pub(super) fn fill_chunk<R: Read>(
+    reader: &mut csv::Reader<R>,
+    chunk: &mut [ByteRecord],
+    last_line: &mut u64,
+) -> (usize, csv::Result<bool>) {
+    let mut filled = 0;
+    while filled < chunk.len() {
+        match reader.read_byte_record(&mut chunk[filled]) {
+            Ok(true) if is_blank(&chunk[filled]) => {}
+            Ok(true) => {
+                *last_line = chunk[filled]
+                    .position()
+                    .map_or(*last_line + 1, |position| position.line());
+                filled += 1;
+            }
+            stopped => return (filled, stopped),
+        }
+    }
+    (filled, Ok(true))
 }
 
 /// A blank line (or one of only spaces): not a row.
@@ -182,7 +224,13 @@ impl RowConverter {
         self.last_line
     }
 
-    pub(super) fn convert(&mut self, record: &ByteRecord) -> ReadItem {
+    /// Converts a chunk of records to items, their trips identified together.
+    pub(super) fn convert_chunk(&mut self, records: &[ByteRecord]) -> Vec<ReadItem> {
+        let rows = records.iter().map(|record| self.convert(record)).collect();
+        identify_chunk(rows)
+    }
+
+    fn convert(&mut self, record: &ByteRecord) -> Converted {
         let line = record
             .position()
             .map_or(self.last_line + 1, |position| position.line());
@@ -237,10 +285,7 @@ impl RowConverter {
             }
         }
         match self.builder.finish() {
-            Ok(trip) => {
-                let id = TripId::identify(&trip);
-                ReadItem::Trip { trip, id, line }
-            }
+            Ok(trip) => Converted::Trip { trip, line },
             // Both timestamp columns exist and were checked non-empty above.
             Err(missing) => {
                 let detail = format!("{} is empty", missing.0.name());
@@ -256,9 +301,9 @@ impl RowConverter {
         column: Option<usize>,
         reason: RejectReason,
         detail: String,
-    ) -> ReadItem {
+    ) -> Converted {
         self.builder.clear();
-        ReadItem::Rejected(RowRejection {
+        Converted::Rejected(RowRejection {
             line,
             column: column.map(|index| (index + 1, self.columns.name(index).to_string())),
             reason,

@@ -32,6 +32,33 @@ pub enum ReadItem {
     Rejected(RowRejection),
 }
 
+/// A row converted, its id not yet computed: the ids of a chunk of rows are computed together.
+pub(super) enum Converted {
+    /// A trip, and the row's line (or row number).
+    Trip { trip: Trip, line: u64 },
+    /// A rejected row.
+    Rejected(RowRejection),
+}
+
+/// Gives the trips of a chunk their ids, computed together (see [`TripId::identify_all`]).
+pub(super) fn identify_chunk(rows: Vec<Converted>) -> Vec<ReadItem> {
+    let trips = rows.iter().filter_map(|row| match row {
+        Converted::Trip { trip, .. } => Some(trip),
+        Converted::Rejected(_) => None,
+    });
+    let mut ids = TripId::identify_all(trips).into_iter();
+    rows.into_iter()
+        .map(|row| match row {
+            Converted::Trip { trip, line } => {
+                // `identify_all` gives one id per trip; the fallback only keeps this panic-free.
+                let id = ids.next().unwrap_or_else(|| TripId::identify(&trip));
+                ReadItem::Trip { trip, id, line }
+            }
+            Converted::Rejected(rejection) => ReadItem::Rejected(rejection),
+        })
+        .collect()
+}
+
 /// A problem with a whole file (as opposed to one row): reading stops.
 #[derive(Debug, thiserror::Error)]
 pub enum InputError {

@@ -1,6 +1,6 @@
 //! CSV records read on one thread, converted to trips on worker threads, yielded in file order.
 
-use super::csv_reader::{RowConverter, is_blank};
+use super::csv_reader::{RowConverter, fill_chunk};
 use super::{InputError, ReadItem};
 use csv::ByteRecord;
 use std::collections::BTreeMap;
@@ -65,10 +65,7 @@ impl ParallelRows {
                         .recv();
                     let Ok((number, chunk)) = next else { return };
                     let converted = chunk.map(|records: Vec<ByteRecord>| {
-                        let items = records
-                            .iter()
-                            .map(|record| converter.convert(record))
-                            .collect();
+                        let items = converter.convert_chunk(&records);
                         // When the reader has enough spare chunks, this one is just dropped.
                         let _ = recycle.try_send(records);
                         items
@@ -145,19 +142,7 @@ fn read_chunks<R: Read>(
             .try_recv()
             .unwrap_or_else(|_| Vec::with_capacity(CHUNK_ROWS));
         chunk.resize_with(CHUNK_ROWS, ByteRecord::new);
-        let mut filled = 0;
-        let mut outcome = Ok(true);
-        while filled < CHUNK_ROWS {
-            outcome = reader.read_byte_record(&mut chunk[filled]);
-            match outcome {
-                Ok(true) if is_blank(&chunk[filled]) => {}
-                Ok(true) => {
-                    last_line = chunk[filled].position().map_or(last_line + 1, |p| p.line());
-                    filled += 1;
-                }
-                _ => break,
-            }
-        }
+        let (filled, outcome) = fill_chunk(&mut reader, &mut chunk, &mut last_line);
         chunk.truncate(filled);
         bytes_read.store(reader.position().byte(), Ordering::Relaxed);
         if !chunk.is_empty() && chunks.sender.send((number, Ok(chunk))).is_err() {

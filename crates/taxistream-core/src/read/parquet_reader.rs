@@ -1,7 +1,7 @@
 //! Parquet rows → trips: TLC's physical types (int32/int64 or double for integers, timestamps in
 //! ms/us/ns, string/large_string, nullable everything), read one record batch at a time.
 
-use super::{InputError, ReadItem, reason_for};
+use super::{Converted, InputError, ReadItem, identify_chunk, reason_for};
 use crate::reject::{RejectReason, RowRejection};
 use crate::schema::{ColumnMap, ColumnTarget, FieldKind};
 use crate::timestamp::LocalTimestamp;
@@ -26,6 +26,8 @@ use rust_decimal::Decimal;
 use std::sync::Arc;
 
 const BATCH_ROWS: usize = 8192;
+/// Rows converted at a time (their ids are hashed together).
+const CHUNK_ROWS: usize = 64;
 
 /// Streams a Parquet file one record batch (8,192 rows) at a time.
 pub struct ParquetTripReader {
@@ -33,6 +35,7 @@ pub struct ParquetTripReader {
     columns: ColumnMap,
     batch: Option<Batch>,
     row_in_batch: usize,
+    converted: std::vec::IntoIter<ReadItem>,
     rows_before_batch: u64,
     builder: TripBuilder,
     source_name: String,
@@ -102,6 +105,7 @@ impl ParquetTripReader {
             columns,
             batch: None,
             row_in_batch: 0,
+            converted: Vec::new().into_iter(),
             rows_before_batch: 0,
             builder: TripBuilder::new(),
             source_name,
@@ -114,7 +118,7 @@ impl ParquetTripReader {
         &self.columns
     }
 
-    fn convert(&mut self, batch: &Batch, row: usize, line: u64) -> ReadItem {
+    fn convert(&mut self, batch: &Batch, row: usize, line: u64) -> Converted {
         let mut scratch = String::new();
         for (index, column) in batch.columns.iter().enumerate() {
             let target = self.columns.target(index);
@@ -174,10 +178,7 @@ impl ParquetTripReader {
             }
         }
         match self.builder.finish() {
-            Ok(trip) => {
-                let id = crate::identity::TripId::identify(&trip);
-                ReadItem::Trip { trip, id, line }
-            }
+            Ok(trip) => Converted::Trip { trip, line },
             Err(missing) => {
                 let detail = format!("{} is null", missing.0.name());
                 self.reject(
@@ -200,7 +201,7 @@ impl ParquetTripReader {
         column: Option<usize>,
         reason: RejectReason,
         detail: String,
-    ) -> ReadItem {
+    ) -> Converted {
         self.builder.clear();
         let raw = batch
             .columns
@@ -215,7 +216,7 @@ impl ParquetTripReader {
             })
             .collect::<Vec<_>>()
             .join("; ");
-        ReadItem::Rejected(RowRejection {
+        Converted::Rejected(RowRejection {
             line,
             column: column.map(|index| (index + 1, self.columns.name(index).to_string())),
             reason,
@@ -237,14 +238,22 @@ impl Iterator for ParquetTripReader {
             return None;
         }
         loop {
+            if let Some(item) = self.converted.next() {
+                return Some(Ok(item));
+            }
             if let Some(batch) = self.batch.take() {
                 if self.row_in_batch < batch.rows {
-                    let row = self.row_in_batch;
-                    self.row_in_batch += 1;
-                    let line = self.rows_before_batch + row as u64 + 1;
-                    let item = self.convert(&batch, row, line);
+                    let rows = self.row_in_batch..batch.rows.min(self.row_in_batch + CHUNK_ROWS);
+                    self.row_in_batch = rows.end;
+                    let converted = rows
+                        .map(|row| {
+                            let line = self.rows_before_batch + row as u64 + 1;
+                            self.convert(&batch, row, line)
+                        })
+                        .collect();
+                    self.converted = identify_chunk(converted).into_iter();
                     self.batch = Some(batch);
-                    return Some(Ok(item));
+                    continue;
                 }
                 self.rows_before_batch += batch.rows as u64;
             }
