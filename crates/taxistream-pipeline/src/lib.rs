@@ -13,13 +13,15 @@ pub mod ports;
 pub mod produce;
 pub mod progress;
 pub mod rejects_csv;
+pub mod seen;
 pub mod source;
 
 pub use consume::{BatchFailure, ConsumeOutcome, PoisonRecord, consume};
 pub use ports::{
     PortError, RecordSink, RejectSink, StreamRecord, TripSource, TripTables, WriteFailure,
 };
-pub use produce::{ProduceError, SeenTrips, produce};
+pub use produce::{ProduceError, produce};
 pub use progress::{CountedSource, Progress};
 pub use rejects_csv::RejectsCsv;
+pub use seen::SeenTrips;
 pub use source::{BackgroundSource, IteratorSource, SourceInfo, open_in_background};

@@ -1,8 +1,7 @@
 //! The producer use case: read a trip file, send one record per distinct trip.
 
 use crate::ports::{PortError, RecordSink, RejectSink, StreamRecord, TripSource};
-use std::collections::HashSet;
-use std::hash::{BuildHasherDefault, Hasher};
+use crate::seen::SeenTrips;
 use taxistream_core::reject::RowRejection;
 use taxistream_core::{Accounting, InputError, ReadItem, RejectReason, Trip, TripId, record};
 
@@ -14,6 +13,9 @@ pub const MAX_BATCH_BYTES: usize = 5 * 1024 * 1024;
 pub const MAX_RECORD_BYTES: usize = 1024 * 1024;
 /// How much of an oversized record the rejects output keeps.
 const RAW_PREFIX_BYTES: usize = 512;
+/// Rows taken from the source before they are handled, so their duplicate checks are prepared
+/// together (see [`SeenTrips::prepare`]).
+const LOOKAHEAD_ROWS: usize = 64;
 
 /// Why producing stopped.
 #[derive(Debug, thiserror::Error)]
@@ -27,45 +29,6 @@ pub enum ProduceError {
     /// The rejects destination failed.
     #[error("rejects: {0}")]
     Rejects(PortError),
-}
-
-/// The trips already seen in this run: a repeat is a duplicate, not sent again.
-///
-/// Holds one 128-bit fingerprint per distinct trip (about 32 bytes each with the table's slack).
-#[derive(Debug, Default)]
-pub struct SeenTrips(HashSet<u128, BuildHasherDefault<FingerprintHasher>>);
-
-impl SeenTrips {
-    /// True the first time a fingerprint is offered.
-    pub fn first_sighting(&mut self, id: &TripId) -> bool {
-        self.0.insert(id.fingerprint())
-    }
-
-    /// Forgets a trip that was rejected after all, so a repeat of it is rejected too, not counted
-    /// as a duplicate of a trip that was never sent.
-    pub fn forget(&mut self, id: &TripId) {
-        self.0.remove(&id.fingerprint());
-    }
-}
-
-/// Fingerprints are MD5 digests, already uniformly spread: hashing them again is wasted work.
-#[derive(Debug, Default)]
-pub struct FingerprintHasher(u64);
-
-impl Hasher for FingerprintHasher {
-    fn finish(&self) -> u64 {
-        self.0
-    }
-    fn write(&mut self, bytes: &[u8]) {
-        for byte in bytes {
-            self.0 = self.0.rotate_left(8) ^ u64::from(*byte);
-        }
-    }
-    fn write_u128(&mut self, value: u128) {
-        #[allow(clippy::cast_possible_truncation)]
-        let folded = (value as u64) ^ ((value >> 64) as u64);
-        self.0 = folded;
-    }
 }
 
 /// Reads every row of `source`, rejects what the contract rejects, drops duplicates, and puts one
@@ -84,34 +47,50 @@ where
 {
     let mut accounting = Accounting::default();
     let mut batch = Batch::default();
-    while let Some(item) = source.next_item().await {
-        let rejection = match item? {
-            ReadItem::Rejected(rejection) => rejection,
-            ReadItem::Trip { trip, id, line } => {
-                if !seen.first_sighting(&id) {
-                    accounting.count_duplicate();
-                    continue;
-                }
-                match stream_record(&trip, &id, line) {
-                    Ok(record) => {
-                        accounting.count_trip();
-                        if let Some(full) = batch.push(record) {
-                            sink.put_records(full).await.map_err(ProduceError::Sink)?;
-                        }
+    let mut ahead = Vec::with_capacity(LOOKAHEAD_ROWS);
+    loop {
+        while ahead.len() < LOOKAHEAD_ROWS {
+            match source.next_item().await {
+                Some(item) => ahead.push(item),
+                None => break,
+            }
+        }
+        if ahead.is_empty() {
+            break;
+        }
+        seen.prepare(ahead.iter().filter_map(|item| match item {
+            Ok(ReadItem::Trip { id, .. }) => Some(id),
+            _ => None,
+        }));
+        for item in ahead.drain(..) {
+            let rejection = match item? {
+                ReadItem::Rejected(rejection) => rejection,
+                ReadItem::Trip { trip, id, line } => {
+                    if !seen.first_sighting(&id) {
+                        accounting.count_duplicate();
                         continue;
                     }
-                    Err(rejection) => {
-                        seen.forget(&id);
-                        rejection
+                    match stream_record(&trip, &id, line) {
+                        Ok(record) => {
+                            accounting.count_trip();
+                            if let Some(full) = batch.push(record) {
+                                sink.put_records(full).await.map_err(ProduceError::Sink)?;
+                            }
+                            continue;
+                        }
+                        Err(rejection) => {
+                            seen.forget(&id);
+                            rejection
+                        }
                     }
                 }
-            }
-        };
-        accounting.count_rejection(rejection.reason);
-        rejects
-            .reject(source_name, &rejection)
-            .await
-            .map_err(ProduceError::Rejects)?;
+            };
+            accounting.count_rejection(rejection.reason);
+            rejects
+                .reject(source_name, &rejection)
+                .await
+                .map_err(ProduceError::Rejects)?;
+        }
     }
     let rest = batch.take();
     if !rest.is_empty() {
