@@ -11,6 +11,10 @@
 //! (sorting 500,000 keys once is far cheaper than 500,000 inserts into a B-tree of random keys),
 //! which also checks the promise. Otherwise, and for a table with rows, writes are upserts. A run
 //! that stopped part way may leave a table without its index: the next one builds it first.
+//!
+//! The writer builds those indexes early when it is idle long enough with enough rows written
+//! (the input goes on with duplicates only, or reading is slower than writing): it has nothing
+//! else to do, and later rows are inserted through the index, which checks them the same way.
 
 use crate::ports::{PortError, TripTables, WriteFailure};
 use rusqlite::{Connection, types::Value as SqlValue};
@@ -32,6 +36,19 @@ const ITEMS_PER_TRANSACTION: usize = 500_000;
 const SORTED_RUN: usize = 16_384;
 /// Age at which a transaction is committed, even if small (bounds what a crash loses).
 const TRANSACTION_AGE: Duration = Duration::from_secs(2);
+/// When bulk-loaded tables get their key index before the end of the run.
+const EARLY_INDEX: EarlyIndex = EarlyIndex {
+    idle: Duration::from_millis(100),
+    min_items: 100_000,
+};
+
+/// The writer builds the key indexes of bulk-loaded tables once it has waited `idle` for items
+/// with at least `min_items` written in this run (fewer: building at the end costs little).
+#[derive(Debug, Clone, Copy)]
+struct EarlyIndex {
+    idle: Duration,
+    min_items: u64,
+}
 
 /// A handle consumers write through; cheap to clone, one per consumer.
 #[derive(Debug, Clone)]
@@ -68,12 +85,20 @@ pub fn open_sqlite_tables_with(
     path: &Path,
     ids: ItemIds,
 ) -> Result<(SqliteTables, SqliteWriter), PortError> {
+    open_tables(path, ids, EARLY_INDEX)
+}
+
+fn open_tables(
+    path: &Path,
+    ids: ItemIds,
+    early_index: EarlyIndex,
+) -> Result<(SqliteTables, SqliteWriter), PortError> {
     let connection = open_database(path)
         .map_err(|error| PortError::permanent(format!("database {}: {error}", path.display())))?;
     let (sender, receiver) = mpsc::channel(WRITER_CHANNEL_BATCHES);
     let thread = std::thread::Builder::new()
         .name("sqlite-writer".to_owned())
-        .spawn(move || write_all(connection, receiver, ids).map_err(|error| error.to_string()))
+        .spawn(move || write_all(connection, receiver, ids, early_index))
         .map_err(|error| {
             PortError::permanent(format!("cannot start the database writer: {error}"))
         })?;
@@ -263,78 +288,154 @@ fn insert_sql(table: Table) -> String {
     )
 }
 
+/// What waiting for the next items gave.
+enum Received {
+    Items(Vec<Item>),
+    /// Nothing came for the idle limit.
+    Idle,
+    /// Every sender is gone.
+    Closed,
+}
+
+/// The writer thread: every item written, then the key indexes of bulk-loaded tables built.
 fn write_all(
-    mut connection: Connection,
-    mut receiver: mpsc::Receiver<Vec<Item>>,
+    connection: Connection,
+    receiver: mpsc::Receiver<Vec<Item>>,
     ids: ItemIds,
-) -> rusqlite::Result<u64> {
-    let loads = prepare_loads(&connection, ids)?;
-    let columns: Vec<Vec<&'static str>> =
-        Table::ALL.iter().map(|table| table.attributes()).collect();
-    let statements: Vec<String> = Table::ALL
-        .iter()
-        .zip(&loads)
-        .map(|(table, load)| match load {
-            Load::Bulk | Load::Insert => insert_sql(*table),
-            Load::Upsert => upsert_sql(*table),
-        })
-        .collect();
-    // Key order only helps a key index; bulk-loaded tables have none until the end.
-    let sort_runs = loads.iter().any(|load| *load != Load::Bulk);
-    let mut written = 0u64;
-    let mut open = true;
-    let mut scratch = String::new();
-    while open {
-        // Trip ids are random keys: every transaction dirties pages all over the indexes, so few
-        // large transactions write far less than many small ones. Commit by size or by age.
-        let transaction = connection.transaction()?;
-        let started = Instant::now();
-        let mut in_transaction = 0;
-        {
-            let mut prepared = statements
-                .iter()
-                .map(|sql| transaction.prepare_cached(sql))
-                .collect::<rusqlite::Result<Vec<_>>>()?;
-            while in_transaction < ITEMS_PER_TRANSACTION && started.elapsed() < TRANSACTION_AGE {
-                // Gather a run of items and write it in key order: neighbouring keys share
-                // index pages, so each page is found once per run instead of once per item.
-                let mut run: Vec<Item> = Vec::with_capacity(SORTED_RUN);
-                while run.len() < SORTED_RUN {
-                    match receiver.blocking_recv() {
-                        Some(items) => run.extend(items),
-                        None => {
-                            open = false;
-                            break;
+    early_index: EarlyIndex,
+) -> Result<u64, String> {
+    // A small runtime of its own, to wait for items with a time limit.
+    let runtime = tokio::runtime::Builder::new_current_thread()
+        .enable_time()
+        .build()
+        .map_err(|error| error.to_string())?;
+    let mut writer = Writer {
+        connection,
+        receiver,
+        runtime,
+        early_index,
+    };
+    writer.write_all(ids).map_err(|error| error.to_string())
+}
+
+struct Writer {
+    connection: Connection,
+    receiver: mpsc::Receiver<Vec<Item>>,
+    runtime: tokio::runtime::Runtime,
+    early_index: EarlyIndex,
+}
+
+impl Writer {
+    fn write_all(&mut self, ids: ItemIds) -> rusqlite::Result<u64> {
+        let mut loads = prepare_loads(&self.connection, ids)?;
+        let columns: Vec<Vec<&'static str>> =
+            Table::ALL.iter().map(|table| table.attributes()).collect();
+        let statements: Vec<String> = Table::ALL
+            .iter()
+            .zip(&loads)
+            .map(|(table, load)| match load {
+                Load::Bulk | Load::Insert => insert_sql(*table),
+                Load::Upsert => upsert_sql(*table),
+            })
+            .collect();
+        let mut written = 0u64;
+        let mut open = true;
+        let mut scratch = String::new();
+        while open {
+            // Key order only helps a key index; bulk-loaded tables have none until indexed.
+            let sort_runs = loads.iter().any(|load| *load != Load::Bulk);
+            let bulk = loads.contains(&Load::Bulk);
+            let mut idle = false;
+            // Trip ids are random keys: every transaction dirties pages all over the indexes, so
+            // few large transactions write far less than many small ones. Commit by size or age.
+            let transaction = self.connection.transaction()?;
+            let started = Instant::now();
+            let mut in_transaction = 0;
+            {
+                let mut prepared = statements
+                    .iter()
+                    .map(|sql| transaction.prepare_cached(sql))
+                    .collect::<rusqlite::Result<Vec<_>>>()?;
+                while open
+                    && !idle
+                    && in_transaction < ITEMS_PER_TRANSACTION
+                    && started.elapsed() < TRANSACTION_AGE
+                {
+                    // Gather a run of items and write it in key order: neighbouring keys share
+                    // index pages, so each page is found once per run instead of once per item.
+                    let mut run: Vec<Item> = Vec::with_capacity(SORTED_RUN);
+                    while run.len() < SORTED_RUN {
+                        let so_far = written + (in_transaction + run.len()) as u64;
+                        let wait_limit = (bulk && so_far >= self.early_index.min_items)
+                            .then_some(self.early_index.idle);
+                        match receive(&self.runtime, &mut self.receiver, wait_limit) {
+                            Received::Items(items) => run.extend(items),
+                            Received::Idle => {
+                                idle = true;
+                                break;
+                            }
+                            Received::Closed => {
+                                open = false;
+                                break;
+                            }
                         }
                     }
-                }
-                if sort_runs {
-                    run.sort_unstable_by(|a, b| (a.table, &a.trip_id).cmp(&(b.table, &b.trip_id)));
-                }
-                for item in &run {
-                    let index = Table::ALL
-                        .iter()
-                        .position(|table| *table == item.table)
-                        .unwrap_or(0);
-                    bind_item(&mut prepared[index], item, &columns[index], &mut scratch)?;
-                    prepared[index].raw_execute()?;
-                }
-                in_transaction += run.len();
-                if !open {
-                    break;
+                    if sort_runs {
+                        run.sort_unstable_by(|a, b| {
+                            (a.table, &a.trip_id).cmp(&(b.table, &b.trip_id))
+                        });
+                    }
+                    for item in &run {
+                        let index = Table::ALL
+                            .iter()
+                            .position(|table| *table == item.table)
+                            .unwrap_or(0);
+                        bind_item(&mut prepared[index], item, &columns[index], &mut scratch)?;
+                        prepared[index].raw_execute()?;
+                    }
+                    in_transaction += run.len();
                 }
             }
+            transaction.commit()?;
+            written += in_transaction as u64;
+            if idle || !open {
+                self.index_bulk_tables(&mut loads)?;
+            }
         }
-        transaction.commit()?;
-        written += in_transaction as u64;
+        Ok(written)
     }
-    // The key of each bulk-loaded table; fails (and says so) if a trip_id came twice.
-    for (table, load) in Table::ALL.iter().zip(&loads) {
-        if *load == Load::Bulk {
-            connection.execute_batch(&create_index_sql(*table))?;
+
+    /// Builds the key index of each bulk-loaded table, which then takes plain inserts checked
+    /// by it. Fails (and says so) if a trip_id came twice.
+    fn index_bulk_tables(&self, loads: &mut [Load]) -> rusqlite::Result<()> {
+        for (table, load) in Table::ALL.iter().zip(loads) {
+            if *load == Load::Bulk {
+                self.connection.execute_batch(&create_index_sql(*table))?;
+                *load = Load::Insert;
+            }
         }
+        Ok(())
     }
-    Ok(written)
+}
+
+/// The next items; with a `wait_limit`, [`Received::Idle`] when none came within it.
+fn receive(
+    runtime: &tokio::runtime::Runtime,
+    receiver: &mut mpsc::Receiver<Vec<Item>>,
+    wait_limit: Option<Duration>,
+) -> Received {
+    let received = match wait_limit {
+        Some(limit) => {
+            // The timer is made inside `block_on`: it needs the runtime's time driver.
+            let wait = async { tokio::time::timeout(limit, receiver.recv()).await };
+            match runtime.block_on(wait) {
+                Ok(received) => received,
+                Err(_) => return Received::Idle,
+            }
+        }
+        None => receiver.blocking_recv(),
+    };
+    received.map_or(Received::Closed, Received::Items)
 }
 
 /// Binds an item's values to the upsert: trip_id, then each column's value or NULL.
@@ -465,6 +566,55 @@ mod tests {
         assert_eq!(
             durations(&path),
             [("a".into(), 8.36), ("b".into(), 1.0), ("c".into(), 0.01)]
+        );
+        Ok(())
+    }
+
+    #[test]
+    fn an_idle_writer_builds_the_keys_early_and_they_check_later_rows()
+    -> Result<(), Box<dyn std::error::Error>> {
+        let dir = tempfile::tempdir()?;
+        let runtime = tokio::runtime::Builder::new_current_thread().build()?;
+        let early = EarlyIndex {
+            idle: Duration::from_millis(20),
+            min_items: 2,
+        };
+        let idle_then_write = |path: &Path, later: Item| -> Result<u64, PortError> {
+            let (mut tables, writer) = open_tables(path, ItemIds::Distinct, early)?;
+            let first = vec![duration_item("b", 100), duration_item("a", 835)];
+            runtime
+                .block_on(tables.write_items(first))
+                .map_err(|f| f.error)?;
+            // Wait until the writer, idle, has built the key (read while it runs: WAL).
+            let started = Instant::now();
+            while key_of(path, Table::TripDurationAnalysis).is_none() {
+                assert!(
+                    started.elapsed() < Duration::from_secs(10),
+                    "no early index"
+                );
+                std::thread::sleep(Duration::from_millis(10));
+            }
+            runtime
+                .block_on(tables.write_items(vec![later]))
+                .map_err(|f| f.error)?;
+            drop(tables);
+            writer.finish()
+        };
+        let path = dir.path().join("t.db");
+        assert_eq!(idle_then_write(&path, duration_item("c", 1))?, 3);
+        assert_eq!(
+            durations(&path),
+            [("a".into(), 8.35), ("b".into(), 1.0), ("c".into(), 0.01)]
+        );
+        for table in Table::ALL {
+            assert_eq!(key_of(&path, table), Some(index_name(table)), "{table:?}");
+        }
+        let path = dir.path().join("repeat.db");
+        let error = idle_then_write(&path, duration_item("a", 1)).err();
+        let error = error.map(|error| error.to_string());
+        assert!(
+            error.as_ref().is_some_and(|e| e.contains("UNIQUE")),
+            "{error:?}"
         );
         Ok(())
     }
