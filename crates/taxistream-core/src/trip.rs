@@ -102,6 +102,9 @@ pub struct TripBuilder {
     carried: Vec<(Arc<str>, Box<str>)>,
     scratch: String,
     dates: DateMemo,
+    /// Per field, the last double read as a decimal (its bits, the decimal): a column of
+    /// amounts repeats a few values (a surcharge, a tax), and the conversion is a pure function.
+    last_decimals: [Option<(u64, Decimal)>; FIELD_COUNT],
 }
 
 /// What is missing for a builder to become a trip.
@@ -160,7 +163,16 @@ impl TripBuilder {
                 ),
             },
             FieldKind::Decimal => {
-                Value::Decimal(number::double_to_decimal(value, &mut self.scratch)?)
+                let bits = value.to_bits();
+                let last = &mut self.last_decimals[field.index()];
+                match *last {
+                    Some((last_bits, decimal)) if last_bits == bits => Value::Decimal(decimal),
+                    _ => {
+                        let decimal = number::double_to_decimal(value, &mut self.scratch)?;
+                        *last = Some((bits, decimal));
+                        Value::Decimal(decimal)
+                    }
+                }
             }
             FieldKind::Text => Value::Text(value.to_string().into()),
             FieldKind::Timestamp => return Err(TimestampError::BadFormat.into()),
@@ -209,6 +221,24 @@ impl TripBuilder {
 #[allow(clippy::unwrap_used, clippy::panic)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn repeated_doubles_read_as_the_same_decimals() -> Result<(), FieldError> {
+        let mut builder = TripBuilder::new();
+        for value in [0.1, 0.1, 2.75, -0.0, 0.0, 2.75, 1e-7, 0.1] {
+            builder.set_double(Field::FareAmount, value)?;
+            builder.set_double(Field::Extra, 2.5)?;
+            let mut scratch = String::new();
+            let expected = number::double_to_decimal(value, &mut scratch)?;
+            let fare = builder.values[Field::FareAmount.index()].clone();
+            assert_eq!(fare, Some(Value::Decimal(expected)), "{value}");
+            let extra = builder.values[Field::Extra.index()].clone();
+            assert_eq!(extra, Some(Value::Decimal(Decimal::new(25, 1))));
+        }
+        assert!(builder.set_double(Field::FareAmount, f64::NAN).is_err());
+        assert!(builder.set_double(Field::FareAmount, 1e300).is_err());
+        Ok(())
+    }
 
     #[test]
     fn text_codes_are_kept_and_numeric_codes_become_integers() -> Result<(), FieldError> {
