@@ -5,12 +5,12 @@
 //! same steps in vector instructions (SSE2 on x86_64, NEON on aarch64: both always present, so no
 //! CPU detection and no `unsafe` here). The digests are exactly `md-5`'s (tested against it).
 
+use wide::u32x8;
+
 /// Messages hashed side by side.
 pub const LANES: usize = 8;
 
 type Lanes = [u32; LANES];
-
-use wide::u32x8;
 
 const INITIAL_STATE: [u32; 4] = [0x6745_2301, 0xefcd_ab89, 0x98ba_dcfe, 0x1032_5476];
 
