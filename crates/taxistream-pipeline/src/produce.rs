@@ -48,11 +48,17 @@ where
     let mut accounting = Accounting::default();
     let mut batch = Batch::default();
     let mut ahead = Vec::with_capacity(LOOKAHEAD_ROWS);
+    // The source is not asked again after its end or an error.
+    let mut ended = false;
     loop {
-        while ahead.len() < LOOKAHEAD_ROWS {
+        while !ended && ahead.len() < LOOKAHEAD_ROWS {
             match source.next_item().await {
+                Some(Err(error)) => {
+                    ahead.push(Err(error));
+                    ended = true;
+                }
                 Some(item) => ahead.push(item),
-                None => break,
+                None => ended = true,
             }
         }
         if ahead.is_empty() {
@@ -207,6 +213,89 @@ mod tests {
         let rejection = stream_record(&trip, &TripId::given(&"é".repeat(257)), 3).unwrap_err();
         assert_eq!(rejection.reason, RejectReason::BadTripId);
         assert!(stream_record(&trip, &TripId::given(&"é".repeat(256)), 3).is_ok());
+    }
+
+    /// Gives its items in order, then `None`; asked once more after an error or the end, panics.
+    struct Scripted(std::collections::VecDeque<Option<Result<ReadItem, InputError>>>);
+
+    impl TripSource for Scripted {
+        async fn next_item(&mut self) -> Option<Result<ReadItem, InputError>> {
+            self.0
+                .pop_front()
+                .unwrap_or_else(|| panic!("the source was asked after its end or error"))
+        }
+    }
+
+    #[derive(Default)]
+    struct Collected(Vec<StreamRecord>);
+
+    impl RecordSink for Collected {
+        async fn put_records(&mut self, records: Vec<StreamRecord>) -> Result<(), PortError> {
+            self.0.extend(records);
+            Ok(())
+        }
+    }
+
+    impl RejectSink for Collected {
+        async fn reject(&mut self, _: &str, _: &RowRejection) -> Result<(), PortError> {
+            Ok(())
+        }
+    }
+
+    fn trip_item(minutes: u32, line: u64) -> ReadItem {
+        let mut builder = taxistream_core::trip::TripBuilder::new();
+        let field = taxistream_core::schema::Field::PickupDatetime;
+        assert!(builder.set_text(field, "2025-01-01 00:00:00").is_ok());
+        let field = taxistream_core::schema::Field::DropoffDatetime;
+        let dropoff = format!("2025-01-01 00:{minutes:02}:00");
+        assert!(builder.set_text(field, &dropoff).is_ok());
+        let trip = builder.finish().unwrap();
+        let id = TripId::identify(&trip);
+        ReadItem::Trip { trip, id, line }
+    }
+
+    #[test]
+    fn rows_before_an_error_are_sent_and_nothing_is_read_after_it() {
+        let error = InputError::Read {
+            source_name: "f.csv".to_owned(),
+            line: 3,
+            detail: "truncated".to_owned(),
+        };
+        let source = Scripted(
+            [
+                Some(Ok(trip_item(10, 2))),
+                Some(Ok(trip_item(10, 3))),
+                Some(Err(error)),
+            ]
+            .into(),
+        );
+        let (mut sink, mut rejects, mut seen) = (
+            Collected::default(),
+            Collected::default(),
+            SeenTrips::default(),
+        );
+        let runtime = tokio::runtime::Builder::new_current_thread()
+            .build()
+            .unwrap();
+        let result = runtime.block_on(produce(source, "f.csv", &mut seen, &mut sink, &mut rejects));
+        assert!(matches!(
+            result,
+            Err(ProduceError::Input(InputError::Read { line: 3, .. }))
+        ));
+        // The batch in hand when the error came is not sent; the duplicate was counted, not kept.
+        assert!(sink.0.is_empty());
+        assert_eq!(seen.len(), 1);
+
+        let source =
+            Scripted([Some(Ok(trip_item(10, 2))), Some(Ok(trip_item(20, 3))), None].into());
+        let (mut sink, mut seen) = (Collected::default(), SeenTrips::default());
+        let accounting = runtime
+            .block_on(produce(source, "f.csv", &mut seen, &mut sink, &mut rejects))
+            .unwrap();
+        assert_eq!(
+            (accounting.rows_read, accounting.trips, sink.0.len()),
+            (2, 2, 2)
+        );
     }
 
     #[test]
