@@ -186,13 +186,23 @@ mod tests {
         }
     }
 
+    /// A builder holding a trip from midnight to `minutes` past.
+    fn timed(minutes: u32) -> taxistream_core::trip::TripBuilder {
+        use taxistream_core::schema::Field;
+        let mut builder = taxistream_core::trip::TripBuilder::new();
+        assert!(
+            builder
+                .set_text(Field::PickupDatetime, "2025-01-01 00:00:00")
+                .is_ok()
+        );
+        let dropoff = format!("2025-01-01 00:{minutes:02}:00");
+        assert!(builder.set_text(Field::DropoffDatetime, &dropoff).is_ok());
+        builder
+    }
+
     #[test]
     fn a_record_over_1_mib_is_rejected_not_sent() {
-        let mut builder = taxistream_core::trip::TripBuilder::new();
-        let field = taxistream_core::schema::Field::PickupDatetime;
-        assert!(builder.set_text(field, "2025-01-01 00:00:00").is_ok());
-        let field = taxistream_core::schema::Field::DropoffDatetime;
-        assert!(builder.set_text(field, "2025-01-01 00:10:00").is_ok());
+        let mut builder = timed(10);
         builder.carry(&std::sync::Arc::from("note"), &"x".repeat(MAX_RECORD_BYTES));
         let trip = builder.finish().unwrap();
         let id = TripId::identify(&trip);
@@ -204,12 +214,7 @@ mod tests {
 
     #[test]
     fn a_given_trip_id_over_256_characters_is_rejected() {
-        let mut builder = taxistream_core::trip::TripBuilder::new();
-        let field = taxistream_core::schema::Field::PickupDatetime;
-        assert!(builder.set_text(field, "2025-01-01 00:00:00").is_ok());
-        let field = taxistream_core::schema::Field::DropoffDatetime;
-        assert!(builder.set_text(field, "2025-01-01 00:10:00").is_ok());
-        let trip = builder.finish().unwrap();
+        let trip = timed(10).finish().unwrap();
         let rejection = stream_record(&trip, &TripId::given(&"é".repeat(257)), 3).unwrap_err();
         assert_eq!(rejection.reason, RejectReason::BadTripId);
         assert!(stream_record(&trip, &TripId::given(&"é".repeat(256)), 3).is_ok());
@@ -243,13 +248,7 @@ mod tests {
     }
 
     fn trip_item(minutes: u32, line: u64) -> ReadItem {
-        let mut builder = taxistream_core::trip::TripBuilder::new();
-        let field = taxistream_core::schema::Field::PickupDatetime;
-        assert!(builder.set_text(field, "2025-01-01 00:00:00").is_ok());
-        let field = taxistream_core::schema::Field::DropoffDatetime;
-        let dropoff = format!("2025-01-01 00:{minutes:02}:00");
-        assert!(builder.set_text(field, &dropoff).is_ok());
-        let trip = builder.finish().unwrap();
+        let trip = timed(minutes).finish().unwrap();
         let id = TripId::identify(&trip);
         ReadItem::Trip { trip, id, line }
     }
