@@ -1,5 +1,6 @@
 //! The three analyses of the contract (§3): duration, high value, fare per mile, as table items.
 
+use crate::decimal_order::compare;
 use crate::identity::TripId;
 use crate::number::divide_rounded;
 use crate::schema::Field;
@@ -209,7 +210,7 @@ pub fn analyse(trip: &Trip, id: &TripId, rules: &AnalysisRules) -> TripAnalysis 
     let mut items = Vec::with_capacity(3);
 
     if let Some(total) = trip.decimal(Field::TotalAmount)
-        && total > rules.high_value_total
+        && compare(total, rules.high_value_total).is_gt()
     {
         let mut attributes = with_common(&common, 7);
         for field in [
@@ -242,7 +243,8 @@ pub fn analyse(trip: &Trip, id: &TripId, rules: &AnalysisRules) -> TripAnalysis 
     if let (Some(distance), Some(fare)) = (
         trip.decimal(Field::TripDistance),
         trip.decimal(Field::FareAmount),
-    ) && distance > Decimal::ZERO
+    ) && distance.is_sign_positive()
+        && !distance.is_zero()
     {
         let tier = rules.profitability(fare, distance);
         let mut attributes = common;

@@ -9,6 +9,7 @@
 
 pub mod accounting;
 pub mod analytics;
+mod decimal_order;
 pub mod identity;
 mod md5_lanes;
 pub mod number;

@@ -1,7 +1,9 @@
 //! The analysis thresholds (every number of contract §3), their validation, and the compiled rules.
 
 use crate::analytics::{DurationCategory, Profitability};
+use crate::decimal_order::compare_to_product;
 use rust_decimal::Decimal;
+use std::cmp::Ordering;
 
 /// The thresholds a user can change. `Default` gives the contract's values.
 #[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
@@ -197,13 +199,12 @@ impl AnalysisRules {
 
     /// The tier of `fare` over `distance` miles (`distance` > 0), compared exactly.
     pub fn profitability(&self, fare: Decimal, distance: Decimal) -> Profitability {
-        let below = |per_mile: Decimal| match per_mile.checked_mul(distance) {
-            Some(bound) => fare < bound,
-            None => true,
+        // A bound too large for a decimal is above every fare.
+        let below = |per_mile: Decimal| {
+            compare_to_product(fare, per_mile, distance).is_none_or(Ordering::is_lt)
         };
-        let above = |per_mile: Decimal| match per_mile.checked_mul(distance) {
-            Some(bound) => fare > bound,
-            None => false,
+        let above = |per_mile: Decimal| {
+            compare_to_product(fare, per_mile, distance).is_some_and(Ordering::is_gt)
         };
         if below(self.low_fare_per_mile) {
             Profitability::Low
