@@ -206,7 +206,9 @@ impl TripBuilder {
             .find(|field| self.values[field.index()].is_none())
             .map_or(Ok(()), |field| Err(MissingTimestamp(field)));
         let values = std::mem::take(&mut self.values);
-        let carried = std::mem::take(&mut self.carried);
+        // Room for the next row's carried columns, which are usually as many.
+        let room = self.carried.len();
+        let carried = std::mem::replace(&mut self.carried, Vec::with_capacity(room));
         result.map(|()| Trip { values, carried })
     }
 

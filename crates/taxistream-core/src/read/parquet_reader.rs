@@ -168,8 +168,7 @@ impl ParquetTripReader {
                     self.builder.set_text(field, &scratch).map_err(detail_of)
                 }
                 (ColumnTarget::Carried, cell) => {
-                    let name = Arc::clone(self.columns.name(index));
-                    self.builder.carry(&name, cell_text(&cell).trim());
+                    carry_cell(&mut self.builder, self.columns.name(index), &cell);
                     Ok(())
                 }
             };
@@ -460,6 +459,15 @@ impl TypedColumn {
                 }
             }
         })
+    }
+}
+
+/// Carries a cell's text through, without an intermediate string for text and integers.
+fn carry_cell(builder: &mut TripBuilder, name: &Arc<str>, cell: &Cell<'_>) {
+    match cell {
+        Cell::Text(text) => builder.carry(name, text.trim()),
+        Cell::Integer(value) => builder.carry(name, itoa::Buffer::new().format(*value)),
+        other => builder.carry(name, cell_text(other).trim()),
     }
 }
 
