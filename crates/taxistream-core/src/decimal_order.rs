@@ -1,8 +1,9 @@
-//! Exact comparisons of decimals, in 64-bit integer arithmetic when the numbers of a trip allow
-//! it (they always do: amounts and distances have a few digits), else as `Decimal` does them.
+//! Exact comparisons of decimals, in 64-bit integer arithmetic when the numbers allow it (the
+//! amounts and distances of trips do: a few digits each), else as `Decimal` does them.
 //!
-//! `Decimal`'s own comparison and multiplication work on 96-bit mantissas and cost about ten
-//! times more; every trip makes a few of these comparisons.
+//! `Decimal`'s own comparison and multiplication work on 96-bit mantissas; every trip makes a
+//! few of these comparisons, and doing them here took 0.9% off reading and analysing a Parquet
+//! file (instructions counted with callgrind).
 
 use rust_decimal::Decimal;
 use std::cmp::Ordering;
