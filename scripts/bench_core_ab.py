@@ -7,34 +7,43 @@ A bench binary is what `cargo bench -p taxistream-core --no-run` builds
 (target/release/deps/read_and_analyse-<hash>): copy it aside before building the other commit.
 Both run from crates/taxistream-core (the bench reads testdata/ relative to it), RUNS times each
 (default 3), alternately, `--bench --sample-count SAMPLES` (default 60). Prints, per input and
-stage, each run's fastest and median in ms, and rows per second per core of the fastest.
+stage, each run's fastest and median in ms, and the new build's best rows per second per core
+(divan's throughput of the fastest sample).
 """
 import pathlib
 import re
 import subprocess
 import sys
 
-ROWS = {"csv": 10_000, "parquet": 56_551}
+THROUGHPUT = re.compile(r"([\d.]+) (|K|M|G)item/s")
 STAGE = re.compile(r"(read|analyse|record)\s+([\d.]+) (ns|µs|ms|s)\s+│\s+[\d.]+ \S+\s+│\s+([\d.]+) (ns|µs|ms|s)")
 INPUT = re.compile(r"[├╰]─ (csv|parquet)\s")
 TO_MS = {"ns": 1e-6, "µs": 1e-3, "ms": 1.0, "s": 1e3}
+PER_ITEM = {"": 1, "K": 1e3, "M": 1e6, "G": 1e9}
 
 
 def run(binary, samples):
-    """{(input, stage): (fastest_ms, median_ms)} of one run."""
+    """{(input, stage): (fastest_ms, median_ms, rows_per_s_of_fastest)} of one run."""
     out = subprocess.run(
         [binary, "--bench", "--sample-count", str(samples)],
         cwd=pathlib.Path(__file__).resolve().parent.parent / "crates" / "taxistream-core",
         check=True, capture_output=True, text=True,
     ).stdout
-    results, current = {}, None
+    results, current, stage = {}, None, None
     for line in out.splitlines():
         if match := INPUT.search(line):
             current = match.group(1)
         elif (match := STAGE.search(line)) and current:
             fastest = float(match.group(2)) * TO_MS[match.group(3)]
             median = float(match.group(4)) * TO_MS[match.group(5)]
-            results[(current, match.group(1))] = (fastest, median)
+            stage = (current, match.group(1))
+            results[stage] = (fastest, median, None)
+        elif (match := THROUGHPUT.search(line)) and stage in results:
+            # The line under a stage's timings: its throughputs, the fastest first (the bench
+            # counts the rows of its input file).
+            fastest, median, _ = results[stage]
+            results[stage] = (fastest, median, float(match.group(1)) * PER_ITEM[match.group(2)])
+            stage = None
     if not results:
         sys.exit(f"{binary}: no bench results in its output:\n{out}")
     return results
@@ -56,8 +65,9 @@ def main():
         cells = []
         for binary in (old, new):
             cells.append(", ".join(f"{r[key][0]:.4g} ({r[key][1]:.4g})" for r in timings[binary] if key in r))
-        best = min(r[key][0] for r in timings[new])
-        print(f"| {key[0]} | {key[1]} | {cells[0]} | {cells[1]} | {ROWS[key[0]] / best * 1000:,.0f} |")
+        rates = [r[key][2] for r in timings[new] if key in r and r[key][2]]
+        best = f"{max(rates):,.0f}" if rates else "?"
+        print(f"| {key[0]} | {key[1]} | {cells[0]} | {cells[1]} | {best} |")
 
 
 if __name__ == "__main__":

@@ -5,15 +5,12 @@
 //! them, and the reader still yields rows in file order.
 
 use super::parallel::ParallelRows;
-use super::{Converted, InputError, ReadItem, identify_chunk, reason_for};
+use super::{Converted, IDENTIFY_ROWS, InputError, ReadItem, identify_chunk, reason_for};
 use crate::reject::{RejectReason, RowRejection};
 use crate::schema::{ColumnMap, ColumnTarget, FieldKind};
 use crate::trip::TripBuilder;
 use csv::ByteRecord;
 use std::io::Read;
-
-/// Rows read and converted at a time on the caller's thread (their ids are hashed together).
-const INLINE_CHUNK_ROWS: usize = 64;
 
 /// Streams a CSV source row by row; memory holds a few chunks of rows at most.
 pub struct CsvTripReader<R: Read + Send + 'static> {
@@ -148,7 +145,7 @@ impl<R: Read + Send + 'static> Iterator for CsvTripReader<R> {
                     *end = Some(Ok(()));
                     return ended.err().map(Err);
                 }
-                chunk.resize_with(INLINE_CHUNK_ROWS, ByteRecord::new);
+                chunk.resize_with(IDENTIFY_ROWS, ByteRecord::new);
                 let mut last_line = converter.last_line();
                 let (filled, outcome) = fill_chunk(reader, chunk, &mut last_line);
                 *converted = converter.convert_chunk(&chunk[..filled]).into_iter();
@@ -193,7 +190,7 @@ pub(super) fn fill_chunk<R: Read>(
 }
 
 /// A blank line (or one of only spaces): not a row.
-pub(super) fn is_blank(record: &ByteRecord) -> bool {
+fn is_blank(record: &ByteRecord) -> bool {
     record.len() <= 1 && record.iter().all(|field| trimmed(field).is_empty())
 }
 

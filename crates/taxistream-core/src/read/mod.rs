@@ -32,6 +32,10 @@ pub enum ReadItem {
     Rejected(RowRejection),
 }
 
+/// Rows a reader converts at a time on the caller's thread, their ids hashed together (a
+/// multiple of the hash's 8 lanes; the parallel CSV reader's chunks are larger).
+const IDENTIFY_ROWS: usize = 64;
+
 /// A row converted, its id not yet computed: the ids of a chunk of rows are computed together.
 pub(super) enum Converted {
     /// A trip, and the row's line (or row number).

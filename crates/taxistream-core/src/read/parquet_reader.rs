@@ -1,7 +1,7 @@
 //! Parquet rows → trips: TLC's physical types (int32/int64 or double for integers, timestamps in
 //! ms/us/ns, string/large_string, nullable everything), read one record batch at a time.
 
-use super::{Converted, InputError, ReadItem, identify_chunk, reason_for};
+use super::{Converted, IDENTIFY_ROWS, InputError, ReadItem, identify_chunk, reason_for};
 use crate::reject::{RejectReason, RowRejection};
 use crate::schema::{ColumnMap, ColumnTarget, FieldKind};
 use crate::timestamp::LocalTimestamp;
@@ -26,8 +26,6 @@ use rust_decimal::Decimal;
 use std::sync::Arc;
 
 const BATCH_ROWS: usize = 8192;
-/// Rows converted at a time (their ids are hashed together).
-const CHUNK_ROWS: usize = 64;
 
 /// Streams a Parquet file one record batch (8,192 rows) at a time.
 pub struct ParquetTripReader {
@@ -242,7 +240,7 @@ impl Iterator for ParquetTripReader {
             }
             if let Some(batch) = self.batch.take() {
                 if self.row_in_batch < batch.rows {
-                    let rows = self.row_in_batch..batch.rows.min(self.row_in_batch + CHUNK_ROWS);
+                    let rows = self.row_in_batch..batch.rows.min(self.row_in_batch + IDENTIFY_ROWS);
                     self.row_in_batch = rows.end;
                     let converted = rows
                         .map(|row| {

@@ -7,9 +7,9 @@
 //!
 //! When the caller promises distinct ids ([`ItemIds::Distinct`]: a local run, whose producer sends
 //! each trip once), a table that is empty when the writer opens is bulk-loaded: its key index is
-//! dropped, rows are appended with plain INSERTs, and the unique index is built once at the end
-//! (sorting 500,000 keys once is far cheaper than 500,000 inserts into a B-tree of random keys),
-//! which also checks the promise. Otherwise, and for a table with rows, writes are upserts. A run
+//! dropped, rows are appended with plain INSERTs, and the unique index is built once, at the end
+//! or earlier (below): sorting 500,000 keys once is far cheaper than 500,000 inserts into a B-tree
+//! of random keys, and the build also checks the promise. Otherwise, and for a table with rows, writes are upserts. A run
 //! that stopped part way may leave a table without its index: the next one builds it first.
 //!
 //! The writer builds those indexes early when it is idle long enough with enough rows written
@@ -73,8 +73,9 @@ pub enum ItemIds {
     /// Any: a `trip_id` may come more than once (redelivered records); every write is an upsert.
     MayRepeat,
     /// Each `trip_id` comes at most once per table (a local run, whose producer drops duplicate
-    /// trips): a table empty at the start is bulk-loaded, and the unique index built at the end
-    /// checks the promise (a repeat fails the run instead of being written twice).
+    /// trips): a table empty at the start is bulk-loaded, and the unique index built after the
+    /// load (at the end, or early when the writer is idle) checks the promise (a repeat fails the
+    /// run instead of being written twice).
     Distinct,
 }
 
@@ -191,10 +192,10 @@ fn index_name(table: Table) -> String {
 /// How a table is written during one run.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 enum Load {
-    /// Empty at the start, no index during the run: plain appends, then the unique index.
+    /// Empty at the start, no index yet: plain appends, until the unique index is built.
     Bulk,
-    /// Empty at the start but keyed by a primary key (databases made before the unique index):
-    /// plain inserts, checked by that key.
+    /// Keyed, and every id new to it: plain inserts, checked by the key (a bulk-loaded table once
+    /// its index is built, or an empty one keyed by the primary key of an older database).
     Insert,
     /// Rows already there: upserts on `trip_id`.
     Upsert,
@@ -301,7 +302,8 @@ enum Received {
     Closed,
 }
 
-/// The writer thread: every item written, then the key indexes of bulk-loaded tables built.
+/// The writer thread: every item written, and the key indexes of bulk-loaded tables built (when
+/// the writer is idle, or at the end).
 fn write_all(
     connection: Connection,
     receiver: mpsc::Receiver<Vec<Item>>,
@@ -427,9 +429,11 @@ impl Writer {
             }
             Ok(())
         });
-        self.connection
-            .execute_batch(&format!("PRAGMA cache_size = -{PAGE_CACHE_KIB};"))?;
-        built
+        // The build's own error, if any, is the one to report.
+        let restored = self
+            .connection
+            .execute_batch(&format!("PRAGMA cache_size = -{PAGE_CACHE_KIB};"));
+        built.and(restored)
     }
 }
 
