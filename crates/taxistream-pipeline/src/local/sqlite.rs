@@ -9,8 +9,9 @@
 //! each trip once), a table that is empty when the writer opens is bulk-loaded: its key index is
 //! dropped, rows are appended with plain INSERTs, and the unique index is built once, at the end
 //! or earlier (below): sorting 500,000 keys once is far cheaper than 500,000 inserts into a B-tree
-//! of random keys, and the build also checks the promise. Otherwise, and for a table with rows, writes are upserts. A run
-//! that stopped part way may leave a table without its index: the next one builds it first.
+//! of random keys, and the build also checks the promise. Otherwise, and for a table with rows,
+//! writes are upserts. A run that stopped part way may leave a table without its index: the next
+//! one builds it first.
 //!
 //! The writer builds those indexes early when it is idle long enough with enough rows written
 //! (the input goes on with duplicates only, or reading is slower than writing): it has nothing
