@@ -73,8 +73,11 @@ except ValueError:
 EOF
 }
 
-# 4. Timings. The whole input is read once first so no tool pays for a cold page cache.
+# 4. Timings. The whole input is read once first so no tool pays for a cold page cache, and the
+# inputs just written are flushed to disk so the first tool timed does not share the disk with
+# their writeback (546 MB at COPIES=4 and COPIES_LARGE=20).
 cat "$WORK/input.csv" "$WORK/input-large.csv" > /dev/null
+sync
 LOAD_START=$(cut -d' ' -f1-3 /proc/loadavg) # other work on the machine skews every number: shown in the report
 declare -A S R C
 run_ts() { # run_ts NAME INPUT RUNS
