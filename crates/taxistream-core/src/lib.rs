@@ -6,10 +6,12 @@
 //! - [`analytics`] and [`settings`]: the contract's three analyses and their thresholds.
 //! - [`record`]: the JSON stream record, the exact bytes put on Kinesis.
 //! - [`accounting`]: rows read = trips + duplicates + rejected, and items per table.
+//! - [`fingerprints`]: a compact set of 128-bit hashes (trips seen, rows known).
 
 pub mod accounting;
 pub mod analytics;
 mod decimal_order;
+pub mod fingerprints;
 pub mod identity;
 mod md5_lanes;
 pub mod number;
