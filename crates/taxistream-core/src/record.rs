@@ -45,6 +45,9 @@ pub struct DecodedRecord {
     pub trip: Trip,
 }
 
+/// Kinesis limit: bytes per record (data plus partition key).
+pub const MAX_RECORD_BYTES: usize = 1024 * 1024;
+
 /// Encodes a trip with its id as the record bytes.
 pub fn encode(trip: &Trip, id: &TripId, out: &mut Vec<u8>) {
     out.push(b'{');

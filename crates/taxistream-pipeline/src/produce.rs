@@ -9,8 +9,7 @@ use taxistream_core::{Accounting, InputError, ReadItem, RejectReason, Trip, Trip
 pub const MAX_RECORDS_PER_BATCH: usize = 500;
 /// Kinesis PutRecords limit: bytes per call (data plus partition keys).
 pub const MAX_BATCH_BYTES: usize = 5 * 1024 * 1024;
-/// Kinesis limit: bytes per record (data plus partition key).
-pub const MAX_RECORD_BYTES: usize = 1024 * 1024;
+pub use taxistream_core::record::MAX_RECORD_BYTES;
 /// How much of an oversized record the rejects output keeps.
 const RAW_PREFIX_BYTES: usize = 512;
 /// Rows taken from the source before they are handled, so their duplicate checks are prepared
@@ -70,6 +69,12 @@ where
         }));
         for item in ahead.drain(..) {
             let rejection = match item? {
+                // Its first occurrence, earlier in this source, was the same trip, within the
+                // stream's limits: already sent or counted.
+                ReadItem::Repeat { .. } => {
+                    accounting.count_duplicate();
+                    continue;
+                }
                 ReadItem::Rejected(rejection) => rejection,
                 ReadItem::Trip { trip, id, line } => {
                     if !seen.first_sighting(&id) {

@@ -5,6 +5,7 @@
 //! them, and the reader still yields rows in file order.
 
 use super::parallel::ParallelRows;
+use super::repeats::{KnownRows, text_bytes};
 use super::{Converted, IDENTIFY_ROWS, InputError, ReadItem, identify_chunk, reason_for};
 use crate::reject::{RejectReason, RowRejection};
 use crate::schema::{ColumnMap, ColumnTarget, FieldKind};
@@ -17,6 +18,8 @@ pub struct CsvTripReader<R: Read + Send + 'static> {
     rows: Rows<R>,
     columns: ColumnMap,
     is_gzip: bool,
+    /// The header's text (see [`text_bytes`]), which bounds the records of its rows.
+    header_bytes: usize,
 }
 
 #[allow(clippy::large_enum_variant)] // One per file.
@@ -86,6 +89,7 @@ impl<R: Read + Send + 'static> CsvTripReader<R> {
             },
             columns,
             is_gzip,
+            header_bytes: text_bytes(&header),
         })
     }
 
@@ -99,8 +103,14 @@ impl<R: Read + Send + 'static> CsvTripReader<R> {
                 ..
             } = std::mem::replace(&mut self.rows, Rows::Empty)
         {
-            self.rows =
-                Rows::Parallel(ParallelRows::start(reader, converter, source_name, workers));
+            let known = KnownRows::new(self.header_bytes);
+            self.rows = Rows::Parallel(ParallelRows::start(
+                reader,
+                converter,
+                source_name,
+                workers,
+                known,
+            ));
         }
         self
     }
@@ -148,7 +158,7 @@ impl<R: Read + Send + 'static> Iterator for CsvTripReader<R> {
                 chunk.resize_with(IDENTIFY_ROWS, ByteRecord::new);
                 let mut last_line = converter.last_line();
                 let (filled, outcome) = fill_chunk(reader, chunk, &mut last_line);
-                *converted = converter.convert_chunk(&chunk[..filled]).into_iter();
+                *converted = converter.convert_chunk(&chunk[..filled], &[]).into_iter();
                 *end = match outcome {
                     Ok(true) => None,
                     Ok(false) => Some(Ok(())),
@@ -189,6 +199,13 @@ pub(super) fn fill_chunk<R: Read>(
     (filled, Ok(true))
 }
 
+/// The line a record starts on (the line after `last_line` if the reader did not say).
+fn line_of(record: &ByteRecord, last_line: u64) -> u64 {
+    record
+        .position()
+        .map_or(last_line + 1, |position| position.line())
+}
+
 /// A blank line (or one of only spaces): not a row.
 fn is_blank(record: &ByteRecord) -> bool {
     record.len() <= 1 && record.iter().all(|field| trimmed(field).is_empty())
@@ -221,16 +238,32 @@ impl RowConverter {
         self.last_line
     }
 
-    /// Converts a chunk of records to items, their trips identified together.
-    pub(super) fn convert_chunk(&mut self, records: &[ByteRecord]) -> Vec<ReadItem> {
-        let rows = records.iter().map(|record| self.convert(record)).collect();
+    /// Converts a chunk of records and identifies its trips together; a record marked in
+    /// `repeats` (missing marks: none) becomes a [`ReadItem::Repeat`], not converted.
+    pub(super) fn convert_chunk(
+        &mut self,
+        records: &[ByteRecord],
+        repeats: &[bool],
+    ) -> Vec<ReadItem> {
+        let rows = records
+            .iter()
+            .enumerate()
+            .map(|(index, record)| {
+                if repeats.get(index).copied().unwrap_or(false) {
+                    self.last_line = line_of(record, self.last_line);
+                    Converted::Repeat {
+                        line: self.last_line,
+                    }
+                } else {
+                    self.convert(record)
+                }
+            })
+            .collect();
         identify_chunk(rows)
     }
 
     fn convert(&mut self, record: &ByteRecord) -> Converted {
-        let line = record
-            .position()
-            .map_or(self.last_line + 1, |position| position.line());
+        let line = line_of(record, self.last_line);
         self.last_line = line;
         let header_len = self.columns.len();
         if record.len() < header_len {
@@ -367,6 +400,7 @@ mod tests {
             .map(|item| match item {
                 ReadItem::Trip { .. } => "trip".to_owned(),
                 ReadItem::Rejected(r) => r.to_string(),
+                ReadItem::Repeat { line } => format!("repeat of an earlier row, line {line}"),
             })
             .collect()
     }
@@ -501,7 +535,7 @@ mod tests {
             .iter()
             .map(|item| match item {
                 ReadItem::Rejected(r) => (r.reason, r.column.clone()),
-                ReadItem::Trip { .. } => panic!("{:?}", reasons(&items)),
+                _ => panic!("{:?}", reasons(&items)),
             })
             .collect();
         assert_eq!(
