@@ -5,11 +5,12 @@ use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
 use taxistream_core::{InputError, ReadItem};
 
-/// Rows and bytes read so far; shared between the run and whatever displays it.
+/// Rows and bytes read and trips sent so far; shared between the run and whatever watches it.
 #[derive(Debug, Default)]
 pub struct Progress {
     rows: AtomicU64,
     bytes: AtomicU64,
+    trips: AtomicU64,
 }
 
 impl Progress {
@@ -23,6 +24,11 @@ impl Progress {
         self.bytes.fetch_add(bytes, Ordering::Relaxed);
     }
 
+    /// Counts trips sent to the stream.
+    pub fn add_trips(&self, trips: u64) {
+        self.trips.fetch_add(trips, Ordering::Relaxed);
+    }
+
     /// Rows read so far.
     pub fn rows(&self) -> u64 {
         self.rows.load(Ordering::Relaxed)
@@ -31,6 +37,11 @@ impl Progress {
     /// Bytes read so far.
     pub fn bytes(&self) -> u64 {
         self.bytes.load(Ordering::Relaxed)
+    }
+
+    /// Trips sent to the stream so far.
+    pub fn trips(&self) -> u64 {
+        self.trips.load(Ordering::Relaxed)
     }
 }
 

@@ -225,9 +225,14 @@ pub async fn run_local(
     }
     let files = readable;
     // The producer below sends each trip once (`SeenTrips`): the writer may bulk-load new tables.
-    let (tables, writer) = open_sqlite_tables_with(&config.database, ItemIds::Distinct)?;
+    let (tables, writer) = open_sqlite_tables_with(
+        &config.database,
+        ItemIds::Distinct,
+        Some(Arc::clone(&progress)),
+    )?;
     let mut rejects = RejectsFile::create(&config.rejects)?;
-    let (mut sink, receivers) = local_stream(config.shards);
+    let (sink, receivers) = local_stream(config.shards);
+    let mut sink = sink.counting_into(Arc::clone(&progress));
     let consumers: Vec<_> = receivers
         .into_iter()
         .map(|receiver| {

@@ -13,9 +13,10 @@
 //! writes are upserts. A run that stopped part way may leave a table without its index: the next
 //! one builds it first.
 //!
-//! The writer builds those indexes early when it is idle long enough with enough rows written
-//! (the input goes on with duplicates only, or reading is slower than writing): it has nothing
-//! else to do, and later rows are inserted through the index, which checks them the same way.
+//! Told the run's progress, the writer builds those indexes early when it has nothing to write
+//! while the run reads on without sending new trips (the input goes on with duplicates only): it
+//! has nothing else to do, and any later rows are inserted through the index, which checks them
+//! the same way.
 //!
 //! With that promise, a database that does not exist yet is written under a staging name without
 //! a journal and named only once complete ([`super::staging`]); one that exists is written in
@@ -23,8 +24,10 @@
 
 use super::staging::Staging;
 use crate::ports::{PortError, TripTables, WriteFailure};
+use crate::progress::Progress;
 use rusqlite::{Connection, types::Value as SqlValue};
 use std::path::{Path, PathBuf};
+use std::sync::Arc;
 use std::thread::JoinHandle;
 use std::time::{Duration, Instant};
 use taxistream_core::number::nearest_double;
@@ -48,16 +51,20 @@ const PAGE_CACHE_KIB: u32 = 65_536;
 const INDEX_BUILD_CACHE_KIB: u32 = 4_096;
 /// When bulk-loaded tables get their key index before the end of the run.
 const EARLY_INDEX: EarlyIndex = EarlyIndex {
-    idle: Duration::from_millis(100),
+    idle: Duration::from_millis(20),
     min_items: 100_000,
+    min_rows: 10_000,
 };
 
-/// The writer builds the key indexes of bulk-loaded tables once it has waited `idle` for items
-/// with at least `min_items` written in this run (fewer: building at the end costs little).
+/// The writer builds the key indexes of bulk-loaded tables early when, with at least `min_items`
+/// written in this run (fewer: building at the end costs little), it has had nothing to write for
+/// `idle` while the run read `min_rows` rows and sent no new trip: the input goes on with
+/// duplicates. Idleness alone is not enough: a pause of the whole machine looks the same.
 #[derive(Debug, Clone, Copy)]
 struct EarlyIndex {
     idle: Duration,
     min_items: u64,
+    min_rows: u64,
 }
 
 /// A handle consumers write through; cheap to clone, one per consumer.
@@ -91,21 +98,25 @@ pub enum ItemIds {
 /// Opens (or creates) the database, creates the tables, and starts the writer thread; every
 /// write is an upsert.
 pub fn open_sqlite_tables(path: &Path) -> Result<(SqliteTables, SqliteWriter), PortError> {
-    open_sqlite_tables_with(path, ItemIds::MayRepeat)
+    open_sqlite_tables_with(path, ItemIds::MayRepeat, None)
 }
 
-/// [`open_sqlite_tables`], bulk-loading empty tables when `ids` is [`ItemIds::Distinct`].
+/// [`open_sqlite_tables`], bulk-loading empty tables when `ids` is [`ItemIds::Distinct`]; given
+/// the run's `input` progress (rows read, trips sent), the writer builds their key indexes as soon
+/// as the input goes on with duplicates only, instead of at the end.
 pub fn open_sqlite_tables_with(
     path: &Path,
     ids: ItemIds,
+    input: Option<Arc<Progress>>,
 ) -> Result<(SqliteTables, SqliteWriter), PortError> {
-    open_tables(path, ids, EARLY_INDEX)
+    open_tables(path, ids, EARLY_INDEX, input)
 }
 
 fn open_tables(
     path: &Path,
     ids: ItemIds,
     early_index: EarlyIndex,
+    input: Option<Arc<Progress>>,
 ) -> Result<(SqliteTables, SqliteWriter), PortError> {
     let failed = |error: &dyn std::fmt::Display| {
         PortError::permanent(format!("database {}: {error}", path.display()))
@@ -129,7 +140,7 @@ fn open_tables(
     let (sender, receiver) = mpsc::channel(WRITER_CHANNEL_BATCHES);
     let spawned = std::thread::Builder::new()
         .name("sqlite-writer".to_owned())
-        .spawn(move || write_all(connection, receiver, ids, early_index));
+        .spawn(move || write_all(connection, receiver, ids, early_index, input));
     let thread = match spawned {
         Ok(thread) => thread,
         Err(error) => {
@@ -376,6 +387,7 @@ fn write_all(
     receiver: mpsc::Receiver<Vec<Item>>,
     ids: ItemIds,
     early_index: EarlyIndex,
+    input: Option<Arc<Progress>>,
 ) -> Result<u64, String> {
     // A small runtime of its own, to wait for items with a time limit.
     let runtime = tokio::runtime::Builder::new_current_thread()
@@ -387,6 +399,7 @@ fn write_all(
         receiver,
         runtime,
         early_index,
+        input,
     };
     writer.write_all(ids).map_err(|error| error.to_string())
 }
@@ -396,6 +409,8 @@ struct Writer {
     receiver: mpsc::Receiver<Vec<Item>>,
     runtime: tokio::runtime::Runtime,
     early_index: EarlyIndex,
+    /// The run's rows read and trips sent, when the writer is told them.
+    input: Option<Arc<Progress>>,
 }
 
 impl Writer {
@@ -413,6 +428,8 @@ impl Writer {
             .collect();
         let mut written = 0u64;
         let mut open = true;
+        // The run's (rows read, trips sent) when the writer began to wait with nothing to write.
+        let mut quiet_since = None;
         let mut scratch = String::new();
         while open {
             // Key order only helps a key index; bulk-loaded tables have none until indexed.
@@ -441,11 +458,23 @@ impl Writer {
                         let so_far = written + (in_transaction + run.len()) as u64;
                         let wait_limit = (bulk && so_far >= self.early_index.min_items)
                             .then_some(self.early_index.idle);
+                        if wait_limit.is_some() && quiet_since.is_none() {
+                            quiet_since = input_counts(self.input.as_deref());
+                        }
                         match receive(&self.runtime, &mut self.receiver, wait_limit) {
-                            Received::Items(items) => run.extend(items),
+                            Received::Items(items) => {
+                                quiet_since = None;
+                                run.extend(items);
+                            }
                             Received::Idle => {
-                                idle = true;
-                                break;
+                                if only_duplicates_since(
+                                    self.input.as_deref(),
+                                    self.early_index.min_rows,
+                                    &mut quiet_since,
+                                ) {
+                                    idle = true;
+                                    break;
+                                }
                             }
                             Received::Closed => {
                                 open = false;
@@ -502,6 +531,29 @@ impl Writer {
             .execute_batch(&format!("PRAGMA cache_size = -{PAGE_CACHE_KIB};"));
         built.and(restored)
     }
+}
+
+/// The run's rows read and trips sent, when the writer is told them.
+fn input_counts(input: Option<&Progress>) -> Option<(u64, u64)> {
+    input.map(|input| (input.rows(), input.trips()))
+}
+
+/// True when, since `quiet_since`, the run read at least `min_rows` rows and sent no new trip; a
+/// trip sent starts the count again.
+fn only_duplicates_since(
+    input: Option<&Progress>,
+    min_rows: u64,
+    quiet_since: &mut Option<(u64, u64)>,
+) -> bool {
+    let (Some((rows, trips)), Some((rows_now, trips_now))) = (*quiet_since, input_counts(input))
+    else {
+        return false;
+    };
+    if trips_now != trips {
+        *quiet_since = Some((rows_now, trips_now));
+        return false;
+    }
+    rows_now >= rows + min_rows
 }
 
 /// The next items; with a `wait_limit`, [`Received::Idle`] when none came within it.
@@ -610,7 +662,7 @@ mod tests {
         let runtime = tokio::runtime::Builder::new_current_thread()
             .build()
             .map_err(|error| PortError::permanent(error.to_string()))?;
-        let (mut tables, writer) = open_sqlite_tables_with(path, ids)?;
+        let (mut tables, writer) = open_sqlite_tables_with(path, ids, None)?;
         runtime
             .block_on(tables.write_items(items))
             .map_err(|failure| failure.error)?;
@@ -656,31 +708,48 @@ mod tests {
         Ok(())
     }
 
+    /// Feeds `input` for `time`, every 5 ms: `rows` rows read and `trips` trips sent.
+    fn feed(input: &Progress, time: Duration, rows: u64, trips: u64) {
+        let started = Instant::now();
+        while started.elapsed() < time {
+            input.add_rows(rows);
+            input.add_trips(trips);
+            std::thread::sleep(Duration::from_millis(5));
+        }
+    }
+
     #[test]
-    fn an_idle_writer_builds_the_keys_early_and_they_check_later_rows()
+    fn the_keys_are_built_early_once_reading_goes_on_without_new_trips()
     -> Result<(), Box<dyn std::error::Error>> {
         let dir = tempfile::tempdir()?;
         let runtime = tokio::runtime::Builder::new_current_thread().build()?;
         let early = EarlyIndex {
             idle: Duration::from_millis(20),
             min_items: 2,
+            min_rows: 100,
         };
         let idle_then_write = |path: &Path, later: Item| -> Result<u64, PortError> {
             // An existing, empty database: written in place, so it can be read while it runs.
             Connection::open(path).map_err(|e| PortError::permanent(e.to_string()))?;
-            let (mut tables, writer) = open_tables(path, ItemIds::Distinct, early)?;
+            let input = Arc::new(Progress::default());
+            let (mut tables, writer) =
+                open_tables(path, ItemIds::Distinct, early, Some(Arc::clone(&input)))?;
             let first = vec![duration_item("b", 100), duration_item("a", 835)];
             runtime
                 .block_on(tables.write_items(first))
                 .map_err(|f| f.error)?;
-            // Wait until the writer, idle, has built the key (read while it runs: WAL).
+            // Idle, but nothing read (a pause), then reading with new trips: no key yet.
+            std::thread::sleep(Duration::from_millis(200));
+            feed(&input, Duration::from_millis(200), 50, 1);
+            assert_eq!(key_of(path, Table::TripDurationAnalysis), None);
+            // Rows read, no new trip: the key comes (read while the writer runs: WAL).
             let started = Instant::now();
             while key_of(path, Table::TripDurationAnalysis).is_none() {
                 assert!(
                     started.elapsed() < Duration::from_secs(10),
                     "no early index"
                 );
-                std::thread::sleep(Duration::from_millis(10));
+                feed(&input, Duration::from_millis(10), 50, 0);
             }
             runtime
                 .block_on(tables.write_items(vec![later]))
@@ -731,7 +800,7 @@ mod tests {
         let dir = tempfile::tempdir()?;
         let path = dir.path().join("t.db");
         let runtime = tokio::runtime::Builder::new_current_thread().build()?;
-        let (mut tables, writer) = open_sqlite_tables_with(&path, ItemIds::Distinct)?;
+        let (mut tables, writer) = open_sqlite_tables_with(&path, ItemIds::Distinct, None)?;
         runtime.block_on(tables.write_items(vec![duration_item("a", 1)]))?;
         drop(tables);
         let staging = dir.path().join("t.db.partial");

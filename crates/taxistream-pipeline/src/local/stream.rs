@@ -1,7 +1,9 @@
 //! The in-process stream: N shards, each a bounded channel, records routed as Kinesis routes them.
 
 use crate::ports::{PortError, RecordSink, StreamRecord};
+use crate::progress::Progress;
 use md5::{Digest, Md5};
+use std::sync::Arc;
 use tokio::sync::mpsc;
 
 /// Batches a shard's channel holds before the producer waits (backpressure).
@@ -25,6 +27,8 @@ pub fn shard_for(partition_key: &str, shards: usize) -> usize {
 pub struct LocalStreamSink {
     shards: Vec<mpsc::Sender<Vec<StreamRecord>>>,
     sequence: u64,
+    /// Where the records put are counted, as trips sent.
+    progress: Option<Arc<Progress>>,
 }
 
 /// A consumer's end: the batches of one shard.
@@ -39,13 +43,27 @@ pub fn local_stream(shards: usize) -> (LocalStreamSink, Vec<ShardReceiver>) {
         LocalStreamSink {
             shards: senders,
             sequence: 0,
+            progress: None,
         },
         receivers,
     )
 }
 
+impl LocalStreamSink {
+    /// Counts every record put into `progress`'s trips sent.
+    pub fn counting_into(self, progress: Arc<Progress>) -> Self {
+        LocalStreamSink {
+            progress: Some(progress),
+            ..self
+        }
+    }
+}
+
 impl RecordSink for LocalStreamSink {
     async fn put_records(&mut self, records: Vec<StreamRecord>) -> Result<(), PortError> {
+        if let Some(progress) = &self.progress {
+            progress.add_trips(records.len() as u64);
+        }
         let mut per_shard: Vec<Vec<StreamRecord>> = vec![Vec::new(); self.shards.len()];
         for mut record in records {
             self.sequence += 1;
