@@ -4,7 +4,7 @@
 
 mod common;
 
-use common::{fixture, run_in};
+use common::{dump_tables, fixture, run_in};
 use flate2::Compression;
 use flate2::write::GzEncoder;
 use std::io::Write;
@@ -92,6 +92,16 @@ fn a_truncated_gzip_fails_after_the_last_good_line() {
         &compressed[..compressed.len() / 2],
     );
     assert_fails_with(&file, &["cut.csv.gz", "read failed after line"]);
+    // The rows before the error are kept in the new database, published as at the end of any run.
+    let run = run_in(dir.path(), "cut.db", &[], &[&file]);
+    assert!(!run.success());
+    let mut names: Vec<String> = std::fs::read_dir(dir.path())
+        .unwrap()
+        .map(|entry| entry.unwrap().file_name().to_string_lossy().into_owned())
+        .collect();
+    names.sort();
+    assert_eq!(names, ["cut.csv.gz", "cut.db", "cut.db.rejects.csv"]);
+    assert!(!dump_tables(&dir.path().join("cut.db")).is_empty());
 }
 
 #[test]

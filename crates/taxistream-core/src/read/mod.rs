@@ -32,8 +32,8 @@ pub enum ReadItem {
     /// A row that did not, with where and why.
     Rejected(RowRejection),
     /// A CSV row the same, field for field, as an earlier row of the same file that became a
-    /// trip the stream takes: a duplicate, not converted again (see [`repeats`]; only when rows
-    /// are converted on worker threads).
+    /// trip the stream takes: a duplicate, not converted again (only when rows are converted on
+    /// worker threads: [`CsvTripReader::with_workers`]).
     Repeat {
         /// The 1-based line of the CSV row.
         line: u64,

@@ -159,6 +159,7 @@ fn read_chunks<R: Read>(
     mut last_line: u64,
     known: &KnownRows,
 ) {
+    let mut scratch = Vec::new();
     for number in 0.. {
         // A chunk back from a worker keeps its records' buffers: refill them in place.
         let mut chunk = chunks.recycled.try_recv().unwrap_or_default();
@@ -166,9 +167,12 @@ fn read_chunks<R: Read>(
         let (filled, outcome) = fill_chunk(&mut reader, &mut chunk.records, &mut last_line);
         chunk.records.truncate(filled);
         chunk.fingerprints.clear();
-        chunk
-            .fingerprints
-            .extend(chunk.records.iter().map(fingerprint));
+        chunk.fingerprints.extend(
+            chunk
+                .records
+                .iter()
+                .map(|record| fingerprint(record, &mut scratch)),
+        );
         known.mark(&chunk.fingerprints, &mut chunk.repeats);
         bytes_read.store(reader.position().byte(), Ordering::Relaxed);
         if !chunk.records.is_empty() && chunks.sender.send((number, Ok(chunk))).is_err() {

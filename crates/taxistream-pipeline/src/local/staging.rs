@@ -1,77 +1,91 @@
-//! A new database is written under a staging name, `<db>.partial`, and given its real name only
-//! once complete: until then nothing exists at the database's path, so no reader ever sees half a
-//! run, and the staging file needs no journal (a crash leaves only the staging file, which the
-//! next run replaces).
+//! A new database is written under a staging name, `<db>.partial`, and given its real name when
+//! the writer is done: until then nothing exists at the database's path, so no reader sees a run
+//! in progress, and the staging file needs no journal (a crash leaves only the staging file, which
+//! the next run replaces). What is published is what the writer committed: every item of a run
+//! that succeeds, the items before the error of a run stopped by its input.
 //!
-//! The staging file is locked for the whole run (an advisory `flock`, separate from SQLite's own
-//! locks), so two runs writing the same new database cannot share it: the second is refused.
+//! A lock file beside it, `<db>.partial.lock`, is locked for the whole run (an advisory `flock`,
+//! apart from the files SQLite opens and locks itself), so two runs writing the same new database
+//! cannot share the staging file: the second is refused. Where such locks are not supported, and on
+//! platforms other than Unix, a new database is written in place like an existing one.
 
 use std::fs::{File, OpenOptions, TryLockError};
 use std::io;
 use std::path::{Path, PathBuf};
 
-/// A claimed staging file for a database that does not exist yet.
+/// A claimed staging file for a database that does not exist yet. Dropped unpublished (a run
+/// that failed, or returned early), it removes the staging file.
 #[derive(Debug)]
 pub struct Staging {
     database: PathBuf,
     staging: PathBuf,
-    /// Open for the whole run: holds the lock.
-    lock: File,
+    lock_path: PathBuf,
+    /// Open and locked for the whole run (held, not read: closing it releases the lock).
+    _lock: File,
+    /// Whether the staging file stays when this is dropped (published, or kept for the user).
+    keep: bool,
 }
 
 impl Staging {
-    /// Claims `<database>.partial`, emptied, for a new database; `None` when `database` exists
-    /// (it is then written in place). Fails if another run holds the staging file.
+    /// Claims `<database>.partial`, empty, for a new database; `None` when `database` exists or
+    /// the platform cannot lock (it is then written in place). Fails if another run holds it.
     pub fn claim(database: &Path) -> io::Result<Option<Staging>> {
-        if exists(database)? {
+        if !cfg!(unix) || exists(database)? {
             return Ok(None);
         }
         let staging = staging_path(database);
-        // A run that held the staging file may have just published it under the database's name:
-        // the lock is then on the published file, and the name is free again.
+        let lock_path = with_suffix(&staging, ".lock");
+        // A run that held the lock may have just removed its lock file: the lock is then on a file
+        // without a name, and the name is free again.
         for _ in 0..3 {
             let lock = OpenOptions::new()
                 .read(true)
                 .write(true)
                 .create(true)
                 .truncate(false)
-                .open(&staging)
-                .map_err(|error| {
-                    io::Error::new(
-                        error.kind(),
-                        format!("cannot create {}: {error}", staging.display()),
-                    )
-                })?;
+                .open(&lock_path)
+                .map_err(|error| named(&lock_path, "cannot create", error))?;
             match lock.try_lock() {
                 Ok(()) => {}
                 Err(TryLockError::WouldBlock) => {
                     return Err(io::Error::new(
                         io::ErrorKind::ResourceBusy,
                         format!(
-                            "another run is writing this database (its staging file {} is locked)",
-                            staging.display()
+                            "another run is writing this new database ({} is locked)",
+                            lock_path.display()
                         ),
                     ));
                 }
-                Err(TryLockError::Error(error)) => return Err(error),
+                Err(TryLockError::Error(error)) => {
+                    tracing::debug!(
+                        "{}: no lock ({error}): written in place",
+                        lock_path.display()
+                    );
+                    return Ok(None);
+                }
             }
-            if !same_file(&lock, &staging)? {
+            if !same_file(&lock, &lock_path)? {
                 continue;
             }
+            let claimed = Staging {
+                database: database.to_owned(),
+                staging,
+                lock_path,
+                _lock: lock,
+                keep: false,
+            };
             if exists(database)? {
+                // Published by another run meanwhile: written in place.
                 return Ok(None);
             }
             // Left by a run that was killed: an empty file is a new database to SQLite.
-            lock.set_len(0)?;
-            return Ok(Some(Staging {
-                database: database.to_owned(),
-                staging,
-                lock,
-            }));
+            File::create(&claimed.staging)
+                .map_err(|error| named(&claimed.staging, "cannot create", error))?;
+            return Ok(Some(claimed));
         }
         Err(io::Error::other(format!(
-            "{}: another run keeps replacing this staging file",
-            staging.display()
+            "{}: another run keeps replacing this lock file",
+            lock_path.display()
         )))
     }
 
@@ -80,31 +94,26 @@ impl Staging {
         &self.staging
     }
 
-    /// Makes the complete database durable and gives it its real name; refuses to replace a
-    /// database created meanwhile (the staging file is then left as it is, and named).
-    pub fn publish(self) -> io::Result<()> {
-        self.lock.sync_all()?;
+    /// Makes the database durable and gives it its real name; refuses to replace a database
+    /// created meanwhile (the staging file is then kept, and named in the error).
+    pub fn publish(mut self) -> io::Result<()> {
+        File::open(&self.staging)?.sync_all()?;
         match std::fs::hard_link(&self.staging, &self.database) {
-            Ok(()) => std::fs::remove_file(&self.staging)?,
+            Ok(()) => {}
             Err(error) if error.kind() == io::ErrorKind::AlreadyExists => {
+                self.keep = true;
                 return Err(self.taken());
             }
             // A file system without hard links: rename, after checking the name is still free.
             Err(_) => {
                 if exists(&self.database)? {
+                    self.keep = true;
                     return Err(self.taken());
                 }
                 std::fs::rename(&self.staging, &self.database)?;
             }
         }
         sync_directory(&self.database)
-    }
-
-    /// Removes the staging file of a run that failed.
-    pub fn discard(self) {
-        if let Err(error) = std::fs::remove_file(&self.staging) {
-            tracing::warn!("cannot remove {}: {error}", self.staging.display());
-        }
     }
 
     fn taken(&self) -> io::Error {
@@ -119,11 +128,37 @@ impl Staging {
     }
 }
 
+impl Drop for Staging {
+    fn drop(&mut self) {
+        // The staging name goes (once published, the database's name is the file's only one),
+        // unless kept for the user; the lock file goes while still locked.
+        let mut remove = vec![&self.lock_path];
+        if !self.keep {
+            remove.push(&self.staging);
+        }
+        for path in remove {
+            if let Err(error) = std::fs::remove_file(path)
+                && error.kind() != io::ErrorKind::NotFound
+            {
+                tracing::warn!("cannot remove {}: {error}", path.display());
+            }
+        }
+    }
+}
+
 /// `<database>.partial`, beside the database (so that giving it its name is a rename).
 pub fn staging_path(database: &Path) -> PathBuf {
-    let mut name = database.as_os_str().to_owned();
-    name.push(".partial");
+    with_suffix(database, ".partial")
+}
+
+fn with_suffix(path: &Path, suffix: &str) -> PathBuf {
+    let mut name = path.as_os_str().to_owned();
+    name.push(suffix);
     PathBuf::from(name)
+}
+
+fn named(path: &Path, what: &str, error: io::Error) -> io::Error {
+    io::Error::new(error.kind(), format!("{what} {}: {error}", path.display()))
 }
 
 fn exists(path: &Path) -> io::Result<bool> {
@@ -171,13 +206,22 @@ fn sync_directory(_path: &Path) -> io::Result<()> {
 mod tests {
     use super::*;
 
+    fn names(dir: &Path) -> Vec<String> {
+        let mut names: Vec<String> = std::fs::read_dir(dir)
+            .unwrap()
+            .map(|entry| entry.unwrap().file_name().to_string_lossy().into_owned())
+            .collect();
+        names.sort();
+        names
+    }
+
     #[test]
     fn an_existing_database_is_written_in_place() -> io::Result<()> {
         let dir = tempfile::tempdir()?;
         let database = dir.path().join("t.db");
         std::fs::write(&database, b"")?;
         assert!(Staging::claim(&database)?.is_none());
-        assert!(!staging_path(&database).exists());
+        assert_eq!(names(dir.path()), ["t.db"]);
         Ok(())
     }
 
@@ -188,15 +232,15 @@ mod tests {
         let staging = Staging::claim(&database)?.unwrap();
         assert_eq!(staging.path(), dir.path().join("t.db.partial"));
         std::fs::write(staging.path(), b"tables")?;
-        assert!(!database.exists());
+        assert_eq!(names(dir.path()), ["t.db.partial", "t.db.partial.lock"]);
         staging.publish()?;
         assert_eq!(std::fs::read(&database)?, b"tables");
-        assert!(!dir.path().join("t.db.partial").exists());
+        assert_eq!(names(dir.path()), ["t.db"]);
         Ok(())
     }
 
     #[test]
-    fn a_second_run_is_refused_while_the_first_holds_the_staging_file() -> io::Result<()> {
+    fn a_second_run_is_refused_while_the_first_holds_the_lock() -> io::Result<()> {
         let dir = tempfile::tempdir()?;
         let database = dir.path().join("t.db");
         let first = Staging::claim(&database)?.unwrap();
@@ -210,19 +254,20 @@ mod tests {
         first.publish()?;
         // Once published, the database exists: a later run writes it in place.
         assert!(Staging::claim(&database)?.is_none());
+        assert_eq!(names(dir.path()), ["t.db"]);
         Ok(())
     }
 
     #[test]
-    fn a_killed_runs_staging_file_is_emptied_and_reused() -> io::Result<()> {
+    fn a_killed_runs_staging_file_is_emptied_and_an_unpublished_one_removed() -> io::Result<()> {
         let dir = tempfile::tempdir()?;
         let database = dir.path().join("t.db");
         std::fs::write(staging_path(&database), b"half a database")?;
         let staging = Staging::claim(&database)?.unwrap();
         assert_eq!(std::fs::metadata(staging.path())?.len(), 0);
-        staging.discard();
-        assert!(!staging_path(&database).exists());
-        assert!(!database.exists());
+        // A run that fails, or returns early, drops its claim unpublished.
+        drop(staging);
+        assert!(names(dir.path()).is_empty());
         Ok(())
     }
 
@@ -240,6 +285,7 @@ mod tests {
         );
         assert_eq!(std::fs::read(&database)?, b"theirs");
         assert_eq!(std::fs::read(staging_path(&database))?, b"ours");
+        assert_eq!(names(dir.path()), ["t.db", "t.db.partial"]);
         Ok(())
     }
 }
