@@ -136,17 +136,12 @@ fn open_tables(
         Err(error) => return Err(failed(&error)),
     };
     let (sender, receiver) = mpsc::channel(WRITER_CHANNEL_BATCHES);
-    let spawned = std::thread::Builder::new()
+    let thread = std::thread::Builder::new()
         .name("sqlite-writer".to_owned())
-        .spawn(move || write_all(connection, receiver, ids, early_index, input));
-    let thread = match spawned {
-        Ok(thread) => thread,
-        Err(error) => {
-            return Err(PortError::permanent(format!(
-                "cannot start the database writer: {error}"
-            )));
-        }
-    };
+        .spawn(move || write_all(connection, receiver, ids, early_index, input))
+        .map_err(|error| {
+            PortError::permanent(format!("cannot start the database writer: {error}"))
+        })?;
     Ok((
         SqliteTables { sender },
         SqliteWriter {

@@ -99,7 +99,9 @@ impl Staging {
     pub fn publish(mut self) -> io::Result<()> {
         File::open(&self.staging)?.sync_all()?;
         match std::fs::hard_link(&self.staging, &self.database) {
-            Ok(()) => {}
+            // The database's name is now the file's; the staging name goes before the directory
+            // is synced, so both changes are durable together.
+            Ok(()) => std::fs::remove_file(&self.staging)?,
             Err(error) if error.kind() == io::ErrorKind::AlreadyExists => {
                 self.keep = true;
                 return Err(self.taken());
