@@ -7,7 +7,6 @@ use crate::s3::{ObjectRef, S3Rejects, S3Store};
 use crate::settings::ConsumerSettings;
 use serde::Serialize;
 use taxistream_core::Accounting;
-use taxistream_pipeline::consume::account;
 use taxistream_pipeline::{ConsumeOutcome, PortError, RejectSink, StreamRecord, consume};
 
 /// What consuming one batch did.
@@ -65,7 +64,7 @@ impl<D: BatchWriteApi + Clone> Consumer<D> {
     /// Consumes a batch; undecodable records go to one rejects object named after the first of
     /// them (`<prefix>stream/<sequence>.rejects.csv`, so a retried batch rewrites the same one).
     pub async fn consume_batch(&self, records: &[StreamRecord]) -> BatchReport {
-        let (outcome, tables) = self.write(records).await;
+        let (mut outcome, tables) = self.write(records).await;
         let mut report = report(records, &outcome, tables);
         for poison in &outcome.poison {
             tracing::error!(
@@ -100,7 +99,10 @@ impl<D: BatchWriteApi + Clone> Consumer<D> {
         match uploaded {
             Ok(object) => report.rejects_object = object.map(|object| object.to_string()),
             // Nothing from the first poison record on is done: it is all consumed again.
-            Err(error) => self.fail_from(records, first.index, &error, &mut report),
+            Err(error) => {
+                let index = first.index;
+                fail_from(records, &mut outcome, index, &error, &mut report)
+            }
         }
         report
     }
@@ -111,13 +113,17 @@ impl<D: BatchWriteApi + Clone> Consumer<D> {
         records: &[StreamRecord],
         rejects: &mut J,
     ) -> BatchReport {
-        let (outcome, tables) = self.write(records).await;
+        let (mut outcome, tables) = self.write(records).await;
         let mut report = report(records, &outcome, tables);
+        let mut failed = None;
         for poison in &outcome.poison {
             if let Err(error) = rejects.reject("stream", &poison.to_rejection()).await {
-                self.fail_from(records, poison.index, &error, &mut report);
+                failed = Some((poison.index, error));
                 break;
             }
+        }
+        if let Some((index, error)) = failed {
+            fail_from(records, &mut outcome, index, &error, &mut report);
         }
         report
     }
@@ -131,28 +137,28 @@ impl<D: BatchWriteApi + Clone> Consumer<D> {
         let outcome = consume(records, &self.settings.rules, &mut tables).await;
         (outcome, tables.stats())
     }
+}
 
-    /// Marks the batch as done only before record `index`.
-    fn fail_from(
-        &self,
-        records: &[StreamRecord],
-        index: usize,
-        error: &PortError,
-        report: &mut BatchReport,
-    ) {
-        if index >= report.records_done {
-            return;
-        }
-        report.records_done = index;
-        report.accounting = account(&records[..index], &self.settings.rules);
-        report.poison = records[..index]
-            .iter()
-            .filter(|record| taxistream_core::record::decode(&record.data).is_err())
-            .count();
-        report.first_failed_sequence = records[index].sequence_number.clone();
-        report.failure = Some(format!("rejects: {error}"));
-        report.retryable = error.retryable;
+/// Marks the batch as done only before record `index`.
+fn fail_from(
+    records: &[StreamRecord],
+    outcome: &mut ConsumeOutcome,
+    index: usize,
+    error: &PortError,
+    report: &mut BatchReport,
+) {
+    if index >= report.records_done {
+        return;
     }
+    outcome.keep_before(index);
+    report.records_done = index;
+    report.accounting = outcome.accounting.clone();
+    report.poison = outcome.poison.len();
+    report.first_failed_sequence = records
+        .get(index)
+        .and_then(|record| record.sequence_number.clone());
+    report.failure = Some(format!("rejects: {error}"));
+    report.retryable = error.retryable;
 }
 
 fn report(

@@ -6,6 +6,8 @@ use aws_sdk_kinesis::operation::put_records::PutRecordsOutput;
 use aws_sdk_kinesis::primitives::Blob;
 use aws_sdk_kinesis::types::PutRecordsRequestEntry;
 use std::future::Future;
+use taxistream_core::{RowRejection, Trip, TripId};
+use taxistream_pipeline::produce::stream_record;
 use taxistream_pipeline::{PortError, RecordSink, StreamRecord};
 
 /// What Kinesis said of one entry of a PutRecords call.
@@ -125,6 +127,22 @@ impl<A: PutRecordsApi> KinesisSink<A> {
 }
 
 impl<A: PutRecordsApi> RecordSink for KinesisSink<A> {
+    type Record = StreamRecord;
+
+    /// The trip's JSON record.
+    fn to_record(
+        &mut self,
+        trip: Trip,
+        id: TripId,
+        line: u64,
+    ) -> Result<StreamRecord, RowRejection> {
+        stream_record(&trip, &id, line)
+    }
+
+    fn billed_size(record: &StreamRecord) -> usize {
+        record.billed_size()
+    }
+
     /// Puts the batch; entries that fail are sent again (only them) with jittered backoff, up
     /// to the policy's attempts; then the call fails, naming how many records are left.
     async fn put_records(&mut self, records: Vec<StreamRecord>) -> Result<(), PortError> {

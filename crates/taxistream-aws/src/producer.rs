@@ -154,7 +154,7 @@ impl<K: PutRecordsApi + Clone> Producer<K> {
         );
         let mut seen = SeenTrips::default();
         let source = CountedSource::new(source, Arc::clone(&self.progress));
-        let accounting = produce(source, source_name, &mut seen, &mut sink, rejects)
+        let accounting = produce(source, source_name, Some(&mut seen), &mut sink, rejects)
             .await
             .map_err(|error| ProduceObjectError::Produce {
                 source_name: source_name.to_owned(),

@@ -5,6 +5,32 @@ use crate::reject::RejectReason;
 use serde::Serialize;
 use std::collections::BTreeMap;
 
+/// What the accounting needs of one trip's analysis: a few bytes, where the analysis holds its
+/// items.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct AnalysisSummary {
+    /// The duration class (every trip has a duration item).
+    pub duration_category: DurationCategory,
+    /// The tier, when the trip has a fare-per-mile item.
+    pub profitability: Option<Profitability>,
+    /// True when the trip has a high-value item.
+    pub high_value: bool,
+}
+
+impl AnalysisSummary {
+    /// The summary of an analysis.
+    pub fn of(analysis: &TripAnalysis) -> AnalysisSummary {
+        AnalysisSummary {
+            duration_category: analysis.duration_category,
+            profitability: analysis.profitability,
+            high_value: analysis
+                .items
+                .iter()
+                .any(|item| item.table == Table::HighValueTrips),
+        }
+    }
+}
+
 /// Counts for one run (or one object, or one batch): mergeable, and the same on every rerun.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 pub struct Accounting {
@@ -63,15 +89,22 @@ impl Accounting {
 
     /// Counts a trip's analysis and the items it wrote.
     pub fn count_analysis(&mut self, analysis: &TripAnalysis) {
+        self.count_summary(AnalysisSummary::of(analysis));
+    }
+
+    /// Counts a trip's analysis, from its summary.
+    pub fn count_summary(&mut self, summary: AnalysisSummary) {
         *self
             .duration_category
-            .entry(analysis.duration_category)
+            .entry(summary.duration_category)
             .or_default() += 1;
-        if let Some(tier) = analysis.profitability {
-            *self.profitability.entry(tier).or_default() += 1;
+        *self.items.entry(Table::TripDurationAnalysis).or_default() += 1;
+        if summary.high_value {
+            *self.items.entry(Table::HighValueTrips).or_default() += 1;
         }
-        for item in &analysis.items {
-            *self.items.entry(item.table).or_default() += 1;
+        if let Some(tier) = summary.profitability {
+            *self.profitability.entry(tier).or_default() += 1;
+            *self.items.entry(Table::DistanceToFareRatio).or_default() += 1;
         }
     }
 

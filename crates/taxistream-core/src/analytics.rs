@@ -40,6 +40,15 @@ impl Table {
         Table::DistanceToFareRatio,
     ];
 
+    /// The table's position in [`Table::ALL`].
+    pub const fn index(self) -> usize {
+        match self {
+            Table::HighValueTrips => 0,
+            Table::TripDurationAnalysis => 1,
+            Table::DistanceToFareRatio => 2,
+        }
+    }
+
     /// The table's name, as in the tutorial.
     pub const fn name(self) -> &'static str {
         match self {

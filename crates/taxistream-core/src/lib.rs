@@ -24,7 +24,7 @@ pub mod text;
 pub mod timestamp;
 pub mod trip;
 
-pub use accounting::Accounting;
+pub use accounting::{Accounting, AnalysisSummary};
 pub use analytics::{
     AttributeValue, DurationCategory, Item, Profitability, Table, TripAnalysis, analyse,
 };

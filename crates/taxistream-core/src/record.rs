@@ -80,6 +80,26 @@ pub fn encode(trip: &Trip, id: &TripId, out: &mut Vec<u8>) {
     out.push(b'}');
 }
 
+/// True when the trip's record (data plus partition key) is surely within
+/// [`MAX_RECORD_BYTES`], judged from an upper bound of its size without encoding it: every
+/// text byte may be escaped to 6 (`\u001f`), every other value takes at most 72 bytes with its
+/// key. Only records with hundreds of KiB of text need to be encoded to know.
+pub fn surely_fits(trip: &Trip, id: &TripId) -> bool {
+    const OTHER_VALUE: usize = 72;
+    let escaped = |text: &str| 6 * text.len() + 2;
+    let mut bound = 2 + "\"trip_id\":".len() + escaped(id.as_str()) + id.as_str().len();
+    for (field, value) in trip.fields() {
+        bound += match value {
+            Value::Text(text) => field.name().len() + 4 + escaped(text),
+            _ => OTHER_VALUE,
+        };
+    }
+    for (name, value) in trip.carried() {
+        bound += escaped(name) + 2 + escaped(value);
+    }
+    bound <= MAX_RECORD_BYTES
+}
+
 fn write_key(out: &mut Vec<u8>, key: &str) {
     write_string(out, key);
     out.push(b':');

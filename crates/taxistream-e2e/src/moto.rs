@@ -289,6 +289,7 @@ pub async fn local_tables(file: &Path) -> BTreeMap<&'static str, TableDump> {
         rules: taxistream_core::Thresholds::default()
             .validate()
             .unwrap_or_else(|e| panic!("{e}")),
+        dedup_memory_trips: taxistream_pipeline::local::run::DEFAULT_DEDUP_MEMORY_TRIPS,
     };
     taxistream_pipeline::local::run_local(&config, Arc::default())
         .await

@@ -1,8 +1,10 @@
 //! The consumer use case: decode records, analyse each trip, write the items.
 
-use crate::ports::{PortError, StreamRecord, TripTables};
-use taxistream_core::record::{self, RecordError};
-use taxistream_core::{Accounting, AnalysisRules, RejectReason, RowRejection, analyse};
+use crate::ports::{PortError, TripRecord, TripTables};
+use taxistream_core::record::RecordError;
+use taxistream_core::{
+    Accounting, AnalysisRules, AnalysisSummary, RejectReason, RowRejection, analyse,
+};
 
 /// A record that could not be decoded: reported, never retried, never blocking the shard.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -54,14 +56,28 @@ pub struct ConsumeOutcome {
     pub accounting: Accounting,
     /// Records that were not trip records, among the records done.
     pub poison: Vec<PoisonRecord>,
+    /// Each trip record done, by its index in the batch, with what its analysis gave.
+    pub analysed: Vec<(usize, AnalysisSummary)>,
     /// Set when the tables failed part way.
     pub failure: Option<BatchFailure>,
 }
 
+impl ConsumeOutcome {
+    /// Keeps only the records before `index` as done: their trips counted, their poison kept.
+    pub fn keep_before(&mut self, index: usize) {
+        self.analysed.retain(|(done, _)| *done < index);
+        self.poison.retain(|poison| poison.index < index);
+        self.accounting = Accounting::default();
+        for (_, summary) in &self.analysed {
+            self.accounting.count_summary(*summary);
+        }
+    }
+}
+
 /// Analyses every record of a batch and writes the items in record order; undecodable records
 /// are set aside. When the tables fail part way, the outcome says which records are done.
-pub async fn consume<T: TripTables>(
-    records: &[StreamRecord],
+pub async fn consume<R: TripRecord, T: TripTables>(
+    records: &[R],
     rules: &AnalysisRules,
     tables: &mut T,
 ) -> ConsumeOutcome {
@@ -69,23 +85,17 @@ pub async fn consume<T: TripTables>(
     let mut items = Vec::with_capacity(records.len() * 3);
     // The record each item came from, to map "items written" back to records.
     let mut item_record = Vec::with_capacity(records.len() * 3);
-    for (index, stream_record) in records.iter().enumerate() {
-        match record::decode(&stream_record.data) {
+    for (index, record) in records.iter().enumerate() {
+        match record.decode() {
             Ok(decoded) => {
                 let analysis = analyse(&decoded.trip, &decoded.id, rules);
-                outcome.accounting.count_analysis(&analysis);
+                let summary = AnalysisSummary::of(&analysis);
+                outcome.accounting.count_summary(summary);
+                outcome.analysed.push((index, summary));
                 item_record.extend(std::iter::repeat_n(index, analysis.items.len()));
                 items.extend(analysis.items);
             }
-            Err(error) => {
-                outcome.poison.push(PoisonRecord {
-                    index,
-                    sequence_number: stream_record.sequence_number.clone(),
-                    partition_key: stream_record.partition_key.clone(),
-                    error,
-                    data: String::from_utf8_lossy(&stream_record.data).into_owned(),
-                });
-            }
+            Err(error) => outcome.poison.push(record.poison(index, error)),
         }
     }
     if items.is_empty() {
@@ -97,10 +107,7 @@ pub async fn consume<T: TripTables>(
             .copied()
             .unwrap_or(records.len());
         // Count only what is done; the rest is counted when it is consumed again.
-        outcome.accounting = account(&records[..first_unwritten], rules);
-        outcome
-            .poison
-            .retain(|poison| poison.index < first_unwritten);
+        outcome.keep_before(first_unwritten);
         outcome.failure = Some(BatchFailure {
             first_unwritten,
             error: failure.error,
@@ -109,22 +116,11 @@ pub async fn consume<T: TripTables>(
     outcome
 }
 
-/// The analyses' accounting of `records` (to recount the part of a batch that is done).
-pub fn account(records: &[StreamRecord], rules: &AnalysisRules) -> Accounting {
-    let mut accounting = Accounting::default();
-    for stream_record in records {
-        if let Ok(decoded) = record::decode(&stream_record.data) {
-            accounting.count_analysis(&analyse(&decoded.trip, &decoded.id, rules));
-        }
-    }
-    accounting
-}
-
 #[cfg(test)]
 #[allow(clippy::unwrap_used, clippy::panic)]
 mod tests {
     use super::*;
-    use crate::ports::WriteFailure;
+    use crate::ports::{StreamRecord, WriteFailure};
     use taxistream_core::{Item, Table, Thresholds};
 
     /// Tables that accept `capacity` items, then fail.

@@ -1,7 +1,10 @@
 //! The narrow ports the use cases talk through. Adapters: [`crate::local`] here, AWS elsewhere.
 
+use crate::consume::PoisonRecord;
+use std::borrow::Cow;
 use std::future::Future;
-use taxistream_core::{InputError, Item, ReadItem, RowRejection};
+use taxistream_core::record::{DecodedRecord, RecordError};
+use taxistream_core::{InputError, Item, ReadItem, RowRejection, Trip, TripId};
 
 /// One stream record: the partition key (the trip id) and the data (the JSON record).
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -67,13 +70,54 @@ pub trait TripSource {
     fn next_item(&mut self) -> impl Future<Output = Option<Result<ReadItem, InputError>>> + Send;
 }
 
-/// Where the producer puts records (a Kinesis stream, or the in-process stream).
+/// Where the producer puts trips: a Kinesis stream (JSON records), or the in-process stream
+/// (the trips themselves).
 pub trait RecordSink {
+    /// One trip as this stream carries it.
+    type Record: Send;
+
+    /// The trip as a record of this stream, or the rejection of its row (`line`) when the record
+    /// would break the stream's limits (the same limits on every stream, so results agree).
+    fn to_record(
+        &mut self,
+        trip: Trip,
+        id: TripId,
+        line: u64,
+    ) -> Result<Self::Record, RowRejection>;
+
+    /// The bytes a record counts against the PutRecords limits.
+    fn billed_size(record: &Self::Record) -> usize;
+
     /// Puts one batch (at most 500 records and 5 MiB); returns when every record is accepted.
     fn put_records(
         &mut self,
-        records: Vec<StreamRecord>,
+        records: Vec<Self::Record>,
     ) -> impl Future<Output = Result<(), PortError>> + Send;
+}
+
+/// A record as the consumer reads it: decoded from its bytes, or already a trip.
+pub trait TripRecord {
+    /// The trip and its id, or why the record is not a trip record.
+    fn decode(&self) -> Result<Cow<'_, DecodedRecord>, RecordError>;
+
+    /// The record set aside as poison: `index` in its batch, and what is wrong with it.
+    fn poison(&self, index: usize, error: RecordError) -> PoisonRecord;
+}
+
+impl TripRecord for StreamRecord {
+    fn decode(&self) -> Result<Cow<'_, DecodedRecord>, RecordError> {
+        taxistream_core::record::decode(&self.data).map(Cow::Owned)
+    }
+
+    fn poison(&self, index: usize, error: RecordError) -> PoisonRecord {
+        PoisonRecord {
+            index,
+            sequence_number: self.sequence_number.clone(),
+            partition_key: self.partition_key.clone(),
+            error,
+            data: String::from_utf8_lossy(&self.data).into_owned(),
+        }
+    }
 }
 
 /// Where the consumer writes items (DynamoDB, or SQLite); writes are idempotent upserts.

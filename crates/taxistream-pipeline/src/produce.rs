@@ -30,12 +30,16 @@ pub enum ProduceError {
     Rejects(PortError),
 }
 
-/// Reads every row of `source`, rejects what the contract rejects, drops duplicates, and puts one
-/// record per new trip to `sink` in batches within the Kinesis limits. Returns the accounting.
+/// Reads every row of `source`, rejects what the contract rejects, and puts one record per trip
+/// to `sink` in batches within the Kinesis limits. Returns the accounting.
+///
+/// With `seen`, a trip already seen there is a duplicate, counted and not sent. Without it,
+/// every trip is sent and counted as a trip: the store decides later which are duplicates, and
+/// the caller moves them (as `taxistream run` does, with memory flat at any input size).
 pub async fn produce<T, S, J>(
     mut source: T,
     source_name: &str,
-    seen: &mut SeenTrips,
+    mut seen: Option<&mut SeenTrips>,
     sink: &mut S,
     rejects: &mut J,
 ) -> Result<Accounting, ProduceError>
@@ -63,34 +67,35 @@ where
         if ahead.is_empty() {
             break;
         }
-        seen.prepare(ahead.iter().filter_map(|item| match item {
-            Ok(ReadItem::Trip { id, .. }) => Some(id),
-            _ => None,
-        }));
+        if let Some(seen) = seen.as_deref() {
+            seen.prepare(ahead.iter().filter_map(|item| match item {
+                Ok(ReadItem::Trip { id, .. }) => Some(id),
+                _ => None,
+            }));
+        }
         for item in ahead.drain(..) {
             let rejection = match item? {
-                // Its first occurrence, earlier in this source, was the same trip, within the
-                // stream's limits: already sent or counted.
-                ReadItem::Repeat { .. } => {
-                    accounting.count_duplicate();
-                    continue;
-                }
                 ReadItem::Rejected(rejection) => rejection,
                 ReadItem::Trip { trip, id, line } => {
-                    if !seen.first_sighting(&id) {
+                    if let Some(seen) = seen.as_deref_mut()
+                        && !seen.first_sighting(&id)
+                    {
                         accounting.count_duplicate();
                         continue;
                     }
-                    match stream_record(&trip, &id, line) {
+                    let fingerprint = id.fingerprint();
+                    match sink.to_record(trip, id, line) {
                         Ok(record) => {
                             accounting.count_trip();
-                            if let Some(full) = batch.push(record) {
+                            if let Some(full) = batch.push(record, S::billed_size) {
                                 sink.put_records(full).await.map_err(ProduceError::Sink)?;
                             }
                             continue;
                         }
                         Err(rejection) => {
-                            seen.forget(&id);
+                            if let Some(seen) = seen.as_deref_mut() {
+                                seen.forget(fingerprint);
+                            }
                             rejection
                         }
                     }
@@ -110,22 +115,10 @@ where
     Ok(accounting)
 }
 
-/// The trip's stream record, or a rejection (of the row at `line`) when it exceeds the Kinesis
-/// record limit.
+/// The trip's JSON stream record, or a rejection (of the row at `line`) when it exceeds the
+/// Kinesis limits.
 pub fn stream_record(trip: &Trip, id: &TripId, line: u64) -> Result<StreamRecord, RowRejection> {
-    if !id.fits_key_limits() {
-        return Err(RowRejection {
-            line,
-            column: None,
-            reason: RejectReason::BadTripId,
-            detail: format!(
-                "trip_id has {} characters; a Kinesis partition key holds at most {}",
-                id.as_str().chars().count(),
-                TripId::MAX_CHARS
-            ),
-            raw: id.as_str().chars().take(RAW_PREFIX_BYTES).collect(),
-        });
-    }
+    check_partition_key(id, line)?;
     let mut data = Vec::with_capacity(384);
     record::encode(trip, id, &mut data);
     let record = StreamRecord {
@@ -134,35 +127,81 @@ pub fn stream_record(trip: &Trip, id: &TripId, line: u64) -> Result<StreamRecord
         sequence_number: None,
     };
     if record.billed_size() > MAX_RECORD_BYTES {
-        return Err(RowRejection {
-            line,
-            column: None,
-            reason: RejectReason::RecordTooLarge,
-            detail: format!(
-                "trip {} encodes to {} bytes, over the {MAX_RECORD_BYTES}-byte record limit",
-                id.as_str(),
-                record.billed_size()
-            ),
-            raw: format!(
-                "{}… (first {RAW_PREFIX_BYTES} bytes of the record)",
-                String::from_utf8_lossy(&record.data[..RAW_PREFIX_BYTES.min(record.data.len())])
-            ),
-        });
+        return Err(too_large(id, line, &record.data));
     }
     Ok(record)
 }
 
+/// Checks that the trip's JSON record would fit the Kinesis limits, without keeping it: for a
+/// stream that carries trips themselves, so that it rejects exactly what Kinesis would.
+pub fn check_record_limits(trip: &Trip, id: &TripId, line: u64) -> Result<(), RowRejection> {
+    check_partition_key(id, line)?;
+    if record::surely_fits(trip, id) {
+        return Ok(());
+    }
+    let mut data = Vec::new();
+    record::encode(trip, id, &mut data);
+    if data.len() + id.as_str().len() > MAX_RECORD_BYTES {
+        return Err(too_large(id, line, &data));
+    }
+    Ok(())
+}
+
+fn check_partition_key(id: &TripId, line: u64) -> Result<(), RowRejection> {
+    if id.fits_key_limits() {
+        return Ok(());
+    }
+    Err(RowRejection {
+        line,
+        column: None,
+        reason: RejectReason::BadTripId,
+        detail: format!(
+            "trip_id has {} characters; a Kinesis partition key holds at most {}",
+            id.as_str().chars().count(),
+            TripId::MAX_CHARS
+        ),
+        raw: id.as_str().chars().take(RAW_PREFIX_BYTES).collect(),
+    })
+}
+
+fn too_large(id: &TripId, line: u64, data: &[u8]) -> RowRejection {
+    let billed = data.len() + id.as_str().len();
+    RowRejection {
+        line,
+        column: None,
+        reason: RejectReason::RecordTooLarge,
+        detail: format!(
+            "trip {} encodes to {billed} bytes, over the {MAX_RECORD_BYTES}-byte record limit",
+            id.as_str(),
+        ),
+        raw: format!(
+            "{}… (first {RAW_PREFIX_BYTES} bytes of the record)",
+            String::from_utf8_lossy(&data[..RAW_PREFIX_BYTES.min(data.len())])
+        ),
+    }
+}
+
 /// Records gathered up to the PutRecords limits.
-#[derive(Debug, Default)]
-pub struct Batch {
-    records: Vec<StreamRecord>,
+#[derive(Debug)]
+pub struct Batch<R> {
+    records: Vec<R>,
     bytes: usize,
 }
 
-impl Batch {
-    /// Adds a record; returns the full batch to send first when this record would not fit.
-    pub fn push(&mut self, record: StreamRecord) -> Option<Vec<StreamRecord>> {
-        let size = record.billed_size();
+impl<R> Default for Batch<R> {
+    fn default() -> Self {
+        Batch {
+            records: Vec::new(),
+            bytes: 0,
+        }
+    }
+}
+
+impl<R> Batch<R> {
+    /// Adds a record of `billed_size`; returns the full batch to send first when this record
+    /// would not fit.
+    pub fn push(&mut self, record: R, billed_size: impl Fn(&R) -> usize) -> Option<Vec<R>> {
+        let size = billed_size(&record);
         let full = (self.records.len() == MAX_RECORDS_PER_BATCH
             || self.bytes + size > MAX_BATCH_BYTES)
             .then(|| self.take());
@@ -172,7 +211,7 @@ impl Batch {
     }
 
     /// Takes what is gathered.
-    pub fn take(&mut self) -> Vec<StreamRecord> {
+    pub fn take(&mut self) -> Vec<R> {
         self.bytes = 0;
         std::mem::take(&mut self.records)
     }
@@ -218,6 +257,29 @@ mod tests {
     }
 
     #[test]
+    fn the_limit_check_without_encoding_agrees_with_the_encoded_record() {
+        // Text that JSON escapes six-fold, plain text, and sizes on both sides of the limit.
+        for (unit, sizes) in [
+            ("\u{1}", [174_000, 174_700, 175_000]),
+            ("x", [1_048_000, 1_048_200, 1_048_576]),
+        ] {
+            for size in sizes {
+                let mut builder = timed(10);
+                builder.carry(&std::sync::Arc::from("note"), &unit.repeat(size));
+                let trip = builder.finish().unwrap();
+                let id = TripId::identify(&trip);
+                let encoded = stream_record(&trip, &id, 1).map(|_| ());
+                let checked = check_record_limits(&trip, &id, 1);
+                assert_eq!(
+                    encoded.as_ref().map_err(|r| r.reason),
+                    checked.as_ref().map_err(|r| r.reason),
+                    "{size} × {unit:?}"
+                );
+            }
+        }
+    }
+
+    #[test]
     fn a_given_trip_id_over_256_characters_is_rejected() {
         let trip = timed(10).finish().unwrap();
         let rejection = stream_record(&trip, &TripId::given(&"é".repeat(257)), 3).unwrap_err();
@@ -240,6 +302,21 @@ mod tests {
     struct Collected(Vec<StreamRecord>);
 
     impl RecordSink for Collected {
+        type Record = StreamRecord;
+
+        fn to_record(
+            &mut self,
+            trip: Trip,
+            id: TripId,
+            line: u64,
+        ) -> Result<StreamRecord, RowRejection> {
+            stream_record(&trip, &id, line)
+        }
+
+        fn billed_size(record: &StreamRecord) -> usize {
+            record.billed_size()
+        }
+
         async fn put_records(&mut self, records: Vec<StreamRecord>) -> Result<(), PortError> {
             self.0.extend(records);
             Ok(())
@@ -281,7 +358,13 @@ mod tests {
         let runtime = tokio::runtime::Builder::new_current_thread()
             .build()
             .unwrap();
-        let result = runtime.block_on(produce(source, "f.csv", &mut seen, &mut sink, &mut rejects));
+        let result = runtime.block_on(produce(
+            source,
+            "f.csv",
+            Some(&mut seen),
+            &mut sink,
+            &mut rejects,
+        ));
         assert!(matches!(
             result,
             Err(ProduceError::Input(InputError::Read { line: 3, .. }))
@@ -294,7 +377,13 @@ mod tests {
             Scripted([Some(Ok(trip_item(10, 2))), Some(Ok(trip_item(20, 3))), None].into());
         let (mut sink, mut seen) = (Collected::default(), SeenTrips::default());
         let accounting = runtime
-            .block_on(produce(source, "f.csv", &mut seen, &mut sink, &mut rejects))
+            .block_on(produce(
+                source,
+                "f.csv",
+                Some(&mut seen),
+                &mut sink,
+                &mut rejects,
+            ))
             .unwrap();
         assert_eq!(
             (accounting.rows_read, accounting.trips, sink.0.len()),
@@ -307,7 +396,11 @@ mod tests {
         let mut batch = Batch::default();
         let mut sent = Vec::new();
         for _ in 0..1201 {
-            sent.extend(batch.push(record(10)).map(|full| full.len()));
+            sent.extend(
+                batch
+                    .push(record(10), StreamRecord::billed_size)
+                    .map(|full| full.len()),
+            );
         }
         sent.push(batch.take().len());
         assert_eq!(sent, [500, 500, 201]);
@@ -320,7 +413,7 @@ mod tests {
         for _ in 0..12 {
             sent.extend(
                 batch
-                    .push(record(MAX_RECORD_BYTES - 32))
+                    .push(record(MAX_RECORD_BYTES - 32), StreamRecord::billed_size)
                     .map(|full| full.len()),
             );
         }

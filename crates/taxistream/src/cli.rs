@@ -194,6 +194,11 @@ pub struct RunArgs {
     #[arg(long, value_name = "N", env = "TAXISTREAM_SHARDS", value_parser = clap::value_parser!(u16).range(1..=1024))]
     pub shards: Option<u16>,
 
+    /// Trips that duplicate detection keeps in memory (32 bytes each) before it writes sorted
+    /// runs to temporary files beside the database.
+    #[arg(long, value_name = "N", env = "TAXISTREAM_DEDUP_MEMORY_TRIPS", default_value_t = taxistream_pipeline::local::run::DEFAULT_DEDUP_MEMORY_TRIPS, value_parser = clap::builder::RangedU64ValueParser::<usize>::new().range(1..))]
+    pub dedup_memory_trips: usize,
+
     /// Print the summary as JSON (for scripts) instead of text.
     #[arg(long)]
     pub json: bool,

@@ -98,6 +98,7 @@ fn run(args: RunArgs) -> anyhow::Result<()> {
         shards: args.shards.map_or(cores, usize::from),
         reader_workers: cores,
         rules,
+        dedup_memory_trips: args.dedup_memory_trips,
     };
     let runtime = runtime()?;
     let progress = Arc::new(Progress::default());

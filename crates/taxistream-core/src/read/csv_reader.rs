@@ -5,7 +5,6 @@
 //! them, and the reader still yields rows in file order.
 
 use super::parallel::ParallelRows;
-use super::repeats::{KnownRows, text_bytes};
 use super::{Converted, IDENTIFY_ROWS, InputError, ReadItem, identify_chunk, reason_for};
 use crate::reject::{RejectReason, RowRejection};
 use crate::schema::{ColumnMap, ColumnTarget, FieldKind};
@@ -18,8 +17,6 @@ pub struct CsvTripReader<R: Read + Send + 'static> {
     rows: Rows<R>,
     columns: ColumnMap,
     is_gzip: bool,
-    /// The header's text (see [`text_bytes`]), which bounds the records of its rows.
-    header_bytes: usize,
 }
 
 #[allow(clippy::large_enum_variant)] // One per file.
@@ -89,7 +86,6 @@ impl<R: Read + Send + 'static> CsvTripReader<R> {
             },
             columns,
             is_gzip,
-            header_bytes: text_bytes(&header),
         })
     }
 
@@ -103,14 +99,8 @@ impl<R: Read + Send + 'static> CsvTripReader<R> {
                 ..
             } = std::mem::replace(&mut self.rows, Rows::Empty)
         {
-            let known = KnownRows::new(self.header_bytes);
-            self.rows = Rows::Parallel(ParallelRows::start(
-                reader,
-                converter,
-                source_name,
-                workers,
-                known,
-            ));
+            self.rows =
+                Rows::Parallel(ParallelRows::start(reader, converter, source_name, workers));
         }
         self
     }
@@ -158,7 +148,7 @@ impl<R: Read + Send + 'static> Iterator for CsvTripReader<R> {
                 chunk.resize_with(IDENTIFY_ROWS, ByteRecord::new);
                 let mut last_line = converter.last_line();
                 let (filled, outcome) = fill_chunk(reader, chunk, &mut last_line);
-                *converted = converter.convert_chunk(&chunk[..filled], &[]).into_iter();
+                *converted = converter.convert_chunk(&chunk[..filled]).into_iter();
                 *end = match outcome {
                     Ok(true) => None,
                     Ok(false) => Some(Ok(())),
@@ -238,27 +228,9 @@ impl RowConverter {
         self.last_line
     }
 
-    /// Converts a chunk of records and identifies its trips together; a record marked in
-    /// `repeats` (missing marks: none) becomes a [`ReadItem::Repeat`], not converted.
-    pub(super) fn convert_chunk(
-        &mut self,
-        records: &[ByteRecord],
-        repeats: &[bool],
-    ) -> Vec<ReadItem> {
-        let rows = records
-            .iter()
-            .enumerate()
-            .map(|(index, record)| {
-                if repeats.get(index).copied().unwrap_or(false) {
-                    self.last_line = line_of(record, self.last_line);
-                    Converted::Repeat {
-                        line: self.last_line,
-                    }
-                } else {
-                    self.convert(record)
-                }
-            })
-            .collect();
+    /// Converts a chunk of records and identifies its trips together.
+    pub(super) fn convert_chunk(&mut self, records: &[ByteRecord]) -> Vec<ReadItem> {
+        let rows = records.iter().map(|record| self.convert(record)).collect();
         identify_chunk(rows)
     }
 
@@ -400,7 +372,6 @@ mod tests {
             .map(|item| match item {
                 ReadItem::Trip { .. } => "trip".to_owned(),
                 ReadItem::Rejected(r) => r.to_string(),
-                ReadItem::Repeat { line } => format!("repeat of an earlier row, line {line}"),
             })
             .collect()
     }

@@ -4,7 +4,6 @@
 mod csv_reader;
 mod parallel;
 mod parquet_reader;
-mod repeats;
 mod sniff;
 
 pub use csv_reader::CsvTripReader;
@@ -31,13 +30,6 @@ pub enum ReadItem {
     },
     /// A row that did not, with where and why.
     Rejected(RowRejection),
-    /// A CSV row the same, field for field, as an earlier row of the same file that became a
-    /// trip the stream takes: a duplicate, not converted again (only when rows are converted on
-    /// worker threads: [`CsvTripReader::with_workers`]).
-    Repeat {
-        /// The 1-based line of the CSV row.
-        line: u64,
-    },
 }
 
 /// Rows a reader converts at a time on the caller's thread, their ids hashed together (a
@@ -50,15 +42,13 @@ pub(super) enum Converted {
     Trip { trip: Trip, line: u64 },
     /// A rejected row.
     Rejected(RowRejection),
-    /// A repeat of an earlier row (see [`ReadItem::Repeat`]).
-    Repeat { line: u64 },
 }
 
 /// Gives the trips of a chunk their ids, computed together (see [`TripId::identify_all`]).
 pub(super) fn identify_chunk(rows: Vec<Converted>) -> Vec<ReadItem> {
     let trips = rows.iter().filter_map(|row| match row {
         Converted::Trip { trip, .. } => Some(trip),
-        Converted::Rejected(_) | Converted::Repeat { .. } => None,
+        Converted::Rejected(_) => None,
     });
     let mut ids = TripId::identify_all(trips).into_iter();
     rows.into_iter()
@@ -69,7 +59,6 @@ pub(super) fn identify_chunk(rows: Vec<Converted>) -> Vec<ReadItem> {
                 ReadItem::Trip { trip, id, line }
             }
             Converted::Rejected(rejection) => ReadItem::Rejected(rejection),
-            Converted::Repeat { line } => ReadItem::Repeat { line },
         })
         .collect()
 }

@@ -1,7 +1,6 @@
 //! CSV records read on one thread, converted to trips on worker threads, yielded in file order.
 
 use super::csv_reader::{RowConverter, fill_chunk};
-use super::repeats::{KnownRows, fingerprint};
 use super::{InputError, ReadItem};
 use csv::ByteRecord;
 use std::collections::BTreeMap;
@@ -16,12 +15,10 @@ const CHUNKS_PER_WORKER: usize = 2;
 
 type Sequenced<T> = (u64, Result<T, InputError>);
 
-/// Records read, with each one's fingerprint and whether it repeats a known row.
+/// Records read, to be converted together.
 #[derive(Default)]
 struct Chunk {
     records: Vec<ByteRecord>,
-    fingerprints: Vec<u128>,
-    repeats: Vec<bool>,
 }
 
 /// The rows of a CSV source, converted in parallel, in order.
@@ -35,16 +32,13 @@ pub(super) struct ParallelRows {
 }
 
 impl ParallelRows {
-    /// Starts one reading thread and `workers` converting threads; rows repeating a row of
-    /// `known` are passed on as [`ReadItem::Repeat`], not converted.
+    /// Starts one reading thread and `workers` converting threads.
     pub(super) fn start<R: Read + Send + 'static>(
         reader: csv::Reader<R>,
         converter: RowConverter,
         source_name: String,
         workers: usize,
-        known: KnownRows,
     ) -> ParallelRows {
-        let known = Arc::new(known);
         let (chunks, chunk_queue) = mpsc::sync_channel(workers * CHUNKS_PER_WORKER);
         let (results_sender, results) = mpsc::sync_channel(workers * CHUNKS_PER_WORKER);
         // Converted chunks go back to the reading thread to be filled again: the records'
@@ -54,20 +48,12 @@ impl ParallelRows {
         let start_line = converter.last_line();
         {
             let bytes_read = Arc::clone(&bytes_read);
-            let known = Arc::clone(&known);
             std::thread::spawn(move || {
                 let chunks = Chunks {
                     sender: chunks,
                     recycled,
                 };
-                read_chunks(
-                    reader,
-                    &chunks,
-                    &bytes_read,
-                    &source_name,
-                    start_line,
-                    &known,
-                )
+                read_chunks(reader, &chunks, &bytes_read, &source_name, start_line)
             });
         }
         let chunk_queue = Arc::new(Mutex::new(chunk_queue));
@@ -76,7 +62,6 @@ impl ParallelRows {
             let results_sender = results_sender.clone();
             let recycle = recycle.clone();
             let mut converter = converter.clone();
-            let known = Arc::clone(&known);
             std::thread::spawn(move || {
                 loop {
                     // A poisoned lock only means another worker panicked; the queue is still sound.
@@ -86,8 +71,7 @@ impl ParallelRows {
                         .recv();
                     let Ok((number, chunk)) = next else { return };
                     let converted = chunk.map(|chunk: Chunk| {
-                        let items = converter.convert_chunk(&chunk.records, &chunk.repeats);
-                        known.learn(&chunk.records, &chunk.fingerprints, &items);
+                        let items = converter.convert_chunk(&chunk.records);
                         // When the reader has enough spare chunks, this one is just dropped.
                         let _ = recycle.try_send(chunk);
                         items
@@ -149,31 +133,20 @@ struct Chunks {
     recycled: mpsc::Receiver<Chunk>,
 }
 
-/// The reading thread: non-blank records in chunks, numbered, known rows marked; an error ends
-/// the stream.
+/// The reading thread: non-blank records in chunks, numbered; an error ends the stream.
 fn read_chunks<R: Read>(
     mut reader: csv::Reader<R>,
     chunks: &Chunks,
     bytes_read: &AtomicU64,
     source_name: &str,
     mut last_line: u64,
-    known: &KnownRows,
 ) {
-    let mut scratch = Vec::new();
     for number in 0.. {
         // A chunk back from a worker keeps its records' buffers: refill them in place.
         let mut chunk = chunks.recycled.try_recv().unwrap_or_default();
         chunk.records.resize_with(CHUNK_ROWS, ByteRecord::new);
         let (filled, outcome) = fill_chunk(&mut reader, &mut chunk.records, &mut last_line);
         chunk.records.truncate(filled);
-        chunk.fingerprints.clear();
-        chunk.fingerprints.extend(
-            chunk
-                .records
-                .iter()
-                .map(|record| fingerprint(record, &mut scratch)),
-        );
-        known.mark(&chunk.fingerprints, &mut chunk.repeats);
         bytes_read.store(reader.position().byte(), Ordering::Relaxed);
         if !chunk.records.is_empty() && chunks.sender.send((number, Ok(chunk))).is_err() {
             return;

@@ -1,5 +1,6 @@
 //! The embedded adapters: in-process sharded stream, SQLite tables, rejects file, and the local run.
 
+pub mod ledger;
 pub mod rejects;
 pub mod run;
 pub mod sqlite;
@@ -10,7 +11,5 @@ pub use rejects::RejectsFile;
 pub use run::{
     FileReport, InputFile, LocalRunConfig, LocalRunReport, RunError, expand_inputs, run_local,
 };
-pub use sqlite::{
-    ItemIds, SqliteTables, SqliteWriter, open_sqlite_tables, open_sqlite_tables_with,
-};
-pub use stream::{LocalStreamSink, ShardReceiver, local_stream, shard_for};
+pub use sqlite::{SqliteTables, SqliteWriter, open_sqlite_tables};
+pub use stream::{LocalRecord, LocalStreamSink, ShardReceiver, local_stream, shard_for};

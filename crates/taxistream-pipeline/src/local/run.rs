@@ -1,14 +1,14 @@
 //! `taxistream run`: the whole pipeline on one machine. Producer → N-shard in-process stream →
 //! one consumer per shard → the SQLite tables, with rejected rows to a CSV file.
 
+use super::ledger::{LedgerCounts, TripLedger};
 use super::rejects::RejectsFile;
-use super::sqlite::{ItemIds, SqliteTables, open_sqlite_tables_with};
-use super::stream::{ShardReceiver, local_stream};
+use super::sqlite::{SqliteTables, open_sqlite_tables};
+use super::stream::{LocalStreamSink, ShardReceiver, local_stream};
 use crate::consume::{PoisonRecord, consume};
 use crate::ports::{PortError, RejectSink};
 use crate::produce::{ProduceError, produce};
 use crate::progress::Progress;
-use crate::seen::SeenTrips;
 use crate::source::IteratorSource;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
@@ -32,7 +32,13 @@ pub struct LocalRunConfig {
     pub reader_workers: usize,
     /// The analysis rules.
     pub rules: AnalysisRules,
+    /// Trips duplicate detection keeps in memory, all shards together, before it writes sorted
+    /// runs to temporary files beside the database (32 bytes each).
+    pub dedup_memory_trips: usize,
 }
+
+/// The default of [`LocalRunConfig::dedup_memory_trips`]: 32 MiB.
+pub const DEFAULT_DEDUP_MEMORY_TRIPS: usize = 1 << 20;
 
 /// What one input file gave.
 #[derive(Debug, Clone, serde::Serialize)]
@@ -224,36 +230,36 @@ pub async fn run_local(
         }
     }
     let files = readable;
-    // The producer below sends each trip once (`SeenTrips`): the writer may bulk-load new tables.
-    let (tables, writer) = open_sqlite_tables_with(
-        &config.database,
-        ItemIds::Distinct,
-        Some(Arc::clone(&progress)),
-    )?;
+    let (tables, writer) = open_sqlite_tables(&config.database)?;
     let mut rejects = RejectsFile::create(&config.rejects)?;
     let (sink, receivers) = local_stream(config.shards);
     let mut sink = sink.counting_into(Arc::clone(&progress));
+    let spill_directory = absolute(&config.database)
+        .and_then(|path| path.parent().map(Path::to_owned))
+        .unwrap_or_else(std::env::temp_dir);
+    let ledger_capacity = config.dedup_memory_trips / receivers.len().max(1);
     let consumers: Vec<_> = receivers
         .into_iter()
         .map(|receiver| {
+            let ledger = TripLedger::new(ledger_capacity, &spill_directory);
             tokio::spawn(consume_shard(
                 receiver,
                 config.rules.clone(),
                 tables.clone(),
+                ledger,
             ))
         })
         .collect();
     drop(tables);
 
-    let mut seen = SeenTrips::default();
     let mut accounting = Accounting::default();
     let mut reports = Vec::with_capacity(files.len());
     let mut produce_result = Ok(());
-    for file in &files {
+    for (index, file) in files.iter().enumerate() {
+        sink.start_file(u32::try_from(index).unwrap_or(u32::MAX));
         match produce_file(
             file,
             config.reader_workers,
-            &mut seen,
             &mut sink,
             &mut rejects,
             &progress,
@@ -273,16 +279,19 @@ pub async fn run_local(
     drop(sink);
 
     let mut poison = Vec::new();
+    let mut ledger = LedgerCounts::default();
     let mut consumer_error = None;
     for consumer in consumers {
         match consumer.await {
-            Ok(Ok((shard_accounting, shard_poison))) => {
-                accounting.merge(&shard_accounting);
+            Ok(Ok((shard_ledger, shard_poison))) => {
+                ledger.merge(&shard_ledger);
                 poison.extend(shard_poison);
             }
             Ok(Err(error)) => consumer_error = Some(error),
             Err(error) => {
-                consumer_error = Some(PortError::permanent(format!("a consumer failed: {error}")))
+                consumer_error = Some(PortError::permanent(format!(
+                    "internal error: a consumer failed: {error}"
+                )))
             }
         }
     }
@@ -292,12 +301,7 @@ pub async fn run_local(
         return Err(error.into());
     }
     produce_result?;
-    if !accounting.balances() {
-        return Err(RunError::Refused(format!(
-            "internal error, please report it: {} rows read but {} trips + {} duplicates + {} rejected",
-            accounting.rows_read, accounting.trips, accounting.duplicates, accounting.rejected
-        )));
-    }
+    count_duplicates(&mut accounting, &mut reports, &ledger)?;
     for record in &poison {
         rejects.reject("stream", &record.to_rejection()).await?;
     }
@@ -312,11 +316,52 @@ pub async fn run_local(
     })
 }
 
+/// Moves the trips the ledger found to repeat an earlier one from trips to duplicates, per file
+/// and in total, and takes the analyses' counts from it (each trip once, in its last version).
+fn count_duplicates(
+    accounting: &mut Accounting,
+    reports: &mut [FileReport],
+    ledger: &LedgerCounts,
+) -> Result<(), RunError> {
+    let internal =
+        |what: String| RunError::Refused(format!("internal error, please report it: {what}"));
+    let sent = accounting.trips;
+    let (trips, duplicates) = ledger
+        .files
+        .iter()
+        .fold((0, 0), |(trips, duplicates), file| {
+            (trips + file.trips, duplicates + file.duplicates)
+        });
+    if trips + duplicates != sent {
+        return Err(internal(format!(
+            "{sent} trips sent but {trips} trips + {duplicates} duplicates consumed"
+        )));
+    }
+    for (report, counts) in reports.iter_mut().zip(
+        ledger
+            .files
+            .iter()
+            .chain(std::iter::repeat(&Default::default())),
+    ) {
+        report.trips = counts.trips;
+        report.duplicates += counts.duplicates;
+    }
+    accounting.trips = trips;
+    accounting.duplicates += duplicates;
+    accounting.merge(&ledger.analyses);
+    if !accounting.balances() {
+        return Err(internal(format!(
+            "{} rows read but {} trips + {} duplicates + {} rejected",
+            accounting.rows_read, accounting.trips, accounting.duplicates, accounting.rejected
+        )));
+    }
+    Ok(())
+}
+
 async fn produce_file(
     file: &Path,
     workers: usize,
-    seen: &mut SeenTrips,
-    sink: &mut super::stream::LocalStreamSink,
+    sink: &mut LocalStreamSink,
     rejects: &mut RejectsFile,
     progress: &Progress,
 ) -> Result<(FileReport, Accounting), RunError> {
@@ -325,7 +370,7 @@ async fn produce_file(
     let unavailable_analyses = reader.unavailable_analyses();
     let source_name = file.display().to_string();
     let counted = Counted::new(reader, progress, file);
-    let accounting = produce(IteratorSource(counted), &source_name, seen, sink, rejects).await?;
+    let accounting = produce(IteratorSource(counted), &source_name, None, sink, rejects).await?;
     let report = FileReport {
         path: source_name,
         format,
@@ -338,22 +383,38 @@ async fn produce_file(
     Ok((report, accounting))
 }
 
+/// Consumes one shard: its trips analysed and written, and noted in its ledger.
 async fn consume_shard(
     mut receiver: ShardReceiver,
     rules: AnalysisRules,
     mut tables: SqliteTables,
-) -> Result<(Accounting, Vec<PoisonRecord>), PortError> {
-    let mut accounting = Accounting::default();
+    mut ledger: TripLedger,
+) -> Result<(LedgerCounts, Vec<PoisonRecord>), PortError> {
+    let spill_failed = |error: std::io::Error| {
+        PortError::permanent(format!("duplicate detection: temporary file: {error}"))
+    };
     let mut poison = Vec::new();
     while let Some(batch) = receiver.recv().await {
         let outcome = consume(&batch, &rules, &mut tables).await;
         if let Some(failure) = outcome.failure {
             return Err(failure.error);
         }
-        accounting.merge(&outcome.accounting);
+        for (index, summary) in outcome.analysed {
+            let Some(record) = batch.get(index) else {
+                continue;
+            };
+            ledger
+                .note(
+                    record.decoded.id.fingerprint(),
+                    record.order,
+                    record.file,
+                    summary,
+                )
+                .map_err(spill_failed)?;
+        }
         poison.extend(outcome.poison);
     }
-    Ok((accounting, poison))
+    Ok((ledger.finish().map_err(spill_failed)?, poison))
 }
 
 /// A reader that reports rows and bytes to the progress counters as it goes.

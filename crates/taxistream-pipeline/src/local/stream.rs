@@ -1,9 +1,15 @@
-//! The in-process stream: N shards, each a bounded channel, records routed as Kinesis routes them.
+//! The in-process stream: N shards, each a bounded channel of trips, routed as Kinesis routes
+//! records (by the MD5 of the partition key, the trip id).
 
-use crate::ports::{PortError, RecordSink, StreamRecord};
+use crate::consume::PoisonRecord;
+use crate::ports::{PortError, RecordSink, TripRecord};
+use crate::produce::check_record_limits;
 use crate::progress::Progress;
 use md5::{Digest, Md5};
+use std::borrow::Cow;
 use std::sync::Arc;
+use taxistream_core::record::{DecodedRecord, RecordError};
+use taxistream_core::{RowRejection, Trip, TripId};
 use tokio::sync::mpsc;
 
 /// Batches a shard's channel holds before the producer waits (backpressure).
@@ -22,17 +28,47 @@ pub fn shard_for(partition_key: &str, shards: usize) -> usize {
     usize::try_from(hash / width).unwrap_or(0)
 }
 
+/// A trip on the in-process stream: the trip itself (no bytes to encode and decode again), with
+/// where it came from.
+#[derive(Debug, Clone)]
+pub struct LocalRecord {
+    /// The trip and its id.
+    pub decoded: DecodedRecord,
+    /// The input file it was read from (its index in the run).
+    pub file: u32,
+    /// Its position in the stream: later records of a trip have larger ones.
+    pub order: u64,
+}
+
+impl TripRecord for LocalRecord {
+    fn decode(&self) -> Result<Cow<'_, DecodedRecord>, RecordError> {
+        Ok(Cow::Borrowed(&self.decoded))
+    }
+
+    fn poison(&self, index: usize, error: RecordError) -> PoisonRecord {
+        PoisonRecord {
+            index,
+            sequence_number: Some(self.order.to_string()),
+            partition_key: self.decoded.id.as_str().to_owned(),
+            error,
+            data: String::new(),
+        }
+    }
+}
+
 /// The producer's end of the stream.
 #[derive(Debug, Clone)]
 pub struct LocalStreamSink {
-    shards: Vec<mpsc::Sender<Vec<StreamRecord>>>,
-    sequence: u64,
+    shards: Vec<mpsc::Sender<Vec<LocalRecord>>>,
+    /// The file whose trips are being put.
+    file: u32,
+    next_order: u64,
     /// Where the records put are counted, as trips sent.
     progress: Option<Arc<Progress>>,
 }
 
 /// A consumer's end: the batches of one shard.
-pub type ShardReceiver = mpsc::Receiver<Vec<StreamRecord>>;
+pub type ShardReceiver = mpsc::Receiver<Vec<LocalRecord>>;
 
 /// Makes a stream of `shards` shards (at least one).
 pub fn local_stream(shards: usize) -> (LocalStreamSink, Vec<ShardReceiver>) {
@@ -42,7 +78,8 @@ pub fn local_stream(shards: usize) -> (LocalStreamSink, Vec<ShardReceiver>) {
     (
         LocalStreamSink {
             shards: senders,
-            sequence: 0,
+            file: 0,
+            next_order: 0,
             progress: None,
         },
         receivers,
@@ -57,18 +94,47 @@ impl LocalStreamSink {
             ..self
         }
     }
+
+    /// Marks the records put from now on as read from input file `file`.
+    pub fn start_file(&mut self, file: u32) {
+        self.file = file;
+    }
 }
 
 impl RecordSink for LocalStreamSink {
-    async fn put_records(&mut self, records: Vec<StreamRecord>) -> Result<(), PortError> {
+    type Record = LocalRecord;
+
+    /// The trip as it is, once checked against the limits its JSON record would have on Kinesis.
+    fn to_record(
+        &mut self,
+        trip: Trip,
+        id: TripId,
+        line: u64,
+    ) -> Result<LocalRecord, RowRejection> {
+        check_record_limits(&trip, &id, line)?;
+        self.next_order += 1;
+        Ok(LocalRecord {
+            decoded: DecodedRecord { id, trip },
+            file: self.file,
+            order: self.next_order,
+        })
+    }
+
+    /// Only the record count limits a batch here (500, as on Kinesis).
+    fn billed_size(_: &LocalRecord) -> usize {
+        0
+    }
+
+    async fn put_records(&mut self, records: Vec<LocalRecord>) -> Result<(), PortError> {
         if let Some(progress) = &self.progress {
             progress.add_trips(records.len() as u64);
         }
-        let mut per_shard: Vec<Vec<StreamRecord>> = vec![Vec::new(); self.shards.len()];
-        for mut record in records {
-            self.sequence += 1;
-            record.sequence_number = Some(self.sequence.to_string());
-            per_shard[shard_for(&record.partition_key, self.shards.len())].push(record);
+        let shard_count = self.shards.len();
+        let mut per_shard: Vec<Vec<LocalRecord>> = (0..shard_count)
+            .map(|_| Vec::with_capacity(records.len() / shard_count + 16))
+            .collect();
+        for record in records {
+            per_shard[shard_for(record.decoded.id.as_str(), shard_count)].push(record);
         }
         for (sender, batch) in self.shards.iter().zip(per_shard) {
             if batch.is_empty() {
