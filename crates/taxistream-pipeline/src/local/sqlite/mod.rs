@@ -13,8 +13,8 @@
 //!
 //! A database that does not exist yet is written under a staging name without a journal and named
 //! when the writer is done ([`super::staging`]); one that exists is written in place, with a
-//! write-ahead log. Memory is bounded: a 64 MiB page cache, 4 MiB sorter runs while indexes are
-//! built, temporary files on disk.
+//! write-ahead log. Memory is bounded: a 64 MiB page cache for upserts (8 MiB while every table is
+//! bulk-loaded), 4 MiB sorter runs while indexes are built, temporary files on disk.
 
 mod bind;
 pub mod schema;
@@ -27,8 +27,10 @@ pub use schema::{create_index_sql, create_table_sql};
 
 use super::staging::Staging;
 use crate::ports::{PortError, TripTables, WriteFailure};
+use bind::RowBatch;
 use rusqlite::Connection;
 use std::path::{Path, PathBuf};
+use std::sync::Arc;
 use std::thread::JoinHandle;
 use taxistream_core::{Item, Table};
 use tokio::sync::mpsc;
@@ -38,10 +40,13 @@ const WRITER_CHANNEL_BATCHES: usize = 64;
 /// SQLite's page cache, in KiB: trip ids are random keys, so a small cache rereads index pages.
 const PAGE_CACHE_KIB: u32 = 65_536;
 
-/// A handle consumers write through; cheap to clone, one per consumer.
+/// A handle consumers write through; cheap to clone, one per consumer. Items become rows of SQL
+/// values on the consumer's side, so the writer thread only binds them.
 #[derive(Debug, Clone)]
 pub struct SqliteTables {
-    sender: mpsc::Sender<Vec<Item>>,
+    sender: mpsc::Sender<RowBatch>,
+    /// Each table's columns, by table index.
+    columns: Arc<Vec<Vec<&'static str>>>,
 }
 
 /// The writer thread; [`SqliteWriter::finish`] waits for every item to be committed.
@@ -75,8 +80,12 @@ pub fn open_sqlite_tables(path: &Path) -> Result<(SqliteTables, SqliteWriter), P
         .map_err(|error| {
             PortError::permanent(format!("cannot start the database writer: {error}"))
         })?;
+    let columns = Table::ALL.iter().map(|table| table.attributes()).collect();
     Ok((
-        SqliteTables { sender },
+        SqliteTables {
+            sender,
+            columns: Arc::new(columns),
+        },
         SqliteWriter {
             thread,
             path: path.to_owned(),
@@ -114,7 +123,9 @@ impl SqliteWriter {
 
 impl TripTables for SqliteTables {
     async fn write_items(&mut self, items: Vec<Item>) -> Result<(), WriteFailure> {
-        self.sender.send(items).await.map_err(|_| WriteFailure {
+        let rows = RowBatch::from_items(&items, &self.columns);
+        drop(items);
+        self.sender.send(rows).await.map_err(|_| WriteFailure {
             items_written: 0,
             error: PortError::permanent("the database writer stopped (see its error below)"),
         })

@@ -2,32 +2,32 @@
 //! and the key indexes of bulk-loaded tables built at the end.
 
 use super::PAGE_CACHE_KIB;
-use super::bind::bind_item;
+use super::bind::RowBatch;
 use super::schema::{Load, create_index_sql, insert_sql, keep_last_sql, prepare_loads, upsert_sql};
 use rusqlite::{Connection, ErrorCode};
 use std::time::{Duration, Instant};
-use taxistream_core::{Item, Table};
+use taxistream_core::Table;
 use tokio::sync::mpsc;
 
-/// Items written in one transaction, at most (plus one run).
-const ITEMS_PER_TRANSACTION: usize = 500_000;
-/// Items gathered, then written together (in key order when that helps).
+/// Rows written in one transaction, at most (plus one run).
+const ROWS_PER_TRANSACTION: usize = 500_000;
+/// Rows gathered, then written together (in key order when that helps).
 const SORTED_RUN: usize = 16_384;
 /// Age at which a transaction is committed, even if small (bounds what a crash loses).
 const TRANSACTION_AGE: Duration = Duration::from_secs(2);
 /// The page cache while key indexes are built: SQLite's sorter sorts runs of this size on its
 /// helper threads and merges them, instead of sorting every key in one list.
 const INDEX_BUILD_CACHE_KIB: u32 = 4_096;
+/// The page cache while every table is bulk-loaded: rows are appended, so few pages are touched.
+const BULK_LOAD_CACHE_KIB: u32 = 8_192;
 
-/// Writes every item received until every sender is gone, then builds the key indexes of the
-/// bulk-loaded tables. Returns the number of items written.
+/// Writes every row received until every sender is gone, then builds the key indexes of the
+/// bulk-loaded tables. Returns the number of rows written.
 pub(super) fn write_all(
     mut connection: Connection,
-    mut receiver: mpsc::Receiver<Vec<Item>>,
+    mut receiver: mpsc::Receiver<RowBatch>,
 ) -> rusqlite::Result<u64> {
     let mut loads = prepare_loads(&connection)?;
-    let columns: Vec<Vec<&'static str>> =
-        Table::ALL.iter().map(|table| table.attributes()).collect();
     let statements: Vec<String> = Table::ALL
         .iter()
         .zip(&loads)
@@ -38,9 +38,11 @@ pub(super) fn write_all(
         .collect();
     // Key order only helps a key index; bulk-loaded tables have none until the end.
     let sort_runs = loads.contains(&Load::Upsert);
+    if !sort_runs {
+        connection.execute_batch(&format!("PRAGMA cache_size = -{BULK_LOAD_CACHE_KIB};"))?;
+    }
     let mut written = 0u64;
     let mut open = true;
-    let mut scratch = String::new();
     while open {
         // Trip ids are random keys: every transaction dirties pages all over the indexes, so few
         // large transactions write far less than many small ones. Commit by size or age.
@@ -53,35 +55,48 @@ pub(super) fn write_all(
                 .map(|sql| transaction.prepare_cached(sql))
                 .collect::<rusqlite::Result<Vec<_>>>()?;
             while open
-                && in_transaction < ITEMS_PER_TRANSACTION
+                && in_transaction < ROWS_PER_TRANSACTION
                 && started.elapsed() < TRANSACTION_AGE
             {
-                let mut run: Vec<Item> = Vec::with_capacity(SORTED_RUN);
-                while run.len() < SORTED_RUN {
+                let mut run: Vec<RowBatch> = Vec::new();
+                let mut rows = 0;
+                while rows < SORTED_RUN {
                     match receiver.blocking_recv() {
-                        Some(items) => run.extend(items),
+                        Some(batch) => {
+                            rows += batch.len();
+                            run.push(batch);
+                        }
                         None => {
                             open = false;
                             break;
                         }
                     }
                 }
+                let mut order: Vec<(usize, usize)> = run
+                    .iter()
+                    .enumerate()
+                    .flat_map(|(batch, rows)| (0..rows.len()).map(move |row| (batch, row)))
+                    .collect();
                 if sort_runs {
                     // Stable: the versions of one trip stay in the order they came, the last wins.
-                    run.sort_by(|a, b| (a.table, &a.trip_id).cmp(&(b.table, &b.trip_id)));
+                    order.sort_by(|&(a, i), &(b, j)| run[a].key(i).cmp(&run[b].key(j)));
                 }
-                for item in &run {
-                    let index = item.table.index();
-                    bind_item(&mut prepared[index], item, &columns[index], &mut scratch)?;
-                    prepared[index].raw_execute()?;
+                for (batch, row) in order {
+                    run[batch].insert(row, &mut prepared)?;
                 }
-                in_transaction += run.len();
+                in_transaction += rows;
             }
         }
         transaction.commit()?;
         written += in_transaction as u64;
     }
+    let indexing = Instant::now();
     index_bulk_tables(&connection, &mut loads)?;
+    tracing::debug!(
+        written,
+        index_seconds = indexing.elapsed().as_secs_f64(),
+        "database writer done"
+    );
     Ok(written)
 }
 
