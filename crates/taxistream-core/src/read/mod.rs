@@ -2,6 +2,7 @@
 //! rejected rows, streaming, with memory bounded whatever the file size.
 
 mod csv_reader;
+mod csv_rows;
 mod parallel;
 mod parquet_reader;
 mod sniff;
