@@ -1,11 +1,11 @@
 //! The three analyses of the contract (§3): duration, high value, fare per mile, as table items.
 
 pub use crate::categories::{DurationCategory, Profitability};
-use crate::decimal_order::compare;
 use crate::identity::TripId;
 use crate::number::divide_rounded;
 use crate::schema::Field;
 use crate::settings::AnalysisRules;
+use crate::speed::decimal_order::compare;
 use crate::timestamp::LocalTimestamp;
 use crate::trip::{Trip, Value};
 use rust_decimal::Decimal;
@@ -110,8 +110,8 @@ impl AttributeValue {
     /// Appends the value's text: exact normalized decimal for numbers, the string for strings.
     pub fn push_text(&self, out: &mut String) {
         match self {
-            AttributeValue::Integer(value) => crate::text::push_integer(out, *value),
-            AttributeValue::Decimal(value) => crate::text::push_decimal(out, *value),
+            AttributeValue::Integer(value) => crate::speed::text::push_integer(out, *value),
+            AttributeValue::Decimal(value) => crate::speed::text::push_decimal(out, *value),
             AttributeValue::Text(text) => out.push_str(text),
             AttributeValue::Timestamp(value) => value.push_iso(out),
             AttributeValue::Label(label) => out.push_str(label),

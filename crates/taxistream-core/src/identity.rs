@@ -16,8 +16,8 @@
 //! row in Parquet get the same id, and only rows equal in every column share one. Changing this
 //! encoding changes every id: don't.
 
-use crate::md5_lanes;
 use crate::schema::Field;
+use crate::speed::md5_lanes;
 use crate::trip::{Trip, Value};
 use md5::{Digest, Md5};
 
@@ -117,7 +117,7 @@ impl TripId {
     fn from_digest(digest: [u8; 16]) -> TripId {
         let fingerprint = u128::from_be_bytes(digest);
         let mut text = String::with_capacity(32);
-        crate::text::push_hex128(&mut text, fingerprint);
+        crate::speed::text::push_hex128(&mut text, fingerprint);
         TripId { text, fingerprint }
     }
 
@@ -220,8 +220,8 @@ fn fingerprint_of(text: &str) -> u128 {
 /// Writes a value's normalized text form (the one used in ids, records and tables).
 pub fn write_normalized(out: &mut String, value: &Value) {
     match value {
-        Value::Integer(value) => crate::text::push_integer(out, *value),
-        Value::Decimal(value) => crate::text::push_decimal(out, *value),
+        Value::Integer(value) => crate::speed::text::push_integer(out, *value),
+        Value::Decimal(value) => crate::speed::text::push_decimal(out, *value),
         Value::Text(value) => out.push_str(value),
         Value::Timestamp(value) => value.push_iso(out),
     }
@@ -230,8 +230,8 @@ pub fn write_normalized(out: &mut String, value: &Value) {
 /// [`write_normalized`] as bytes (for the id's encoding and the stream record).
 pub fn write_normalized_bytes(out: &mut Vec<u8>, value: &Value) {
     match value {
-        Value::Integer(value) => crate::text::write_integer(out, *value),
-        Value::Decimal(value) => crate::text::write_decimal(out, *value),
+        Value::Integer(value) => crate::speed::text::write_integer(out, *value),
+        Value::Decimal(value) => crate::speed::text::write_decimal(out, *value),
         Value::Text(value) => out.extend_from_slice(value.as_bytes()),
         Value::Timestamp(value) => value.write_iso(out),
     }

@@ -7,24 +7,24 @@
 //!   give and their thresholds.
 //! - [`record`]: the JSON stream record, the exact bytes put on Kinesis.
 //! - [`accounting`]: rows read = trips + duplicates + rejected, and items per table.
-//! - [`fingerprints`]: a compact set of 128-bit hashes (trips seen, rows known).
+//! - [`speed`]: hot-path helpers, each a faster equivalent of a plain computation
+//!   ([`fingerprints`]: a compact set of 128-bit hashes; [`text`]: numbers and ids as text).
 
 pub mod accounting;
 pub mod analytics;
 pub mod categories;
-mod decimal_order;
-pub mod fingerprints;
 pub mod identity;
-mod md5_lanes;
 pub mod number;
 pub mod read;
 pub mod record;
 pub mod reject;
 pub mod schema;
 pub mod settings;
-pub mod text;
+pub mod speed;
 pub mod timestamp;
 pub mod trip;
+
+pub use speed::{fingerprints, text};
 
 pub use accounting::{Accounting, AnalysisSummary};
 pub use analytics::{AttributeValue, Item, Table, TripAnalysis, analyse};
