@@ -4,6 +4,7 @@
 mod csv_reader;
 mod csv_rows;
 mod parallel;
+mod parquet_columns;
 mod parquet_reader;
 mod sniff;
 
