@@ -1,6 +1,7 @@
 //! The accounting of contract §4: every row read is a trip, a duplicate or a rejected row.
 
-use crate::analytics::{DurationCategory, Profitability, Table, TripAnalysis};
+use crate::analytics::{Table, TripAnalysis};
+use crate::categories::{DurationCategory, Profitability};
 use crate::reject::RejectReason;
 use serde::Serialize;
 use std::collections::BTreeMap;

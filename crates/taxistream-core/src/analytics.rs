@@ -1,10 +1,11 @@
 //! The three analyses of the contract (§3): duration, high value, fare per mile, as table items.
 
-use crate::decimal_order::compare;
+pub use crate::categories::{DurationCategory, Profitability};
 use crate::identity::TripId;
 use crate::number::divide_rounded;
 use crate::schema::Field;
 use crate::settings::AnalysisRules;
+use crate::speed::decimal_order::compare;
 use crate::timestamp::LocalTimestamp;
 use crate::trip::{Trip, Value};
 use rust_decimal::Decimal;
@@ -109,8 +110,8 @@ impl AttributeValue {
     /// Appends the value's text: exact normalized decimal for numbers, the string for strings.
     pub fn push_text(&self, out: &mut String) {
         match self {
-            AttributeValue::Integer(value) => crate::text::push_integer(out, *value),
-            AttributeValue::Decimal(value) => crate::text::push_decimal(out, *value),
+            AttributeValue::Integer(value) => crate::speed::text::push_integer(out, *value),
+            AttributeValue::Decimal(value) => crate::speed::text::push_decimal(out, *value),
             AttributeValue::Text(text) => out.push_str(text),
             AttributeValue::Timestamp(value) => value.push_iso(out),
             AttributeValue::Label(label) => out.push_str(label),
@@ -134,70 +135,6 @@ pub struct Item {
     pub trip_id: Arc<str>,
     /// The other attributes, in the table's column order, present ones only.
     pub attributes: Vec<(&'static str, AttributeValue)>,
-}
-
-/// A trip's duration class.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize)]
-#[serde(rename_all = "snake_case")]
-pub enum DurationCategory {
-    /// Under the short bound.
-    Short,
-    /// From the short to the long bound, inclusive.
-    Medium,
-    /// Over the long bound.
-    Long,
-    /// Dropoff not after pickup, or longer than the maximum.
-    Invalid,
-}
-
-/// A trip's fare-per-mile tier.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize)]
-#[serde(rename_all = "snake_case")]
-pub enum Profitability {
-    /// Under the low bound per mile.
-    Low,
-    /// From the low to the premium bound, inclusive.
-    Standard,
-    /// Over the premium bound.
-    Premium,
-}
-
-impl DurationCategory {
-    /// Every category, in a stable order.
-    pub const ALL: [DurationCategory; 4] = [
-        DurationCategory::Short,
-        DurationCategory::Medium,
-        DurationCategory::Long,
-        DurationCategory::Invalid,
-    ];
-
-    /// The stable lowercase name.
-    pub const fn name(self) -> &'static str {
-        match self {
-            DurationCategory::Short => "short",
-            DurationCategory::Medium => "medium",
-            DurationCategory::Long => "long",
-            DurationCategory::Invalid => "invalid",
-        }
-    }
-}
-
-impl Profitability {
-    /// Every tier, in a stable order.
-    pub const ALL: [Profitability; 3] = [
-        Profitability::Low,
-        Profitability::Standard,
-        Profitability::Premium,
-    ];
-
-    /// The stable lowercase name.
-    pub const fn name(self) -> &'static str {
-        match self {
-            Profitability::Low => "low",
-            Profitability::Standard => "standard",
-            Profitability::Premium => "premium",
-        }
-    }
 }
 
 /// What the analyses made of one trip.

@@ -16,8 +16,8 @@
 //! row in Parquet get the same id, and only rows equal in every column share one. Changing this
 //! encoding changes every id: don't.
 
-use crate::md5_lanes;
 use crate::schema::Field;
+use crate::speed::md5_lanes;
 use crate::trip::{Trip, Value};
 use md5::{Digest, Md5};
 
@@ -76,20 +76,14 @@ impl TripId {
     /// The ids of many trips, in order: each the same as [`TripId::identify`] gives, but the
     /// generated ones are hashed 8 at a time, several times faster per trip than one by one.
     pub fn identify_all<'a>(trips: impl IntoIterator<Item = &'a Trip>) -> Vec<TripId> {
-        ENCODING.with_borrow_mut(|scratch| {
+        let trips: Vec<&Trip> = trips.into_iter().collect();
+        let digests = ENCODING.with_borrow_mut(|scratch| {
             scratch.bytes.clear();
             scratch.ends.clear();
-            let given: Vec<Option<TripId>> = trips
-                .into_iter()
-                .map(|trip| match trip.given_id() {
-                    Some(given) => Some(TripId::given(given)),
-                    None => {
-                        encode(trip, &mut scratch.bytes, &mut scratch.order);
-                        scratch.ends.push(scratch.bytes.len());
-                        None
-                    }
-                })
-                .collect();
+            for trip in trips.iter().filter(|trip| trip.given_id().is_none()) {
+                encode(trip, &mut scratch.bytes, &mut scratch.order);
+                scratch.ends.push(scratch.bytes.len());
+            }
             let mut start = 0;
             let encodings: Vec<&[u8]> = scratch
                 .ends
@@ -100,24 +94,28 @@ impl TripId {
                     encoding
                 })
                 .collect();
-            let mut digests = md5_lanes::digest_all(&encodings).into_iter();
-            let ids = given
-                .into_iter()
-                // Each trip without an id pushed one encoding, and `digest_all` gives one digest
-                // per message (tested), so `next` always has one; the default only avoids a panic.
-                .map(|id| {
-                    id.unwrap_or_else(|| TripId::from_digest(digests.next().unwrap_or_default()))
-                })
-                .collect();
+            let digests = md5_lanes::digest_all(&encodings);
             scratch.shrink_if_huge();
-            ids
-        })
+            digests
+        });
+        // `digest_all` gives one digest per encoding (tested), so each trip without an id has
+        // one; hashing the trip alone would give the same id, so the result is right either way.
+        let mut digests = digests.into_iter();
+        trips
+            .into_iter()
+            .map(|trip| match trip.given_id() {
+                Some(given) => TripId::given(given),
+                None => digests
+                    .next()
+                    .map_or_else(|| TripId::generate(trip), TripId::from_digest),
+            })
+            .collect()
     }
 
     fn from_digest(digest: [u8; 16]) -> TripId {
         let fingerprint = u128::from_be_bytes(digest);
         let mut text = String::with_capacity(32);
-        crate::text::push_hex128(&mut text, fingerprint);
+        crate::speed::text::push_hex128(&mut text, fingerprint);
         TripId { text, fingerprint }
     }
 
@@ -220,8 +218,8 @@ fn fingerprint_of(text: &str) -> u128 {
 /// Writes a value's normalized text form (the one used in ids, records and tables).
 pub fn write_normalized(out: &mut String, value: &Value) {
     match value {
-        Value::Integer(value) => crate::text::push_integer(out, *value),
-        Value::Decimal(value) => crate::text::push_decimal(out, *value),
+        Value::Integer(value) => crate::speed::text::push_integer(out, *value),
+        Value::Decimal(value) => crate::speed::text::push_decimal(out, *value),
         Value::Text(value) => out.push_str(value),
         Value::Timestamp(value) => value.push_iso(out),
     }
@@ -230,8 +228,8 @@ pub fn write_normalized(out: &mut String, value: &Value) {
 /// [`write_normalized`] as bytes (for the id's encoding and the stream record).
 pub fn write_normalized_bytes(out: &mut Vec<u8>, value: &Value) {
     match value {
-        Value::Integer(value) => crate::text::write_integer(out, *value),
-        Value::Decimal(value) => crate::text::write_decimal(out, *value),
+        Value::Integer(value) => crate::speed::text::write_integer(out, *value),
+        Value::Decimal(value) => crate::speed::text::write_decimal(out, *value),
         Value::Text(value) => out.extend_from_slice(value.as_bytes()),
         Value::Timestamp(value) => value.write_iso(out),
     }

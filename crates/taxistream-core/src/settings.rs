@@ -1,7 +1,7 @@
 //! The analysis thresholds (every number of contract §3), their validation, and the compiled rules.
 
-use crate::analytics::{DurationCategory, Profitability};
-use crate::decimal_order::compare_to_product;
+use crate::categories::{DurationCategory, Profitability};
+use crate::speed::decimal_order::compare_to_product;
 use rust_decimal::Decimal;
 use std::cmp::Ordering;
 

@@ -3,6 +3,11 @@
 use clap::{Args, Parser, Subcommand, ValueEnum};
 use rust_decimal::Decimal;
 use std::path::PathBuf;
+use taxistream_aws::settings as aws_settings;
+use taxistream_core::Table;
+
+/// Where the rejected rows of local files go unless told otherwise.
+const DEFAULT_REJECTS_FILE: &str = "taxistream-rejects.csv";
 
 /// Real-time analytics of taxi trips: the pipeline on one machine, or on AWS.
 #[derive(Debug, Parser)]
@@ -31,44 +36,33 @@ pub struct ProduceArgs {
     #[arg(required = true, value_name = "INPUT")]
     pub inputs: Vec<String>,
 
-    /// The Kinesis stream.
-    #[arg(
-        long,
-        value_name = "NAME",
-        env = "TAXISTREAM_STREAM",
-        default_value = "taxi_trips"
-    )]
-    pub stream: String,
+    #[command(flatten)]
+    pub stream: StreamArgs,
 
     /// CSV file for the rejected rows of local files.
     #[arg(
         long,
         value_name = "PATH",
         env = "TAXISTREAM_REJECTS",
-        default_value = "taxistream-rejects.csv"
+        default_value = DEFAULT_REJECTS_FILE
     )]
     pub rejects: PathBuf,
 
     /// Bucket for the rejected rows of S3 objects [default: the object's bucket].
-    #[arg(long, value_name = "BUCKET", env = "TAXISTREAM_REJECTS_BUCKET")]
+    #[arg(long, value_name = "BUCKET", env = aws_settings::REJECTS_BUCKET)]
     pub rejects_bucket: Option<String>,
 
     /// Key prefix for the rejected rows of S3 objects (`<prefix><key>.rejects.csv`).
     #[arg(
         long,
         value_name = "PREFIX",
-        env = "TAXISTREAM_REJECTS_PREFIX",
-        default_value = "rejects/"
+        env = aws_settings::REJECTS_PREFIX,
+        default_value = aws_settings::DEFAULT_REJECTS_PREFIX
     )]
     pub rejects_prefix: String,
 
-    /// Print the summary as JSON (for scripts) instead of text.
-    #[arg(long)]
-    pub json: bool,
-
-    /// No progress report.
-    #[arg(long)]
-    pub no_progress: bool,
+    #[command(flatten)]
+    pub output: OutputArgs,
 }
 
 /// Where a shard without a checkpoint starts.
@@ -83,14 +77,8 @@ pub enum StartFrom {
 /// `taxistream consume`.
 #[derive(Debug, Args)]
 pub struct ConsumeArgs {
-    /// The Kinesis stream.
-    #[arg(
-        long,
-        value_name = "NAME",
-        env = "TAXISTREAM_STREAM",
-        default_value = "taxi_trips"
-    )]
-    pub stream: String,
+    #[command(flatten)]
+    pub stream: StreamArgs,
 
     /// Where shards without a checkpoint start.
     #[arg(long, value_enum, default_value = "trim-horizon")]
@@ -126,8 +114,8 @@ pub struct ConsumeArgs {
     #[arg(
         long,
         value_name = "TABLE",
-        env = "TAXISTREAM_TABLE_HIGH_VALUE_TRIPS",
-        default_value = "high_value_trips"
+        env = aws_settings::TABLE_VARIABLES[Table::HighValueTrips.index()],
+        default_value = Table::HighValueTrips.name()
     )]
     pub high_value_table: String,
 
@@ -135,8 +123,8 @@ pub struct ConsumeArgs {
     #[arg(
         long,
         value_name = "TABLE",
-        env = "TAXISTREAM_TABLE_TRIP_DURATION_ANALYSIS",
-        default_value = "trip_duration_analysis"
+        env = aws_settings::TABLE_VARIABLES[Table::TripDurationAnalysis.index()],
+        default_value = Table::TripDurationAnalysis.name()
     )]
     pub duration_table: String,
 
@@ -144,29 +132,23 @@ pub struct ConsumeArgs {
     #[arg(
         long,
         value_name = "TABLE",
-        env = "TAXISTREAM_TABLE_DISTANCE_TO_FARE_RATIO",
-        default_value = "distance_to_fare_ratio"
+        env = aws_settings::TABLE_VARIABLES[Table::DistanceToFareRatio.index()],
+        default_value = Table::DistanceToFareRatio.name()
     )]
     pub ratio_table: String,
 
-    /// Print the summary as JSON (for scripts) instead of text.
-    #[arg(long)]
-    pub json: bool,
-
-    /// No progress report.
-    #[arg(long)]
-    pub no_progress: bool,
-
-    /// TOML file with thresholds (flags and environment variables override it).
-    #[arg(long, value_name = "FILE", env = "TAXISTREAM_CONFIG")]
-    pub config: Option<PathBuf>,
+    #[command(flatten)]
+    pub output: OutputArgs,
 
     #[command(flatten)]
-    pub thresholds: ThresholdArgs,
+    pub rules: RulesArgs,
 }
 
 /// `taxistream run`.
 #[derive(Debug, Args)]
+#[command(mut_arg("no_progress", |arg| arg.help(
+    "No progress report: neither the bar (on a terminal) nor the log lines (otherwise)"
+)))]
 pub struct RunArgs {
     /// Trip files (CSV, .csv.gz, Parquet; told apart by content) or directories of them.
     #[arg(required = true, value_name = "INPUT")]
@@ -186,7 +168,7 @@ pub struct RunArgs {
         long,
         value_name = "PATH",
         env = "TAXISTREAM_REJECTS",
-        default_value = "taxistream-rejects.csv"
+        default_value = DEFAULT_REJECTS_FILE
     )]
     pub rejects: PathBuf,
 
@@ -199,14 +181,42 @@ pub struct RunArgs {
     #[arg(long, value_name = "N", env = "TAXISTREAM_DEDUP_MEMORY_TRIPS", default_value_t = taxistream_pipeline::local::run::DEFAULT_DEDUP_MEMORY_TRIPS, value_parser = clap::builder::RangedU64ValueParser::<usize>::new().range(1..))]
     pub dedup_memory_trips: usize,
 
+    #[command(flatten)]
+    pub output: OutputArgs,
+
+    #[command(flatten)]
+    pub rules: RulesArgs,
+}
+
+/// The Kinesis stream flag of the AWS commands.
+#[derive(Debug, Args)]
+pub struct StreamArgs {
+    /// The Kinesis stream.
+    #[arg(
+        id = "stream",
+        long = "stream",
+        value_name = "NAME",
+        env = aws_settings::STREAM,
+        default_value = aws_settings::DEFAULT_STREAM
+    )]
+    pub name: String,
+}
+
+/// How a command reports: the summary's form and the progress report.
+#[derive(Debug, Args)]
+pub struct OutputArgs {
     /// Print the summary as JSON (for scripts) instead of text.
     #[arg(long)]
     pub json: bool,
 
-    /// No progress report: neither the bar (on a terminal) nor the log lines (otherwise).
+    /// No progress report.
     #[arg(long)]
     pub no_progress: bool,
+}
 
+/// The analysis rules' flags: a config file, and thresholds that override it.
+#[derive(Debug, Args)]
+pub struct RulesArgs {
     /// TOML file with thresholds (flags and environment variables override it).
     #[arg(long, value_name = "FILE", env = "TAXISTREAM_CONFIG")]
     pub config: Option<PathBuf>,

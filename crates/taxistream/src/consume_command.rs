@@ -20,7 +20,7 @@ use taxistream_pipeline::local::RejectsFile;
 /// Consumes the stream until stopped and prints what was done.
 pub async fn consume(args: ConsumeArgs) -> anyhow::Result<()> {
     let started = Instant::now();
-    let rules = crate::settings::resolve(&args.thresholds, args.config.as_deref())?;
+    let rules = crate::settings::resolve(&args.rules.thresholds, args.rules.config.as_deref())?;
     let config = clients::load_config().await?;
     let settings = ConsumerSettings {
         tables: TableNames::new([
@@ -43,21 +43,21 @@ pub async fn consume(args: ConsumeArgs) -> anyhow::Result<()> {
         StartFrom::TrimHorizon => StartPosition::TrimHorizon,
         StartFrom::Latest => StartPosition::Latest,
     };
-    let mut reader = StreamReader::new(clients::kinesis(&config), &args.stream, start);
+    let mut reader = StreamReader::new(clients::kinesis(&config), &args.stream.name, start);
     let options = StreamConsumeOptions {
         batch_size: args.batch_size,
         until_idle: args.until_idle,
         poll_interval: Duration::from_millis(args.poll_interval_ms),
         checkpoint: args.checkpoint.clone().unwrap_or_else(|| {
-            PathBuf::from(format!("taxistream-{}.checkpoint.json", args.stream))
+            PathBuf::from(format!("taxistream-{}.checkpoint.json", args.stream.name))
         }),
     };
     let mut rejects = RejectsFile::append(&args.rejects)?;
     let stop = Arc::new(AtomicBool::new(false));
     stop_on_signals(Arc::clone(&stop));
     let progress = Arc::new(Progress::default());
-    let display = (!args.no_progress)
-        .then(|| ProgressDisplay::start(Arc::clone(&progress), !args.json, "records"));
+    let display = (!args.output.no_progress)
+        .then(|| ProgressDisplay::start(Arc::clone(&progress), !args.output.json, "records"));
     let result = consume_stream(
         &mut reader,
         &consumer,
@@ -74,13 +74,13 @@ pub async fn consume(args: ConsumeArgs) -> anyhow::Result<()> {
     let report = result?;
     finished?;
     let summary = ConsumeSummary {
-        stream: &args.stream,
+        stream: &args.stream.name,
         report: &report,
         checkpoint: options.checkpoint.display().to_string(),
         rejects_file: args.rejects.display().to_string(),
         elapsed_seconds: started.elapsed().as_secs_f64(),
     };
-    summary::print(&summary, args.json, || summary.to_text())
+    summary::print(&summary, args.output.json, || summary.to_text())
 }
 
 /// The first Ctrl-C (or SIGTERM) stops after the batch in hand, checkpoint saved.

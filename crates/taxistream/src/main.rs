@@ -89,7 +89,7 @@ fn runtime() -> anyhow::Result<tokio::runtime::Runtime> {
 }
 
 fn run(args: RunArgs) -> anyhow::Result<()> {
-    let rules = settings::resolve(&args.thresholds, args.config.as_deref())?;
+    let rules = settings::resolve(&args.rules.thresholds, args.rules.config.as_deref())?;
     let cores = cores();
     let config = LocalRunConfig {
         inputs: args.inputs,
@@ -102,8 +102,8 @@ fn run(args: RunArgs) -> anyhow::Result<()> {
     };
     let runtime = runtime()?;
     let progress = Arc::new(Progress::default());
-    let display = (!args.no_progress)
-        .then(|| ProgressDisplay::start(Arc::clone(&progress), !args.json, "rows"));
+    let display = (!args.output.no_progress)
+        .then(|| ProgressDisplay::start(Arc::clone(&progress), !args.output.json, "rows"));
     let report = runtime.block_on(run_local(&config, progress));
     drop(display);
     let report = report?;
@@ -113,5 +113,5 @@ fn run(args: RunArgs) -> anyhow::Result<()> {
         &config.rejects,
         config.rules.thresholds(),
     );
-    summary::print(&summary, args.json, || summary.to_text())
+    summary::print(&summary, args.output.json, || summary.to_text())
 }

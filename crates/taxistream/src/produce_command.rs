@@ -18,7 +18,7 @@ use taxistream_pipeline::{IteratorSource, Progress};
 pub async fn produce(args: ProduceArgs) -> anyhow::Result<()> {
     let started = Instant::now();
     let mut settings = ProducerSettings::from_env(&process_environment())?;
-    settings.stream = args.stream.clone();
+    settings.stream = args.stream.name.clone();
     settings.rejects_bucket = args.rejects_bucket.clone();
     taxistream_aws::settings::check_rejects_prefix("--rejects-prefix", &args.rejects_prefix)?;
     settings.rejects_prefix = args.rejects_prefix.clone();
@@ -30,8 +30,8 @@ pub async fn produce(args: ProduceArgs) -> anyhow::Result<()> {
         settings,
     )
     .with_progress(Arc::clone(&progress));
-    let display = (!args.no_progress)
-        .then(|| ProgressDisplay::start(Arc::clone(&progress), !args.json, "rows"));
+    let display = (!args.output.no_progress)
+        .then(|| ProgressDisplay::start(Arc::clone(&progress), !args.output.json, "rows"));
     let mut local_rejects: Option<RejectsFile> = None;
     let mut reports = Vec::new();
     for input in &args.inputs {
@@ -70,7 +70,7 @@ pub async fn produce(args: ProduceArgs) -> anyhow::Result<()> {
     }
     drop(display);
     let summary = ProduceSummary::new(&reports, &args, started);
-    summary::print(&summary, args.json, || summary.to_text())
+    summary::print(&summary, args.output.json, || summary.to_text())
 }
 
 /// What `produce` prints.
@@ -96,7 +96,7 @@ impl<'a> ProduceSummary<'a> {
             report.rejects_object.is_none() && ObjectRef::parse_url(&report.source).is_none()
         });
         ProduceSummary {
-            stream: &args.stream,
+            stream: &args.stream.name,
             accounting,
             put_records,
             inputs: reports,

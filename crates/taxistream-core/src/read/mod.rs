@@ -2,7 +2,9 @@
 //! rejected rows, streaming, with memory bounded whatever the file size.
 
 mod csv_reader;
+mod csv_rows;
 mod parallel;
+mod parquet_columns;
 mod parquet_reader;
 mod sniff;
 
@@ -54,7 +56,8 @@ pub(super) fn identify_chunk(rows: Vec<Converted>) -> Vec<ReadItem> {
     rows.into_iter()
         .map(|row| match row {
             Converted::Trip { trip, line } => {
-                // `identify_all` gives one id per trip; the fallback only keeps this panic-free.
+                // `identify_all` maps each trip to exactly one id, so there is one here; were
+                // there not, identifying the trip alone gives the same id.
                 let id = ids.next().unwrap_or_else(|| TripId::identify(&trip));
                 ReadItem::Trip { trip, id, line }
             }

@@ -1,6 +1,6 @@
 //! CSV records read on one thread, converted to trips on worker threads, yielded in file order.
 
-use super::csv_reader::{RowConverter, fill_chunk};
+use super::csv_rows::{RowConverter, fill_chunk};
 use super::{InputError, ReadItem};
 use csv::ByteRecord;
 use std::collections::BTreeMap;

@@ -1,4 +1,5 @@
-//! Fast text forms of values, on the hot path of ids, records and items (no `fmt` machinery).
+//! Speeds up the text of numbers and ids on the hot path of ids, records and items.
+//! Equivalent to `Display` of `Decimal` and `i64`, `{:0width$}` and `{:032x}` (tested against them).
 
 use rust_decimal::Decimal;
 
@@ -35,8 +36,7 @@ impl Sink for String {
 
 impl Sink for Vec<u8> {
     /// A short text a byte at a time: the parts of a number are a few bytes each, and a copy of
-    /// variable size is a call to `memcpy`, which costs more than such a loop (measured: CSV
-    /// `analyse` 3% faster, Parquet 2%).
+    /// variable size is a call to `memcpy`, which costs more than such a loop.
     fn put(&mut self, text: &str) {
         let bytes = text.as_bytes();
         if bytes.len() <= SHORT_TEXT {
@@ -109,6 +109,20 @@ pub fn push_hex128(out: &mut String, value: u128) {
 mod tests {
     use super::*;
 
+    /// The text and the bytes of `value` are both what `Display` prints.
+    fn assert_both_forms_display<T: Copy + std::fmt::Display>(
+        value: T,
+        push: fn(&mut String, T),
+        write: fn(&mut Vec<u8>, T),
+    ) {
+        let mut out = String::new();
+        push(&mut out, value);
+        assert_eq!(out, value.to_string());
+        let mut bytes = Vec::new();
+        write(&mut bytes, value);
+        assert_eq!(bytes, value.to_string().as_bytes());
+    }
+
     #[test]
     fn decimals_print_as_display_does() {
         for text in [
@@ -126,12 +140,26 @@ mod tests {
             "0.00",
         ] {
             let value: Decimal = text.parse().unwrap();
+            assert_both_forms_display(value, push_decimal, write_decimal);
+        }
+    }
+
+    #[test]
+    fn integers_and_padded_numbers_print_as_format_does() {
+        for value in [0i64, 7, -7, 2025, i64::MIN, i64::MAX] {
+            assert_both_forms_display(value, push_integer, write_integer);
+        }
+        for (value, width) in [
+            (0u64, 2),
+            (7, 2),
+            (59, 2),
+            (5, 9),
+            (123_456_789, 9),
+            (2025, 4),
+        ] {
             let mut out = String::new();
-            push_decimal(&mut out, value);
-            assert_eq!(out, value.to_string());
-            let mut bytes = Vec::new();
-            write_decimal(&mut bytes, value);
-            assert_eq!(bytes, value.to_string().as_bytes());
+            push_padded(&mut out, value, width);
+            assert_eq!(out, format!("{value:0width$}"));
         }
     }
 
@@ -143,5 +171,9 @@ mod tests {
         let mut out = String::new();
         push_hex128(&mut out, 0x0123_4567_89ab_cdef_fedc_ba98_7654_3210);
         assert_eq!(out, "0123456789abcdeffedcba9876543210");
+        let value = u128::MAX / 3;
+        let mut out = String::new();
+        push_hex128(&mut out, value);
+        assert_eq!(out, format!("{value:032x}"));
     }
 }

@@ -1,0 +1,50 @@
+//! The stream record: one JSON object per trip, the exact bytes put on Kinesis.
+//!
+//! `{"trip_id":"…","vendor_id":1,"pickup_datetime":"2025-01-01T00:18:38",…,"pickup_longitude":"-73.99"}`:
+//! the trip id first, then the present canonical fields in canonical order (numbers as JSON numbers
+//! in exact decimal, codes as numbers or strings, timestamps as ISO 8601 strings), then the carried
+//! columns as strings under their own names. The decoder also takes the original tutorial's records
+//! (the same canonical names, numbers or numeric strings, possibly no `trip_id`). Only canonical
+//! names fill fields: a carried column named like an alias (`Total_Amt` beside an empty
+//! `total_amount`) stays carried, as the producer left it.
+
+mod decode;
+mod encode;
+mod flat;
+
+pub use decode::decode;
+pub use encode::{encode, surely_fits};
+
+use crate::identity::TripId;
+use crate::trip::Trip;
+
+/// A record that is not a trip record.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum RecordError {
+    /// Not a JSON object.
+    #[error("not a JSON object: {0}")]
+    Json(String),
+    /// A field's value is not valid for its field.
+    #[error("field {field}: {detail}")]
+    Field {
+        /// The JSON key.
+        field: String,
+        /// What is wrong with it.
+        detail: String,
+    },
+    /// No pickup or dropoff timestamp.
+    #[error("no {0}")]
+    MissingTimestamp(&'static str),
+}
+
+/// A decoded record: the trip and its id (given, or generated as the producer would).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct DecodedRecord {
+    /// The id to write under.
+    pub id: TripId,
+    /// The trip.
+    pub trip: Trip,
+}
+
+/// Kinesis limit: bytes per record (data plus partition key).
+pub const MAX_RECORD_BYTES: usize = 1024 * 1024;
