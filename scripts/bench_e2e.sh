@@ -13,6 +13,7 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 
 DUCKDB_VERSION=2.0.1 # pinned: latest on PyPI when this script was written
+PYARROW_VERSION=26.0.1 # pinned: writes Parquet as the TLC's files are written
 COPIES=${COPIES:-4} COPIES_LARGE=${COPIES_LARGE:-20} COPIES_XL=${COPIES_XL:-0}
 RUNS=${RUNS:-5} RUNS_PY=${RUNS_PY:-1} RUNS_LARGE=${RUNS_LARGE:-1}
 WORK=${BENCH_DIR:-target/bench} VENV=${BENCH_VENV:-target/bench-venv}
@@ -24,11 +25,11 @@ TIME=/usr/bin/time
 log() { echo "== $*" >&2; }
 mkdir -p "$WORK"
 
-# 1. Python venv with a pinned duckdb. Its interpreter also runs the seed baseline.
-if ! "$VENV/bin/python" -c "import duckdb, sys; sys.exit(duckdb.__version__ != '$DUCKDB_VERSION')" 2>/dev/null; then
-  log "creating $VENV with duckdb==$DUCKDB_VERSION"
+# 1. Python venv with a pinned duckdb and pyarrow. Its interpreter also runs the seed baseline.
+if ! "$VENV/bin/python" -c "import duckdb, pyarrow, sys; sys.exit(duckdb.__version__ != '$DUCKDB_VERSION' or pyarrow.__version__ != '$PYARROW_VERSION')" 2>/dev/null; then
+  log "creating $VENV with duckdb==$DUCKDB_VERSION pyarrow==$PYARROW_VERSION"
   python3 -m venv "$VENV"
-  "$VENV/bin/pip" install -q "duckdb==$DUCKDB_VERSION" >&2
+  "$VENV/bin/pip" install -q "duckdb==$DUCKDB_VERSION" "pyarrow==$PYARROW_VERSION" >&2
 fi
 PY=$VENV/bin/python
 
@@ -41,13 +42,13 @@ make_distinct() { # make_distinct NAME COPIES
 }
 one_row_group() { # one_row_group NAME: NAME-1rg.parquet, the same rows in one row group
   [[ -s $WORK/$1-1rg.parquet ]] && return
+  # Written by pyarrow, as the TLC's files are (1 MiB pages). DuckDB writes far larger pages in a
+  # row group this big, and a reader holds a page of each column decoded (see BENCHMARKS.md).
   "$PY" - "$WORK/$1.parquet" "$WORK/$1-1rg.parquet" <<'PYEOF' >&2
-import duckdb, sys
-con = duckdb.connect()
-con.execute("SET threads=1; SET preserve_insertion_order=true")
-con.execute(f"COPY (SELECT * FROM read_parquet('{sys.argv[1]}')) TO '{sys.argv[2]}' (FORMAT parquet, COMPRESSION zstd, ROW_GROUP_SIZE 100000000)")
-groups = con.execute(f"SELECT count(DISTINCT row_group_id) FROM parquet_metadata('{sys.argv[2]}')").fetchone()[0]
-print(f"{sys.argv[2]}: {groups} row group(s)")
+import pyarrow.parquet as pq, sys
+table = pq.read_table(sys.argv[1])
+pq.write_table(table, sys.argv[2], row_group_size=len(table), compression="zstd")
+print(f"{sys.argv[2]}: {pq.ParquetFile(sys.argv[2]).metadata.num_row_groups} row group(s)")
 PYEOF
 }
 make_distinct distinct "$COPIES"

@@ -1,5 +1,7 @@
 //! The embedded adapters: in-process sharded stream, SQLite tables, rejects file, and the local run.
 
+pub mod error;
+pub mod inputs;
 pub mod ledger;
 pub mod rejects;
 pub mod run;
@@ -7,9 +9,9 @@ pub mod sqlite;
 pub mod staging;
 pub mod stream;
 
+pub use error::RunError;
+pub use inputs::{InputFile, expand_inputs};
 pub use rejects::RejectsFile;
-pub use run::{
-    FileReport, InputFile, LocalRunConfig, LocalRunReport, RunError, expand_inputs, run_local,
-};
+pub use run::{FileReport, LocalRunConfig, LocalRunReport, run_local};
 pub use sqlite::{SqliteTables, SqliteWriter, open_sqlite_tables};
 pub use stream::{LocalRecord, LocalStreamSink, ShardReceiver, local_stream, shard_for};

@@ -1,13 +1,15 @@
 //! `taxistream run`: the whole pipeline on one machine. Producer → N-shard in-process stream →
 //! one consumer per shard → the SQLite tables, with rejected rows to a CSV file.
 
+use super::error::RunError;
+use super::inputs::{absolute, check_outputs, expand_inputs, trip_files};
 use super::ledger::{LedgerCounts, TripLedger};
 use super::rejects::RejectsFile;
 use super::sqlite::{SqliteTables, open_sqlite_tables};
 use super::stream::{LocalStreamSink, ShardReceiver, local_stream};
 use crate::consume::{PoisonRecord, consume};
 use crate::ports::{PortError, RejectSink};
-use crate::produce::{ProduceError, produce};
+use crate::produce::produce;
 use crate::progress::Progress;
 use crate::source::IteratorSource;
 use std::path::{Path, PathBuf};
@@ -76,137 +78,6 @@ pub struct LocalRunReport {
     pub bytes_read: u64,
 }
 
-/// Why a local run failed.
-#[derive(Debug, thiserror::Error)]
-pub enum RunError {
-    /// The run was refused before anything was read or written (no input, outputs that would
-    /// overwrite inputs, a missing directory), or stopped by a failed internal check.
-    #[error("{0}")]
-    Refused(String),
-    /// An input file failed.
-    #[error(transparent)]
-    Input(#[from] InputError),
-    /// The database or the rejects file failed.
-    #[error(transparent)]
-    Output(#[from] PortError),
-}
-
-impl From<ProduceError> for RunError {
-    fn from(error: ProduceError) -> Self {
-        match error {
-            ProduceError::Input(error) => RunError::Input(error),
-            ProduceError::Sink(error) | ProduceError::Rejects(error) => RunError::Output(error),
-        }
-    }
-}
-
-/// An input file, and whether it was named or found in a directory.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct InputFile {
-    /// The file.
-    pub path: PathBuf,
-    /// True when found by listing a directory (a non-trip file there is skipped, not fatal).
-    pub from_directory: bool,
-}
-
-/// The files to read: each file as given, and each directory's `.csv`, `.csv.gz` and `.parquet`
-/// files in name order, leaving out `outputs` (the run's own database and rejects file).
-pub fn expand_inputs(inputs: &[PathBuf], outputs: &[&Path]) -> Result<Vec<InputFile>, RunError> {
-    let outputs: Vec<PathBuf> = outputs.iter().filter_map(|path| absolute(path)).collect();
-    let mut files = Vec::new();
-    for input in inputs {
-        if !input.is_dir() {
-            files.push(InputFile {
-                path: input.clone(),
-                from_directory: false,
-            });
-            continue;
-        }
-        let entries = std::fs::read_dir(input).map_err(|error| {
-            RunError::Refused(format!(
-                "{}: cannot list directory: {error}",
-                input.display()
-            ))
-        })?;
-        let mut found: Vec<PathBuf> = entries
-            .filter_map(|entry| entry.ok().map(|entry| entry.path()))
-            .filter(|path| path.is_file() && is_trip_file_name(path))
-            .filter(|path| absolute(path).is_none_or(|path| !outputs.contains(&path)))
-            .collect();
-        if found.is_empty() {
-            return Err(RunError::Refused(format!(
-                "{}: directory holds no .csv, .csv.gz or .parquet file",
-                input.display()
-            )));
-        }
-        found.sort();
-        files.extend(found.into_iter().map(|path| InputFile {
-            path,
-            from_directory: true,
-        }));
-    }
-    if files.is_empty() {
-        return Err(RunError::Refused("no input file given".to_owned()));
-    }
-    Ok(files)
-}
-
-/// The absolute form of a path whose directory exists (the file itself need not).
-fn absolute(path: &Path) -> Option<PathBuf> {
-    let name = path.file_name()?;
-    let parent = match path.parent() {
-        Some(parent) if !parent.as_os_str().is_empty() => parent,
-        _ => Path::new("."),
-    };
-    std::fs::canonicalize(parent)
-        .ok()
-        .map(|parent| parent.join(name))
-}
-
-/// Refuses outputs that are inputs, or each other, or in a directory that does not exist:
-/// before anything is created or truncated.
-fn check_outputs(config: &LocalRunConfig, files: &[InputFile]) -> Result<(), RunError> {
-    let outputs = [("--db", &config.database), ("--rejects", &config.rejects)];
-    let mut seen: Vec<(&str, PathBuf)> = Vec::new();
-    for (flag, path) in outputs {
-        let Some(resolved) = absolute(path) else {
-            return Err(RunError::Refused(format!(
-                "{flag} {}: its directory does not exist",
-                path.display()
-            )));
-        };
-        if let Some(input) = files
-            .iter()
-            .find(|file| absolute(&file.path).as_ref() == Some(&resolved))
-        {
-            return Err(RunError::Refused(format!(
-                "{flag} {} is also an input file ({}): refusing to overwrite it",
-                path.display(),
-                input.path.display()
-            )));
-        }
-        if let Some((other, _)) = seen.iter().find(|(_, earlier)| *earlier == resolved) {
-            return Err(RunError::Refused(format!(
-                "{flag} and {other} are the same file ({})",
-                path.display()
-            )));
-        }
-        seen.push((flag, resolved));
-    }
-    Ok(())
-}
-
-fn is_trip_file_name(path: &Path) -> bool {
-    let name = path
-        .file_name()
-        .map(|name| name.to_string_lossy().to_ascii_lowercase());
-    name.is_some_and(|name| {
-        [".csv", ".csv.gz", ".parquet"]
-            .iter()
-            .any(|ext| name.ends_with(ext))
-    })
-}
-
 /// Runs the pipeline on the inputs; `progress` is updated as rows are read.
 pub async fn run_local(
     config: &LocalRunConfig,
@@ -214,22 +85,8 @@ pub async fn run_local(
 ) -> Result<LocalRunReport, RunError> {
     let started = Instant::now();
     let files = expand_inputs(&config.inputs, &[&config.database, &config.rejects])?;
-    check_outputs(config, &files)?;
-    // Refuse a bad input before writing anything: every named file must open and have a trip
-    // header. A file found in a directory that is not a trip file is skipped and reported.
-    let mut skipped = Vec::new();
-    let mut readable = Vec::with_capacity(files.len());
-    for file in files {
-        match open_path(&file.path, 1) {
-            Ok(_) => readable.push(file.path),
-            Err(error @ InputError::NotATripFile { .. }) if file.from_directory => {
-                tracing::warn!("skipped: {error}");
-                skipped.push(error.to_string());
-            }
-            Err(error) => return Err(error.into()),
-        }
-    }
-    let files = readable;
+    check_outputs(&config.database, &config.rejects, &files)?;
+    let (files, skipped) = trip_files(files)?;
     let (tables, writer) = open_sqlite_tables(&config.database)?;
     let mut rejects = RejectsFile::create(&config.rejects)?;
     let (sink, receivers) = local_stream(config.shards);
@@ -281,6 +138,7 @@ pub async fn run_local(
     let mut poison = Vec::new();
     let mut ledger = LedgerCounts::default();
     let mut consumer_error = None;
+    let mut internal_error = None;
     for consumer in consumers {
         match consumer.await {
             Ok(Ok((shard_ledger, shard_poison))) => {
@@ -288,17 +146,16 @@ pub async fn run_local(
                 poison.extend(shard_poison);
             }
             Ok(Err(error)) => consumer_error = Some(error),
-            Err(error) => {
-                consumer_error = Some(PortError::permanent(format!(
-                    "internal error: a consumer failed: {error}"
-                )))
-            }
+            Err(error) => internal_error = Some(format!("a consumer failed: {error}")),
         }
     }
     // The writer's own error is the root cause of a consumer's or producer's "stopped".
     writer.finish()?;
     if let Some(error) = consumer_error {
         return Err(error.into());
+    }
+    if let Some(error) = internal_error {
+        return Err(RunError::Internal(error));
     }
     produce_result?;
     count_duplicates(&mut accounting, &mut reports, &ledger)?;
