@@ -1,43 +1,8 @@
 //! The consumer use case: decode records, analyse each trip, write the items.
 
+pub use crate::poison::PoisonRecord;
 use crate::ports::{PortError, TripRecord, TripTables};
-use taxistream_core::record::RecordError;
-use taxistream_core::{
-    Accounting, AnalysisRules, AnalysisSummary, RejectReason, RowRejection, analyse,
-};
-
-/// A record that could not be decoded: reported, never retried, never blocking the shard.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct PoisonRecord {
-    /// Its position in the batch.
-    pub index: usize,
-    /// The record's sequence number, when it came from a stream.
-    pub sequence_number: Option<String>,
-    /// Its partition key.
-    pub partition_key: String,
-    /// What is wrong with it.
-    pub error: RecordError,
-    /// The raw data, as (lossy) text.
-    pub data: String,
-}
-
-impl PoisonRecord {
-    /// The record as a rejected row (`bad_record`), for the rejects destination.
-    pub fn to_rejection(&self) -> RowRejection {
-        RowRejection {
-            line: 0,
-            column: None,
-            reason: RejectReason::BadRecord,
-            detail: format!(
-                "stream record {} (partition key {}): {}",
-                self.sequence_number.as_deref().unwrap_or("?"),
-                self.partition_key,
-                self.error
-            ),
-            raw: self.data.clone(),
-        }
-    }
-}
+use taxistream_core::{Accounting, AnalysisRules, AnalysisSummary, analyse};
 
 /// A batch that could not be written whole: records before `first_unwritten` are done (their
 /// items are durable), the rest must be consumed again (writes are idempotent upserts).
@@ -121,7 +86,7 @@ pub async fn consume<R: TripRecord, T: TripTables>(
 mod tests {
     use super::*;
     use crate::ports::{StreamRecord, WriteFailure};
-    use taxistream_core::{Item, Table, Thresholds};
+    use taxistream_core::{Item, RejectReason, Table, Thresholds};
 
     /// Tables that accept `capacity` items, then fail.
     struct Failing {

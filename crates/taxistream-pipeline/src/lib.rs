@@ -9,6 +9,7 @@
 
 pub mod consume;
 pub mod local;
+pub mod poison;
 pub mod ports;
 pub mod produce;
 pub mod progress;

@@ -1,6 +1,6 @@
 //! The narrow ports the use cases talk through. Adapters: [`crate::local`] here, AWS elsewhere.
 
-use crate::consume::PoisonRecord;
+use crate::poison::PoisonRecord;
 use std::borrow::Cow;
 use std::future::Future;
 use taxistream_core::record::{DecodedRecord, RecordError};

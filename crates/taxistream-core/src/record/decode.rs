@@ -2,7 +2,7 @@
 //! encoder writes by the fast path of `flat`, any other JSON object through serde_json.
 
 use super::flat::flat_object;
-use super::{DecodedRecord, RecordError};
+use super::{DecodedRecord, Member, RecordError};
 use crate::identity::TripId;
 use crate::schema::{FIELD_COUNT, Field};
 use crate::trip::TripBuilder;
@@ -56,9 +56,6 @@ pub fn decode(bytes: &[u8]) -> Result<DecodedRecord, RecordError> {
     }
     Ok(DecodedRecord { id, trip })
 }
-
-/// A member of a record: its key, and its value as text (`None` for `null`).
-pub(super) type Member<'a> = (Cow<'a, str>, Option<Cow<'a, str>>);
 
 /// Any JSON object, through serde_json: escapes, spacing, and the errors for what is not valid.
 pub(super) fn parsed_object(bytes: &[u8]) -> Result<Vec<Member<'_>>, RecordError> {

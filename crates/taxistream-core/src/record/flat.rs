@@ -1,7 +1,7 @@
 //! The fast path of decoding: the flat objects this encoder writes, read without serde_json.
 //! It reads the same members as serde_json would, or declines (tested against it).
 
-use super::decode::Member;
+use super::Member;
 use std::borrow::Cow;
 
 /// The fast path for the records this encoder writes: a flat object of strings without escapes,

@@ -17,6 +17,10 @@ pub use encode::{encode, surely_fits};
 
 use crate::identity::TripId;
 use crate::trip::Trip;
+use std::borrow::Cow;
+
+/// A member of a record: its key, and its value as text (`None` for `null`).
+type Member<'a> = (Cow<'a, str>, Option<Cow<'a, str>>);
 
 /// A record that is not a trip record.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
