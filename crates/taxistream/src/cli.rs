@@ -176,8 +176,8 @@ pub struct RunArgs {
     #[arg(long, value_name = "N", env = "TAXISTREAM_SHARDS", value_parser = clap::value_parser!(u16).range(1..=1024))]
     pub shards: Option<u16>,
 
-    /// Trips that duplicate detection keeps in memory (32 bytes each) before it writes sorted
-    /// runs to temporary files beside the database.
+    /// Trips that duplicate detection keeps in memory, all shards together (32 bytes each),
+    /// before it writes sorted runs to a temporary file beside the database.
     #[arg(long, value_name = "N", env = "TAXISTREAM_DEDUP_MEMORY_TRIPS", default_value_t = taxistream_pipeline::local::run::DEFAULT_DEDUP_MEMORY_TRIPS, value_parser = clap::builder::RangedU64ValueParser::<usize>::new().range(1..))]
     pub dedup_memory_trips: usize,
 

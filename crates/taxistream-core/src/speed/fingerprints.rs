@@ -1,4 +1,4 @@
-//! Speeds up the sets of trips seen and rows known: an open-addressing table of 128-bit hashes.
+//! Speeds up the set of trips seen (the producer's duplicate detection): an open-addressing table of 128-bit hashes.
 //! Equivalent to a `HashSet<u128>` of the same fingerprints (property-tested against one).
 
 /// Slots of a new set (1 MiB).

@@ -4,6 +4,8 @@
 //! id is a trip (of the file it came from), later ones are duplicates, and the last one is the
 //! version the tables keep, whose analysis is counted.
 
+use std::cmp::Reverse;
+use std::collections::BinaryHeap;
 use std::fs::File;
 use std::io::{self, BufWriter, Read, Seek, SeekFrom, Write};
 use std::path::Path;
@@ -11,8 +13,10 @@ use taxistream_core::{Accounting, AnalysisSummary, DurationCategory, Profitabili
 
 /// Bytes of one entry in a spilled run.
 const ENTRY_BYTES: usize = 29;
-/// Bytes read at a time from each run while they are merged.
-const MERGE_BUFFER_BYTES: usize = 64 * 1024;
+/// Bytes written at a time to the runs' file.
+const SPILL_BUFFER_BYTES: usize = 64 * 1024;
+/// Bytes of read buffers, all runs together, while they are merged.
+const MERGE_BUDGET_BYTES: usize = 4 * 1024 * 1024;
 
 /// One trip carried by the stream.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -91,15 +95,27 @@ pub struct FileCounts {
 }
 
 impl LedgerCounts {
-    fn count(&mut self, group: &[Entry]) {
-        let (Some(first), Some(last)) = (group.first(), group.last()) else {
-            return;
-        };
-        self.file(first.file).trips += 1;
-        for repeat in &group[1..] {
-            self.file(repeat.file).duplicates += 1;
+    /// Counts the next entry in (fingerprint, order) order: the first entry of an id is the trip,
+    /// later ones duplicates; the last one's analysis is counted when the id ends.
+    fn add(&mut self, group: &mut Group, entry: Entry) {
+        if group
+            .last
+            .is_some_and(|last| last.fingerprint != entry.fingerprint)
+        {
+            self.end_group(group);
         }
-        self.analyses.count_summary(last.summary);
+        match group.last {
+            None => self.file(entry.file).trips += 1,
+            Some(_) => self.file(entry.file).duplicates += 1,
+        }
+        group.last = Some(entry);
+    }
+
+    /// Ends the id being counted.
+    fn end_group(&mut self, group: &mut Group) {
+        if let Some(last) = group.last.take() {
+            self.analyses.count_summary(last.summary);
+        }
     }
 
     fn file(&mut self, file: u32) -> &mut FileCounts {
@@ -119,6 +135,12 @@ impl LedgerCounts {
         }
         self.analyses.merge(&other.analyses);
     }
+}
+
+/// The id being counted: only its last entry so far is kept, however often it repeats.
+#[derive(Debug, Default)]
+struct Group {
+    last: Option<Entry>,
 }
 
 /// The trips a stream (or one shard of it) carried, in at most `capacity` entries of memory.
@@ -163,6 +185,15 @@ impl TripLedger {
         if self.buffer.len() >= self.capacity {
             self.spill_buffer()?;
         }
+        if self.buffer.len() == self.buffer.capacity() {
+            // Grown by doubling, but never past the capacity.
+            let room = self
+                .buffer
+                .len()
+                .max(1 << 10)
+                .min(self.capacity - self.buffer.len());
+            self.buffer.reserve_exact(room);
+        }
         self.buffer.push(Entry {
             fingerprint,
             order,
@@ -177,7 +208,7 @@ impl TripLedger {
             Some(spill) => spill,
             None => self.spill.insert(Spill {
                 file: BufWriter::with_capacity(
-                    MERGE_BUFFER_BYTES,
+                    SPILL_BUFFER_BYTES,
                     tempfile::tempfile_in(&self.directory)?,
                 ),
                 runs: Vec::new(),
@@ -195,77 +226,66 @@ impl TripLedger {
         Ok(())
     }
 
+    /// The directory of the temporary files.
+    pub fn directory(&self) -> &Path {
+        &self.directory
+    }
+
     /// Merges everything noted, and counts trips, duplicates and analyses.
     pub fn finish(mut self) -> io::Result<LedgerCounts> {
         let mut counts = LedgerCounts::default();
-        let Some(mut spill) = self.spill.take() else {
+        let mut group = Group::default();
+        if self.spill.is_none() {
             self.buffer.sort_unstable_by_key(Entry::key);
-            for group in self.buffer.chunk_by(|a, b| a.fingerprint == b.fingerprint) {
-                counts.count(group);
+            for entry in &self.buffer {
+                counts.add(&mut group, *entry);
             }
+            counts.end_group(&mut group);
+            return Ok(counts);
+        }
+        if !self.buffer.is_empty() {
+            self.spill_buffer()?;
+        }
+        let Some(spill) = self.spill.take() else {
             return Ok(counts);
         };
-        if !self.buffer.is_empty() {
-            self.spill = Some(spill);
-            self.spill_buffer()?;
-            spill = self
-                .spill
-                .take()
-                .ok_or_else(|| io::Error::other("spill vanished"))?;
-        }
         let mut file = spill
             .file
             .into_inner()
             .map_err(|error| error.into_error())?;
         file.flush()?;
+        // One read buffer per run, all together within the merge budget.
+        let buffer_entries = (MERGE_BUDGET_BYTES / ENTRY_BYTES / spill.runs.len().max(1)).max(16);
         let mut runs: Vec<RunReader> = spill
             .runs
             .iter()
-            .map(|&(start, count)| RunReader::new(start, count))
+            .map(|&(start, count)| RunReader::new(start, count, buffer_entries))
             .collect();
-        let mut heads = std::collections::BinaryHeap::new();
+        // The next entry of each run, and a heap of their keys.
+        let mut heads: Vec<Option<Entry>> = Vec::with_capacity(runs.len());
+        let mut heap = BinaryHeap::with_capacity(runs.len());
         for (index, run) in runs.iter_mut().enumerate() {
-            if let Some(entry) = run.next(&mut file)? {
-                heads.push(std::cmp::Reverse((entry.key(), index, EntryCell(entry))));
+            let head = run.next(&mut file)?;
+            if let Some(entry) = head {
+                heap.push(Reverse((entry.key(), index)));
+            }
+            heads.push(head);
+        }
+        while let Some(Reverse((_, index))) = heap.pop() {
+            let (Some(head), Some(run)) = (heads.get_mut(index), runs.get_mut(index)) else {
+                continue;
+            };
+            let Some(entry) = head.take() else {
+                continue;
+            };
+            counts.add(&mut group, entry);
+            *head = run.next(&mut file)?;
+            if let Some(next) = head {
+                heap.push(Reverse((next.key(), index)));
             }
         }
-        let mut group: Vec<Entry> = Vec::new();
-        while let Some(std::cmp::Reverse((_, index, EntryCell(entry)))) = heads.pop() {
-            if group
-                .first()
-                .is_some_and(|first| first.fingerprint != entry.fingerprint)
-            {
-                counts.count(&group);
-                group.clear();
-            }
-            group.push(entry);
-            if let Some(next) = runs[index].next(&mut file)? {
-                heads.push(std::cmp::Reverse((next.key(), index, EntryCell(next))));
-            }
-        }
-        counts.count(&group);
+        counts.end_group(&mut group);
         Ok(counts)
-    }
-}
-
-/// An entry in the merge heap, ordered by the key beside it only.
-#[derive(Debug)]
-struct EntryCell(Entry);
-
-impl PartialEq for EntryCell {
-    fn eq(&self, _: &Self) -> bool {
-        true
-    }
-}
-impl Eq for EntryCell {}
-impl PartialOrd for EntryCell {
-    fn partial_cmp(&self, other: &Self) -> Option<std::cmp::Ordering> {
-        Some(self.cmp(other))
-    }
-}
-impl Ord for EntryCell {
-    fn cmp(&self, _: &Self) -> std::cmp::Ordering {
-        std::cmp::Ordering::Equal
     }
 }
 
@@ -273,15 +293,18 @@ impl Ord for EntryCell {
 struct RunReader {
     next_byte: u64,
     left: u64,
+    /// Entries read at a time.
+    buffer_entries: u64,
     buffer: Vec<u8>,
     position: usize,
 }
 
 impl RunReader {
-    fn new(start: u64, count: u64) -> RunReader {
+    fn new(start: u64, count: u64, buffer_entries: usize) -> RunReader {
         RunReader {
             next_byte: start,
             left: count,
+            buffer_entries: buffer_entries as u64,
             buffer: Vec::new(),
             position: 0,
         }
@@ -292,7 +315,7 @@ impl RunReader {
             if self.left == 0 {
                 return Ok(None);
             }
-            let entries = self.left.min((MERGE_BUFFER_BYTES / ENTRY_BYTES) as u64);
+            let entries = self.left.min(self.buffer_entries);
             self.buffer.resize(entries as usize * ENTRY_BYTES, 0);
             file.seek(SeekFrom::Start(self.next_byte))?;
             file.read_exact(&mut self.buffer)?;
@@ -356,9 +379,11 @@ mod tests {
             });
         }
         let mut counts = LedgerCounts::default();
-        for group in groups.values() {
-            counts.count(group);
+        let mut group = Group::default();
+        for entry in groups.values().flatten() {
+            counts.add(&mut group, *entry);
         }
+        counts.end_group(&mut group);
         counts
     }
 

@@ -180,8 +180,7 @@ fn count_duplicates(
     reports: &mut [FileReport],
     ledger: &LedgerCounts,
 ) -> Result<(), RunError> {
-    let internal =
-        |what: String| RunError::Refused(format!("internal error, please report it: {what}"));
+    let internal = RunError::Internal;
     let sent = accounting.trips;
     let (trips, duplicates) = ledger
         .files
@@ -194,12 +193,15 @@ fn count_duplicates(
             "{sent} trips sent but {trips} trips + {duplicates} duplicates consumed"
         )));
     }
-    for (report, counts) in reports.iter_mut().zip(
-        ledger
-            .files
-            .iter()
-            .chain(std::iter::repeat(&Default::default())),
-    ) {
+    let none = super::ledger::FileCounts::default();
+    for (index, report) in reports.iter_mut().enumerate() {
+        let counts = ledger.files.get(index).unwrap_or(&none);
+        if counts.trips + counts.duplicates != report.trips {
+            return Err(internal(format!(
+                "{}: {} trips sent but {} trips + {} duplicates consumed",
+                report.path, report.trips, counts.trips, counts.duplicates
+            )));
+        }
         report.trips = counts.trips;
         report.duplicates += counts.duplicates;
     }
@@ -247,8 +249,11 @@ async fn consume_shard(
     mut tables: SqliteTables,
     mut ledger: TripLedger,
 ) -> Result<(LedgerCounts, Vec<PoisonRecord>), PortError> {
+    let directory = ledger.directory().display().to_string();
     let spill_failed = |error: std::io::Error| {
-        PortError::permanent(format!("duplicate detection: temporary file: {error}"))
+        PortError::permanent(format!(
+            "duplicate detection: temporary file in {directory}: {error}"
+        ))
     };
     let mut poison = Vec::new();
     while let Some(batch) = receiver.recv().await {
