@@ -7,6 +7,7 @@ use lambda_runtime::Diagnostic;
 use serde::Serialize;
 use taxistream_aws::s3::decode_event_key;
 use taxistream_aws::{ObjectRef, ObjectReport, ProduceObjectError, Producer, PutRecordsApi};
+use taxistream_pipeline::ErrorChain;
 
 /// What the function returns (and logs): per object, the contract's accounting.
 #[derive(Debug, Default, Serialize)]
@@ -110,8 +111,9 @@ pub async fn handle<K: PutRecordsApi + Clone>(
                 });
             }
             Err(error) => {
-                tracing::error!(retryable = error.is_retryable(), "{error}");
-                failures.push(error.to_string());
+                let message = ErrorChain(&error).to_string();
+                tracing::error!(retryable = error.is_retryable(), "{message}");
+                failures.push(message);
             }
         }
     }

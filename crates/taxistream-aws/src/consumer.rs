@@ -7,7 +7,9 @@ use crate::s3::{ObjectRef, S3Rejects, S3Store};
 use crate::settings::ConsumerSettings;
 use serde::Serialize;
 use taxistream_core::Accounting;
-use taxistream_pipeline::{ConsumeOutcome, PortError, RejectSink, StreamRecord, consume};
+use taxistream_pipeline::{
+    ConsumeOutcome, ErrorChain, PortError, RejectSink, StreamRecord, consume,
+};
 
 /// What consuming one batch did.
 #[derive(Debug, Clone, Default, Serialize)]
@@ -157,8 +159,8 @@ fn fail_from(
     report.first_failed_sequence = records
         .get(index)
         .and_then(|record| record.sequence_number.clone());
-    report.failure = Some(format!("rejects: {error}"));
-    report.retryable = error.retryable;
+    report.failure = Some(format!("rejects: {}", ErrorChain(error)));
+    report.retryable = error.retryable();
 }
 
 fn report(
@@ -185,10 +187,10 @@ fn report(
         failure: outcome
             .failure
             .as_ref()
-            .map(|failure| failure.error.to_string()),
+            .map(|failure| ErrorChain(&failure.error).to_string()),
         retryable: outcome
             .failure
             .as_ref()
-            .is_some_and(|failure| failure.error.retryable),
+            .is_some_and(|failure| failure.error.retryable()),
     }
 }

@@ -186,7 +186,7 @@ pub fn put_request(item: &Item) -> Result<WriteRequest, PortError> {
     let put = PutRequest::builder()
         .set_item(Some(attributes))
         .build()
-        .map_err(|error| PortError::permanent(format!("put request: {error}")))?;
+        .map_err(|error| PortError::internal("put request").caused_by(error))?;
     Ok(WriteRequest::builder().put_request(put).build())
 }
 
@@ -216,11 +216,8 @@ async fn write_with_retries<A: BatchWriteApi>(
             }
             Err(error) => (error, true),
         };
-        if !error.retryable || !policy.may_retry(attempts) {
-            let error = PortError {
-                message: format!("{} (after {attempts} attempts)", error.message),
-                retryable: error.retryable,
-            };
+        if !error.retryable() || !policy.may_retry(attempts) {
+            let error = error.with_detail(format_args!("(after {attempts} attempts)"));
             return (Err(error), stats);
         }
         // Counted only when it is retried.

@@ -1,4 +1,6 @@
-//! SDK errors as port errors: one line saying what failed, and whether trying again may help.
+//! SDK errors as port errors: one line saying what failed, whose fault it is, and whether trying
+//! again may help. The SDK's own error says only "service error": its code and message are the
+//! detail, so it is not kept as the cause.
 
 use aws_sdk_kinesis::config::http::HttpResponse;
 use aws_sdk_kinesis::error::{DisplayErrorContext, ProvideErrorMetadata, SdkError};
@@ -19,6 +21,15 @@ const RETRYABLE_CODES: [&str; 12] = [
     "ServiceUnavailable",
     "KMSThrottlingException",
 ];
+
+/// Error codes for a request the service refuses as it is (an item too large, a malformed
+/// value): the data's fault, and sending it again fails again.
+const DATA_CODES: [&str; 2] = ["ValidationException", "InvalidArgumentException"];
+
+/// True for an error code that blames the request's data.
+fn is_data_code(code: &str) -> bool {
+    DATA_CODES.contains(&code)
+}
 
 /// True for an error code worth retrying (throttling, a service's passing trouble).
 pub fn is_retryable_code(code: &str) -> bool {
@@ -57,8 +68,10 @@ where
         ),
         _ => (false, DisplayErrorContext(error).to_string()),
     };
-    PortError {
-        message: format!("{operation}: {detail}"),
-        retryable,
+    let message = format!("{operation}: {detail}");
+    if error.code().is_some_and(is_data_code) {
+        PortError::refused_data(message)
+    } else {
+        PortError::environment(message, retryable)
     }
 }

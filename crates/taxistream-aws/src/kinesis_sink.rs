@@ -52,7 +52,7 @@ impl PutRecordsApi for aws_sdk_kinesis::Client {
                     .partition_key(&record.partition_key)
                     .data(Blob::new(record.data.clone()))
                     .build()
-                    .map_err(|error| PortError::permanent(format!("PutRecords entry: {error}")))
+                    .map_err(|error| PortError::internal("PutRecords entry").caused_by(error))
             })
             .collect::<Result<Vec<_>, _>>()?;
         // The sink retries (only the failed entries); the SDK's own retries would multiply them.
@@ -173,23 +173,20 @@ impl<A: PutRecordsApi> RecordSink for KinesisSink<A> {
                         EntryOutcome::Accepted { .. } => true,
                     });
                     pending = keep_failed(pending, &failed);
-                    let error = PortError {
-                        message: format!(
+                    let error = PortError::environment(
+                        format!(
                             "{} of {total} records refused by stream {} ({first})",
                             pending.len(),
                             self.stream
                         ),
                         retryable,
-                    };
+                    );
                     (error, false)
                 }
                 Err(error) => (error, true),
             };
-            if !last_error.retryable || !self.policy.may_retry(attempts) {
-                return Err(PortError {
-                    message: format!("{} (after {attempts} attempts)", last_error.message),
-                    retryable: last_error.retryable,
-                });
+            if !last_error.retryable() || !self.policy.may_retry(attempts) {
+                return Err(last_error.with_detail(format_args!("(after {attempts} attempts)")));
             }
             // Counted only when it is retried.
             if whole_call {

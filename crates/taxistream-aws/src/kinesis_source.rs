@@ -45,7 +45,7 @@ impl Checkpoints {
             }
         };
         let checkpoints: Checkpoints = serde_json::from_str(&text).map_err(|error| {
-            PortError::permanent(format!("checkpoint file {}: {error}", path.display()))
+            PortError::permanent(format!("checkpoint file {}", path.display())).caused_by(error)
         })?;
         if checkpoints.stream != stream {
             return Err(PortError::permanent(format!(
@@ -59,14 +59,14 @@ impl Checkpoints {
 
     /// Saves atomically (a temporary file renamed over the old one).
     pub fn save(&self, path: &Path) -> Result<(), PortError> {
-        let failed = |error: &dyn std::fmt::Display| {
-            PortError::permanent(format!("checkpoint file {}: {error}", path.display()))
+        let failed = |error: Box<dyn std::error::Error + Send + Sync>| {
+            PortError::permanent(format!("checkpoint file {}", path.display())).caused_by(error)
         };
-        let text = serde_json::to_string_pretty(self).map_err(|error| failed(&error))?;
+        let text = serde_json::to_string_pretty(self).map_err(|error| failed(error.into()))?;
         let mut temporary = path.as_os_str().to_owned();
         temporary.push(".tmp");
-        std::fs::write(&temporary, text).map_err(|error| failed(&error))?;
-        std::fs::rename(&temporary, path).map_err(|error| failed(&error))
+        std::fs::write(&temporary, text).map_err(|error| failed(error.into()))?;
+        std::fs::rename(&temporary, path).map_err(|error| failed(error.into()))
     }
 }
 
@@ -219,9 +219,8 @@ impl StreamReader {
                     };
                     self.shards.insert(shard.to_owned(), cursor);
                 }
-                let mut error = port_error(&format!("GetRecords of {shard}"), &error);
-                error.retryable |= expired;
-                return Err(error);
+                let error = port_error(&format!("GetRecords of {shard}"), &error);
+                return Err(error.retryable_also_when(expired));
             }
         };
         let records: Vec<StreamRecord> = output
@@ -326,7 +325,7 @@ mod tests {
         assert_eq!(Checkpoints::load(&path, "taxi_trips").unwrap(), checkpoints);
         let error = Checkpoints::load(&path, "other").unwrap_err();
         assert!(
-            error.message.contains("belongs to stream taxi_trips"),
+            error.message().contains("belongs to stream taxi_trips"),
             "{error}"
         );
     }

@@ -36,11 +36,12 @@ pub enum ProduceObjectError {
     #[error(transparent)]
     Object(#[from] ObjectError),
     /// Reading, the stream or the rejects failed part way.
-    #[error("{source_name}: {error}")]
+    #[error("{source_name}")]
     Produce {
         /// The object.
         source_name: String,
         /// What failed.
+        #[source]
         error: ProduceError,
     },
 }
@@ -52,7 +53,7 @@ impl ProduceObjectError {
             ProduceObjectError::Object(error) => error.is_retryable(),
             ProduceObjectError::Produce { error, .. } => match error {
                 ProduceError::Input(_) => true,
-                ProduceError::Sink(error) | ProduceError::Rejects(error) => error.retryable,
+                ProduceError::Sink(error) | ProduceError::Rejects(error) => error.retryable(),
             },
         }
     }

@@ -79,7 +79,7 @@ impl ObjectError {
     /// True when reading again later may succeed.
     pub fn is_retryable(&self) -> bool {
         match self {
-            ObjectError::Storage(error) => error.retryable,
+            ObjectError::Storage(error) => error.retryable(),
             ObjectError::Input(InputError::Read { .. }) => true,
             ObjectError::Missing(_) | ObjectError::Input(_) => false,
         }
@@ -268,9 +268,7 @@ impl S3Rejects {
             .into_inner()
             .map_err(|error| PortError::permanent(format!("rejects: {}", error.error())))?;
         let body = ByteStream::from_path(file.path()).await.map_err(|error| {
-            PortError::permanent(format!(
-                "rejects: cannot read back the temporary file: {error}"
-            ))
+            PortError::permanent("rejects: cannot read back the temporary file").caused_by(error)
         })?;
         store.put_object(&self.object, body, "text/csv").await?;
         Ok(Some(self.object))

@@ -68,7 +68,7 @@ where
             }
             let read = match reader.read(shard, &checkpoints, options.batch_size).await {
                 Ok(read) => read,
-                Err(error) if error.retryable => {
+                Err(error) if error.retryable() => {
                     tracing::warn!("{error}; retrying");
                     failures_in_a_row += 1;
                     tokio::time::sleep(backoff.delay(failures_in_a_row)).await;

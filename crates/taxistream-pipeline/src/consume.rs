@@ -166,7 +166,7 @@ mod tests {
         let outcome = consume(&records, &rules, &mut tables).await;
         let failure = outcome.failure.unwrap();
         assert_eq!(failure.first_unwritten, 2);
-        assert!(failure.error.retryable);
+        assert!(failure.error.retryable());
         // Only what is done is counted: record 1, and the poison record before the failure.
         assert_eq!(outcome.accounting.items[&Table::TripDurationAnalysis], 1);
         assert_eq!(outcome.poison.len(), 1);

@@ -19,7 +19,8 @@ pub mod source;
 
 pub use consume::{BatchFailure, ConsumeOutcome, PoisonRecord, consume};
 pub use ports::{
-    PortError, RecordSink, RejectSink, StreamRecord, TripSource, TripTables, WriteFailure,
+    ErrorChain, Fault, PortError, RecordSink, RejectSink, StreamRecord, TripSource, TripTables,
+    WriteFailure,
 };
 pub use produce::{ProduceError, produce};
 pub use progress::{CountedSource, Progress};

@@ -24,31 +24,118 @@ impl StreamRecord {
     }
 }
 
-/// An error from an adapter, saying whether trying again may help.
+/// Whose fault a port's failure is, which says who can fix it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Fault {
+    /// The outside world: a service, the network, a disk, permissions, settings.
+    Environment,
+    /// What was given to the port: an item or record the other side refuses as it is.
+    Data,
+    /// taxistream's own: a broken invariant, a bug to report.
+    Internal,
+}
+
+/// The cause of a [`PortError`]: any error, kept for the chain.
+type Cause = Box<dyn std::error::Error + Send + Sync + 'static>;
+
+/// An error from an adapter: what failed, whose fault it is, whether trying again may help, and
+/// the underlying error as its [`source`](std::error::Error::source). Its `Display` is what
+/// failed; [`ErrorChain`] says it with every cause, in one line.
 #[derive(Debug, thiserror::Error)]
 #[error("{message}")]
 pub struct PortError {
-    /// What failed, in one line.
-    pub message: String,
-    /// True when the outside world may recover (throttling, a lost connection).
-    pub retryable: bool,
+    message: String,
+    fault: Fault,
+    retryable: bool,
+    #[source]
+    cause: Option<Cause>,
 }
 
 impl PortError {
-    /// A permanent failure.
+    /// A failure of the outside world that trying again will not cure (a missing bucket, a
+    /// denied permission, a full disk).
     pub fn permanent(message: impl Into<String>) -> PortError {
+        PortError::new(message, Fault::Environment, false)
+    }
+
+    /// A failure of the outside world that trying again later may cure (throttling, a lost
+    /// connection, a timeout).
+    pub fn transient(message: impl Into<String>) -> PortError {
+        PortError::new(message, Fault::Environment, true)
+    }
+
+    /// A failure of the outside world, retryable or not.
+    pub fn environment(message: impl Into<String>, retryable: bool) -> PortError {
+        PortError::new(message, Fault::Environment, retryable)
+    }
+
+    /// Data the other side refuses as it is: sending it again fails again.
+    pub fn refused_data(message: impl Into<String>) -> PortError {
+        PortError::new(message, Fault::Data, false)
+    }
+
+    /// A check of taxistream's own that failed: a bug.
+    pub fn internal(message: impl Into<String>) -> PortError {
+        PortError::new(message, Fault::Internal, false)
+    }
+
+    fn new(message: impl Into<String>, fault: Fault, retryable: bool) -> PortError {
         PortError {
             message: message.into(),
-            retryable: false,
+            fault,
+            retryable,
+            cause: None,
         }
     }
 
-    /// A failure that trying again later may cure.
-    pub fn transient(message: impl Into<String>) -> PortError {
-        PortError {
-            message: message.into(),
-            retryable: true,
+    /// The same error, caused by `cause`.
+    pub fn caused_by(mut self, cause: impl Into<Cause>) -> PortError {
+        self.cause = Some(cause.into());
+        self
+    }
+
+    /// The same error, retryable also when `condition` holds (e.g. an expired iterator, which
+    /// a fresh one cures).
+    pub fn retryable_also_when(mut self, condition: bool) -> PortError {
+        self.retryable |= condition;
+        self
+    }
+
+    /// The same error, its message followed by `detail` (e.g. how many attempts were made).
+    pub fn with_detail(mut self, detail: impl std::fmt::Display) -> PortError {
+        self.message = format!("{} {detail}", self.message);
+        self
+    }
+
+    /// What failed, without its causes.
+    pub fn message(&self) -> &str {
+        &self.message
+    }
+
+    /// Whose fault it is.
+    pub fn fault(&self) -> Fault {
+        self.fault
+    }
+
+    /// True when the outside world may recover: the same call may succeed later.
+    pub fn retryable(&self) -> bool {
+        self.retryable
+    }
+}
+
+/// An error and each of its causes, in one line: `what failed: why: why that`.
+#[derive(Debug, Clone, Copy)]
+pub struct ErrorChain<'a>(pub &'a (dyn std::error::Error + 'static));
+
+impl std::fmt::Display for ErrorChain<'_> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "{}", self.0)?;
+        let mut cause = self.0.source();
+        while let Some(error) = cause {
+            write!(f, ": {error}")?;
+            cause = error.source();
         }
+        Ok(())
     }
 }
 
@@ -56,11 +143,12 @@ impl PortError {
 /// order given) are done (durable, or replaced by a later item of the same key, which is not
 /// done yet), the rest may or may not be.
 #[derive(Debug, thiserror::Error)]
-#[error("{error} ({items_written} items written before it)")]
+#[error("write failed after {items_written} items")]
 pub struct WriteFailure {
     /// Leading items known to be written.
     pub items_written: usize,
     /// What failed.
+    #[source]
     pub error: PortError,
 }
 
@@ -142,5 +230,47 @@ pub trait RejectSink {
     /// are written whole at the end have nothing to do.
     fn flush(&mut self) -> impl Future<Output = Result<(), PortError>> + Send {
         async { Ok(()) }
+    }
+}
+
+#[cfg(test)]
+#[allow(clippy::unwrap_used)]
+mod tests {
+    use super::{ErrorChain, Fault, PortError};
+
+    #[test]
+    fn a_port_error_keeps_its_cause_and_says_the_chain_in_one_line() {
+        let cause = std::io::Error::other("disk full");
+        let error = PortError::permanent("rejects file out.csv").caused_by(cause);
+        assert_eq!(error.to_string(), "rejects file out.csv");
+        assert_eq!(
+            std::error::Error::source(&error).unwrap().to_string(),
+            "disk full"
+        );
+        assert_eq!(
+            ErrorChain(&error).to_string(),
+            "rejects file out.csv: disk full"
+        );
+        assert_eq!(error.fault(), Fault::Environment);
+        assert!(!error.retryable());
+    }
+
+    #[test]
+    fn a_detail_keeps_the_fault_the_retry_hint_and_the_cause() {
+        let error = PortError::transient("PutRecords")
+            .caused_by(std::io::Error::other("connection reset"))
+            .with_detail("(after 3 attempts)");
+        assert_eq!(
+            ErrorChain(&error).to_string(),
+            "PutRecords (after 3 attempts): connection reset"
+        );
+        assert!(error.retryable());
+        assert_eq!(PortError::refused_data("too large").fault(), Fault::Data);
+        assert!(!PortError::internal("a bug").retryable());
+        assert!(
+            PortError::permanent("expired")
+                .retryable_also_when(true)
+                .retryable()
+        );
     }
 }

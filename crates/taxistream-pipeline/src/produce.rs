@@ -23,11 +23,11 @@ pub enum ProduceError {
     #[error(transparent)]
     Input(#[from] InputError),
     /// The stream refused records.
-    #[error("stream: {0}")]
-    Sink(PortError),
+    #[error("stream")]
+    Sink(#[source] PortError),
     /// The rejects destination failed.
-    #[error("rejects: {0}")]
-    Rejects(PortError),
+    #[error("rejects")]
+    Rejects(#[source] PortError),
 }
 
 /// Reads every row of `source`, rejects what the contract rejects, and puts one record per trip

@@ -19,7 +19,7 @@ impl<W: Write> RejectsCsv<W> {
         let mut writer = csv::Writer::from_writer(out);
         writer
             .write_record(HEADER)
-            .map_err(|error| PortError::permanent(format!("rejects: {error}")))?;
+            .map_err(|error| PortError::permanent("rejects").caused_by(error.to_string()))?;
         Ok(RejectsCsv { writer, rows: 0 })
     }
 
@@ -35,7 +35,7 @@ impl<W: Write> RejectsCsv<W> {
     pub fn flush(&mut self) -> Result<(), PortError> {
         self.writer
             .flush()
-            .map_err(|error| PortError::permanent(format!("rejects: {error}")))
+            .map_err(|error| PortError::permanent("rejects").caused_by(error.to_string()))
     }
 
     /// The destination.
@@ -70,7 +70,7 @@ impl<W: Write> RejectsCsv<W> {
                 &rejection.detail,
                 &rejection.raw,
             ])
-            .map_err(|error| PortError::permanent(format!("rejects: {error}")))?;
+            .map_err(|error| PortError::permanent("rejects").caused_by(error.to_string()))?;
         self.rows += 1;
         Ok(())
     }

@@ -54,7 +54,7 @@ impl RejectsFile {
         self.csv
             .into_inner()?
             .flush()
-            .map_err(|error| PortError::permanent(format!("rejects file: {error}")))
+            .map_err(|error| PortError::permanent("rejects file").caused_by(error))
     }
 }
 
@@ -74,6 +74,6 @@ impl RejectSink for RejectsFile {
             .get_ref()
             .get_ref()
             .sync_data()
-            .map_err(|error| PortError::permanent(format!("rejects file: {error}")))
+            .map_err(|error| PortError::permanent("rejects file").caused_by(error))
     }
 }

@@ -252,8 +252,9 @@ async fn consume_shard(
     let directory = ledger.directory().display().to_string();
     let spill_failed = |error: std::io::Error| {
         PortError::permanent(format!(
-            "duplicate detection: temporary file in {directory}: {error}"
+            "duplicate detection: temporary file in {directory}"
         ))
+        .caused_by(error)
     };
     let mut poison = Vec::new();
     while let Some(batch) = receiver.recv().await {

@@ -60,10 +60,10 @@ pub struct SqliteWriter {
 
 /// Opens (or creates) the database, creates the tables, and starts the writer thread.
 pub fn open_sqlite_tables(path: &Path) -> Result<(SqliteTables, SqliteWriter), PortError> {
-    let failed = |error: &dyn std::fmt::Display| {
-        PortError::permanent(format!("database {}: {error}", path.display()))
+    let failed = |error: Box<dyn std::error::Error + Send + Sync>| {
+        PortError::permanent(format!("database {}", path.display())).caused_by(error)
     };
-    let staging = Staging::claim(path).map_err(|error| failed(&error))?;
+    let staging = Staging::claim(path).map_err(|error| failed(error.into()))?;
     let opened = match &staging {
         Some(staging) => open_database(staging.path(), Journal::Off),
         None => open_database(path, Journal::Wal),
@@ -71,14 +71,15 @@ pub fn open_sqlite_tables(path: &Path) -> Result<(SqliteTables, SqliteWriter), P
     let connection = match opened {
         Ok(connection) => connection,
         // Dropping the claim removes the staging file.
-        Err(error) => return Err(failed(&error)),
+        // SQLite's error says its own cause again ("Error code 14: ..."): keep its text only.
+        Err(error) => return Err(failed(error.to_string().into())),
     };
     let (sender, receiver) = mpsc::channel(WRITER_CHANNEL_BATCHES);
     let thread = std::thread::Builder::new()
         .name("sqlite-writer".to_owned())
         .spawn(move || writer::write_all(connection, receiver))
         .map_err(|error| {
-            PortError::permanent(format!("cannot start the database writer: {error}"))
+            PortError::permanent("cannot start the database writer").caused_by(error)
         })?;
     let columns = Table::ALL.iter().map(|table| table.attributes()).collect();
     Ok((
@@ -106,16 +107,19 @@ impl SqliteWriter {
                 // A new database that failed part way is not kept (its staging file has no
                 // journal): dropping the claim removes it.
                 drop(self.staging);
-                return Err(PortError::permanent(match failed {
-                    Ok(Err(error)) => format!("database {path}: {error}"),
-                    _ => format!("database {path}: internal error: the writer thread panicked"),
-                }));
+                return Err(match failed {
+                    Ok(Err(error)) => PortError::permanent(format!("database {path}"))
+                        .caused_by(error.to_string()),
+                    _ => {
+                        PortError::internal(format!("database {path}: the writer thread panicked"))
+                    }
+                });
             }
         };
         if let Some(staging) = self.staging {
-            staging
-                .publish()
-                .map_err(|error| PortError::permanent(format!("database {path}: {error}")))?;
+            staging.publish().map_err(|error| {
+                PortError::permanent(format!("database {path}")).caused_by(error)
+            })?;
         }
         Ok(written)
     }
@@ -127,6 +131,7 @@ impl TripTables for SqliteTables {
         drop(items);
         self.sender.send(rows).await.map_err(|_| WriteFailure {
             items_written: 0,
+            // The writer's own error is the one its finish reports.
             error: PortError::permanent("the database writer stopped (see its error below)"),
         })
     }
