@@ -7,6 +7,7 @@ use aws_lambda_events::kinesis::KinesisEvent;
 use aws_lambda_events::streams::{KinesisBatchItemFailure, KinesisEventResponse};
 use taxistream_aws::{BatchReport, BatchWriteApi, Consumer};
 use taxistream_pipeline::StreamRecord;
+use tokio::time::Instant;
 
 /// The event's records, data already base64-decoded.
 pub fn stream_records(event: &KinesisEvent) -> Vec<StreamRecord> {
@@ -32,13 +33,15 @@ pub fn batch_response(report: &BatchReport) -> KinesisEventResponse {
     response
 }
 
-/// Handles a batch: writes what it can and reports the first record not written.
+/// Handles a batch: writes what it can until `deadline` and reports the first record not
+/// written.
 pub async fn handle<D: BatchWriteApi + Clone>(
     consumer: &Consumer<D>,
     event: &KinesisEvent,
+    deadline: Option<Instant>,
 ) -> (KinesisEventResponse, BatchReport) {
     let records = stream_records(event);
-    let report = consumer.consume_batch(&records).await;
+    let report = consumer.consume_batch(&records, deadline).await;
     let summary = serde_json::to_string(&report).unwrap_or_default();
     match &report.failure {
         None => tracing::info!(report = %summary, "consumed {} records", report.records),

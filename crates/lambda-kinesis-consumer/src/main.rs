@@ -2,6 +2,7 @@
 
 use aws_lambda_events::kinesis::KinesisEvent;
 use lambda_runtime::{LambdaEvent, service_fn};
+use taxistream_aws::deadline::work_deadline;
 use taxistream_aws::settings::process_environment;
 use taxistream_aws::{Consumer, ConsumerSettings, S3Store, clients};
 
@@ -22,7 +23,9 @@ async fn main() -> Result<(), lambda_runtime::Error> {
     let consumer = &consumer;
     lambda_runtime::run(service_fn(
         move |event: LambdaEvent<KinesisEvent>| async move {
-            let (response, _) = lambda_kinesis_consumer::handle(consumer, &event.payload).await;
+            let deadline = work_deadline(event.context.deadline, consumer.deadline_margin());
+            let (response, _) =
+                lambda_kinesis_consumer::handle(consumer, &event.payload, Some(deadline)).await;
             Ok::<_, lambda_runtime::Error>(response)
         },
     ))

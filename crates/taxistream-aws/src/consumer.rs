@@ -10,6 +10,7 @@ use taxistream_core::Accounting;
 use taxistream_pipeline::{
     ConsumeOutcome, ErrorChain, PortError, RejectSink, StreamRecord, consume,
 };
+use tokio::time::Instant;
 
 /// What consuming one batch did.
 #[derive(Debug, Clone, Default, Serialize)]
@@ -63,10 +64,20 @@ impl<D: BatchWriteApi + Clone> Consumer<D> {
         }
     }
 
-    /// Consumes a batch; undecodable records go to one rejects object named after the first of
-    /// them (`<prefix>stream/<sequence>.rejects.csv`, so a retried batch rewrites the same one).
-    pub async fn consume_batch(&self, records: &[StreamRecord]) -> BatchReport {
-        let (mut outcome, tables) = self.write(records).await;
+    /// How long before an invocation's end writing stops.
+    pub fn deadline_margin(&self) -> std::time::Duration {
+        self.settings.deadline_margin
+    }
+
+    /// Consumes a batch, writing until `deadline` at most; undecodable records go to one rejects
+    /// object named after the first of them (`<prefix>stream/<sequence>.rejects.csv`, so a
+    /// retried batch rewrites the same one).
+    pub async fn consume_batch(
+        &self,
+        records: &[StreamRecord],
+        deadline: Option<Instant>,
+    ) -> BatchReport {
+        let (mut outcome, tables) = self.write(records, deadline).await;
         let mut report = report(records, &outcome, tables);
         for poison in &outcome.poison {
             tracing::error!(
@@ -115,7 +126,7 @@ impl<D: BatchWriteApi + Clone> Consumer<D> {
         records: &[StreamRecord],
         rejects: &mut J,
     ) -> BatchReport {
-        let (mut outcome, tables) = self.write(records).await;
+        let (mut outcome, tables) = self.write(records, None).await;
         let mut report = report(records, &outcome, tables);
         let mut failed = None;
         for poison in &outcome.poison {
@@ -130,12 +141,17 @@ impl<D: BatchWriteApi + Clone> Consumer<D> {
         report
     }
 
-    async fn write(&self, records: &[StreamRecord]) -> (ConsumeOutcome, DeliveryStats) {
+    async fn write(
+        &self,
+        records: &[StreamRecord],
+        deadline: Option<Instant>,
+    ) -> (ConsumeOutcome, DeliveryStats) {
         let mut tables = DynamoTables::new(
             self.dynamodb.clone(),
             self.settings.tables.clone(),
             self.settings.retry.clone(),
-        );
+        )
+        .until(deadline);
         let outcome = consume(records, &self.settings.rules, &mut tables).await;
         (outcome, tables.stats())
     }

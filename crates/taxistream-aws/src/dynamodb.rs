@@ -1,13 +1,16 @@
 //! The three tables in DynamoDB: BatchWriteItem of at most 25 puts, unprocessed items retried.
 
+use crate::deadline::would_pass;
 use crate::error::port_error;
 use crate::retry::{DeliveryStats, RetryPolicy};
 use aws_sdk_dynamodb::types::{AttributeValue as DynamoValue, PutRequest, WriteRequest};
 use futures_util::StreamExt;
 use std::collections::HashMap;
 use std::future::Future;
+use std::time::Duration;
 use taxistream_core::{Item, Table};
 use taxistream_pipeline::{PortError, TripTables, WriteFailure};
+use tokio::time::Instant;
 
 /// DynamoDB limit: requests in one BatchWriteItem call.
 pub const MAX_ITEMS_PER_BATCH_WRITE: usize = 25;
@@ -77,6 +80,8 @@ pub struct DynamoTables<A> {
     api: A,
     names: TableNames,
     policy: RetryPolicy,
+    /// No call or retry starts after it, and calls still in flight then are abandoned.
+    deadline: Option<Instant>,
     stats: DeliveryStats,
 }
 
@@ -87,8 +92,17 @@ impl<A: BatchWriteApi> DynamoTables<A> {
             api,
             names,
             policy,
+            deadline: None,
             stats: DeliveryStats::default(),
         }
+    }
+
+    /// The same tables, written only until `deadline`: what is not written by then fails as
+    /// retryable, so that the batch reports the first record not written instead of running
+    /// into the invocation's time limit.
+    pub fn until(mut self, deadline: Option<Instant>) -> Self {
+        self.deadline = deadline;
+        self
     }
 
     /// Calls made and items retried so far.
@@ -113,10 +127,10 @@ impl<A: BatchWriteApi> TripTables for DynamoTables<A> {
             })?;
             calls.push((indices[0], requests));
         }
-        let (api, policy) = (&self.api, &self.policy);
+        let (api, policy, deadline) = (&self.api, &self.policy, self.deadline);
         let mut results = futures_util::stream::iter(calls)
             .map(|(start, requests)| async move {
-                let (result, stats) = write_with_retries(api, policy, requests).await;
+                let (result, stats) = write_with_retries(api, policy, deadline, requests).await;
                 (start, result, stats)
             })
             .buffered(CONCURRENT_CALLS);
@@ -190,10 +204,12 @@ pub fn put_request(item: &Item) -> Result<WriteRequest, PortError> {
     Ok(WriteRequest::builder().put_request(put).build())
 }
 
-/// One call's requests, retried until none is unprocessed or the policy gives up.
+/// One call's requests, retried until none is unprocessed, the policy gives up, or the deadline
+/// comes.
 async fn write_with_retries<A: BatchWriteApi>(
     api: &A,
     policy: &RetryPolicy,
+    deadline: Option<Instant>,
     requests: RequestItems,
 ) -> (Result<(), PortError>, DeliveryStats) {
     let mut stats = DeliveryStats::default();
@@ -202,7 +218,23 @@ async fn write_with_retries<A: BatchWriteApi>(
     loop {
         attempts += 1;
         stats.calls += 1;
-        let (error, whole_call) = match api.batch_write(&pending).await {
+        if would_pass(deadline, Duration::ZERO) {
+            let error = PortError::transient("BatchWriteItem not started: the deadline came")
+                .with_detail(format_args!("(after {} attempts)", attempts - 1));
+            return (Err(error), stats);
+        }
+        let call = api.batch_write(&pending);
+        let outcome = match deadline {
+            Some(deadline) => tokio::time::timeout_at(deadline, call)
+                .await
+                .unwrap_or_else(|_| {
+                    Err(PortError::transient(
+                        "BatchWriteItem abandoned at the deadline",
+                    ))
+                }),
+            None => call.await,
+        };
+        let (error, whole_call) = match outcome {
             Ok(unprocessed) => {
                 let left: usize = unprocessed.values().map(Vec::len).sum();
                 if left == 0 {
@@ -216,8 +248,15 @@ async fn write_with_retries<A: BatchWriteApi>(
             }
             Err(error) => (error, true),
         };
+        let delay = policy.delay(attempts);
         if !error.retryable() || !policy.may_retry(attempts) {
             let error = error.with_detail(format_args!("(after {attempts} attempts)"));
+            return (Err(error), stats);
+        }
+        if would_pass(deadline, delay) {
+            let error = error.with_detail(format_args!(
+                "(after {attempts} attempts; no time left to retry before the deadline)"
+            ));
             return (Err(error), stats);
         }
         // Counted only when it is retried.
@@ -226,7 +265,7 @@ async fn write_with_retries<A: BatchWriteApi>(
         } else {
             stats.retried_entries += pending.values().map(Vec::len).sum::<usize>() as u64;
         }
-        tokio::time::sleep(policy.delay(attempts)).await;
+        tokio::time::sleep(delay).await;
     }
 }
 

@@ -8,9 +8,11 @@
 //! - [`producer`], [`consumer`], [`stream_consumer`]: the roles, on the pipeline's use cases.
 //! - [`settings`]: the roles' settings from environment variables.
 //! - [`retry`], [`error`]: backoff, and SDK errors classified as retryable or not.
+//! - [`deadline`]: when an invocation stops starting work.
 
 pub mod clients;
 pub mod consumer;
+pub mod deadline;
 pub mod dynamodb;
 pub mod error;
 pub mod kinesis_sink;

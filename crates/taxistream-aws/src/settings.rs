@@ -5,6 +5,7 @@ use crate::dynamodb::TableNames;
 use crate::retry::RetryPolicy;
 use crate::s3::ReadSettings;
 use std::path::PathBuf;
+use std::time::Duration;
 use taxistream_core::number::parse_decimal;
 use taxistream_core::{AnalysisRules, Table, Thresholds};
 
@@ -18,6 +19,10 @@ pub const REJECTS_PREFIX: &str = "TAXISTREAM_REJECTS_PREFIX";
 pub const SPILL_LIMIT_MB: &str = "TAXISTREAM_SPILL_LIMIT_MB";
 /// Directory Parquet objects are spilled to; default the system's temporary directory.
 pub const SPILL_DIR: &str = "TAXISTREAM_SPILL_DIR";
+/// Seconds before the invocation's end at which a function stops starting work; default 5.
+pub const DEADLINE_MARGIN_SECONDS: &str = "TAXISTREAM_DEADLINE_MARGIN_SECONDS";
+/// The default deadline margin: time to upload rejects and answer after the last write.
+pub const DEFAULT_DEADLINE_MARGIN: Duration = Duration::from_secs(5);
 /// The table-name variables, in the order of [`Table::ALL`].
 pub const TABLE_VARIABLES: [&str; 3] = [
     "TAXISTREAM_TABLE_HIGH_VALUE_TRIPS",
@@ -140,11 +145,13 @@ pub struct ConsumerSettings {
     pub rejects_prefix: String,
     /// Retries of BatchWriteItem.
     pub retry: RetryPolicy,
+    /// How long before the invocation's end writing stops.
+    pub deadline_margin: Duration,
 }
 
 impl ConsumerSettings {
-    /// From the table-name and threshold variables, `TAXISTREAM_REJECTS_BUCKET` (required) and
-    /// `TAXISTREAM_REJECTS_PREFIX`.
+    /// From the table-name and threshold variables, `TAXISTREAM_REJECTS_BUCKET` (required),
+    /// `TAXISTREAM_REJECTS_PREFIX` and `TAXISTREAM_DEADLINE_MARGIN_SECONDS`.
     pub fn from_env<F: Fn(&str) -> Option<String>>(
         env: &Environment<F>,
     ) -> Result<Self, SettingsError> {
@@ -160,8 +167,30 @@ impl ConsumerSettings {
             rejects_bucket,
             rejects_prefix: rejects_prefix(env)?,
             retry: RetryPolicy::default(),
+            deadline_margin: seconds(env, DEADLINE_MARGIN_SECONDS, DEFAULT_DEADLINE_MARGIN)?,
         })
     }
+}
+
+/// A duration in seconds (a decimal number, up to a day), or `default` when unset.
+pub fn seconds<F: Fn(&str) -> Option<String>>(
+    env: &Environment<F>,
+    variable: &str,
+    default: Duration,
+) -> Result<Duration, SettingsError> {
+    let Some(text) = env.get(variable) else {
+        return Ok(default);
+    };
+    text.parse::<f64>()
+        .ok()
+        .filter(|seconds| (0.0..=86_400.0).contains(seconds))
+        .map(Duration::from_secs_f64)
+        .ok_or_else(|| {
+            problem(
+                variable,
+                format!("expected a number of seconds from 0 to 86400, got {text:?}"),
+            )
+        })
 }
 
 /// The table names from their variables, defaulting to the tutorial's; three distinct names.
@@ -276,6 +305,20 @@ mod tests {
         assert_eq!(error.variable, REJECTS_BUCKET);
         let error = ProducerSettings::from_env(&env(&[(SPILL_LIMIT_MB, "-3")])).unwrap_err();
         assert_eq!(error.variable, SPILL_LIMIT_MB);
+        for bad in ["-1", "soon", "1e9"] {
+            let error = ConsumerSettings::from_env(&env(&[
+                (REJECTS_BUCKET, "bucket"),
+                (DEADLINE_MARGIN_SECONDS, bad),
+            ]))
+            .unwrap_err();
+            assert_eq!(error.variable, DEADLINE_MARGIN_SECONDS);
+        }
+        let consumer = ConsumerSettings::from_env(&env(&[
+            (REJECTS_BUCKET, "bucket"),
+            (DEADLINE_MARGIN_SECONDS, "2.5"),
+        ]))
+        .unwrap();
+        assert_eq!(consumer.deadline_margin, Duration::from_millis(2500));
         let error = ConsumerSettings::from_env(&env(&[
             (REJECTS_BUCKET, "bucket"),
             ("TAXISTREAM_SHORT_TRIP_MINUTES", "45"),

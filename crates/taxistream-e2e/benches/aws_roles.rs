@@ -89,7 +89,11 @@ async fn main() {
         let (reports, consumed) = measure(async {
             let mut reports = Vec::new();
             for event in &events {
-                reports.push(lambda_kinesis_consumer::handle(&consumer, event).await.1);
+                reports.push(
+                    lambda_kinesis_consumer::handle(&consumer, event, None)
+                        .await
+                        .1,
+                );
             }
             reports
         })

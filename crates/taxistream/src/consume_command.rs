@@ -33,6 +33,8 @@ pub async fn consume(args: ConsumeArgs) -> anyhow::Result<()> {
         rejects_bucket: String::new(),
         rejects_prefix: String::new(),
         retry: RetryPolicy::default(),
+        // The CLI has no invocation deadline.
+        deadline_margin: Duration::ZERO,
     };
     let consumer = Consumer::new(
         clients::dynamodb(&config),

@@ -156,7 +156,7 @@ async fn two_writes_of_one_trip_in_a_batch_leave_the_last() {
         tutorial_record("trip-1", 45, "3"),
     ];
     let (response, report) =
-        lambda_kinesis_consumer::handle(&consumer, &kinesis_events(&records, 100)[0]).await;
+        lambda_kinesis_consumer::handle(&consumer, &kinesis_events(&records, 100)[0], None).await;
     assert!(response.batch_item_failures.is_empty(), "{report:?}");
     let tables = pipeline.dump_tables().await;
     assert_eq!(
@@ -187,7 +187,7 @@ async fn a_poison_record_in_a_batch_is_set_aside_and_the_rest_written() {
         pipeline.consumer_settings(),
     );
     let event = &kinesis_events(&records, 100)[0];
-    let (response, report) = lambda_kinesis_consumer::handle(&consumer, event).await;
+    let (response, report) = lambda_kinesis_consumer::handle(&consumer, event, None).await;
     assert!(response.batch_item_failures.is_empty(), "{report:?}");
     assert_eq!((report.records_done, report.poison), (3, 1));
     let tables = pipeline.dump_tables().await;

@@ -162,7 +162,7 @@ async fn throttling_and_partial_failures_lose_nothing_and_duplicate_nothing() {
     let consumer = Consumer::new(dynamo, pipeline.s3_store(), settings);
     let mut tables = DeliveryStats::default();
     for event in kinesis_events(&records, 100) {
-        let (response, report) = lambda_kinesis_consumer::handle(&consumer, &event).await;
+        let (response, report) = lambda_kinesis_consumer::handle(&consumer, &event, None).await;
         assert!(response.batch_item_failures.is_empty(), "{report:?}");
         tables.merge(&report.tables);
     }
@@ -242,7 +242,7 @@ async fn table_failures_that_outlast_the_retries_name_the_first_record_not_writt
         trip_id: records[40].partition_key.clone(),
     };
     let consumer = Consumer::new(StrictDynamo(broken), pipeline.s3_store(), settings.clone());
-    let (response, report) = lambda_kinesis_consumer::handle(&consumer, &event).await;
+    let (response, report) = lambda_kinesis_consumer::handle(&consumer, &event, None).await;
     assert_eq!(response.batch_item_failures.len(), 1, "{report:?}");
     let failed = response.batch_item_failures[0]
         .item_identifier
@@ -269,10 +269,87 @@ async fn table_failures_that_outlast_the_retries_name_the_first_record_not_writt
         settings,
     );
     let retry = kinesis_events(&records[index..], 100).remove(0);
-    let (response, _) = lambda_kinesis_consumer::handle(&consumer, &retry).await;
+    let (response, _) = lambda_kinesis_consumer::handle(&consumer, &retry, None).await;
     assert!(response.batch_item_failures.is_empty());
     assert_eq!(
         pipeline.dump_tables().await,
         local_tables(&testdata(name)).await
     );
+}
+
+/// DynamoDB whose calls writing one given trip never answer (a half-open connection).
+#[derive(Clone)]
+struct HangingForOneTrip(BrokenForOneTrip);
+
+impl BatchWriteApi for HangingForOneTrip {
+    async fn batch_write(&self, requests: &RequestItems) -> Result<RequestItems, PortError> {
+        match self.0.batch_write(requests).await {
+            Err(_) => std::future::pending().await,
+            written => written,
+        }
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_batch_stuck_at_its_deadline_returns_the_first_record_not_written_in_time() {
+    let name = "yellow_tripdata_2021-01_head99.csv";
+    let pipeline = Pipeline::create(1).await;
+    let key = format!("incoming/{name}");
+    pipeline
+        .upload(&key, std::fs::read(testdata(name)).unwrap())
+        .await;
+    let producer = Producer::new(
+        pipeline.s3_store(),
+        pipeline.kinesis.clone(),
+        pipeline.producer_settings(),
+    );
+    lambda_kinesis_producer::handle(&producer, &s3_event(&pipeline.bucket, &key))
+        .await
+        .unwrap_or_else(|error| panic!("producer: {error:?}"));
+    let records = pipeline.read_stream().await;
+    let event = kinesis_events(&records, 100).remove(0);
+
+    // Default retries (seconds of backoff), and a call that never answers: only the deadline
+    // ends this batch.
+    let hanging = HangingForOneTrip(BrokenForOneTrip {
+        real: pipeline.dynamodb.clone(),
+        trip_id: records[60].partition_key.clone(),
+    });
+    let consumer = Consumer::new(
+        StrictDynamo(hanging),
+        pipeline.s3_store(),
+        pipeline.consumer_settings(),
+    );
+    let started = tokio::time::Instant::now();
+    let deadline = started + std::time::Duration::from_secs(2);
+    let (response, report) =
+        lambda_kinesis_consumer::handle(&consumer, &event, Some(deadline)).await;
+    let returned = tokio::time::Instant::now();
+    assert!(
+        returned >= deadline && returned < deadline + std::time::Duration::from_secs(2),
+        "returned {:?} after the start",
+        returned - started
+    );
+    assert_eq!(response.batch_item_failures.len(), 1, "{report:?}");
+    assert!(report.retryable, "{report:?}");
+    assert!(
+        report.failure.as_deref().unwrap_or("").contains("deadline"),
+        "{report:?}"
+    );
+    let failed = response.batch_item_failures[0]
+        .item_identifier
+        .clone()
+        .unwrap();
+    let index = records
+        .iter()
+        .position(|record| record.sequence_number.as_deref() == Some(failed.as_str()))
+        .unwrap();
+    assert!(
+        index <= 60 && index == report.records_done,
+        "{index} {report:?}"
+    );
+    let written = pipeline.dump_tables().await;
+    for record in &records[..index] {
+        assert!(written["trip_duration_analysis"].contains_key(&record.partition_key));
+    }
 }

@@ -49,7 +49,7 @@ async fn assert_parity(name: &str, key: &str, body: Vec<u8>) {
         pipeline.consumer_settings(),
     );
     for event in kinesis_events(&records, LAMBDA_BATCH) {
-        let (response, report) = lambda_kinesis_consumer::handle(&consumer, &event).await;
+        let (response, report) = lambda_kinesis_consumer::handle(&consumer, &event, None).await;
         assert!(
             response.batch_item_failures.is_empty(),
             "{name}: {report:?}"
