@@ -4,7 +4,7 @@ use aws_lambda_events::kinesis::KinesisEvent;
 use lambda_runtime::{LambdaEvent, service_fn};
 use taxistream_aws::deadline::work_deadline;
 use taxistream_aws::settings::process_environment;
-use taxistream_aws::{Consumer, ConsumerSettings, S3Store, clients};
+use taxistream_aws::{Consumer, ConsumerSettings, S3Store, SdkTimeouts, clients};
 
 #[tokio::main]
 async fn main() -> Result<(), lambda_runtime::Error> {
@@ -12,12 +12,14 @@ async fn main() -> Result<(), lambda_runtime::Error> {
     lambda_runtime::tracing::init_default_subscriber();
     let settings = ConsumerSettings::from_env(&process_environment())
         .inspect_err(|error| tracing::error!("cold start failed: {error}"))?;
-    let config = clients::load_config()
+    let timeouts = SdkTimeouts::from_env(&process_environment())
+        .inspect_err(|error| tracing::error!("cold start failed: {error}"))?;
+    let config = clients::load_config(&timeouts)
         .await
         .inspect_err(|error| tracing::error!("cold start failed: {error}"))?;
     let consumer = Consumer::new(
         clients::dynamodb(&config),
-        S3Store::new(clients::s3(&config)),
+        S3Store::new(clients::s3(&config)).with_body_stall(timeouts.attempt),
         settings,
     );
     let consumer = &consumer;

@@ -3,7 +3,7 @@
 use aws_lambda_events::s3::S3Event;
 use lambda_runtime::{LambdaEvent, service_fn};
 use taxistream_aws::settings::process_environment;
-use taxistream_aws::{Producer, ProducerSettings, S3Store, clients};
+use taxistream_aws::{Producer, ProducerSettings, S3Store, SdkTimeouts, clients};
 
 #[tokio::main]
 async fn main() -> Result<(), lambda_runtime::Error> {
@@ -11,11 +11,13 @@ async fn main() -> Result<(), lambda_runtime::Error> {
     lambda_runtime::tracing::init_default_subscriber();
     let settings = ProducerSettings::from_env(&process_environment())
         .inspect_err(|error| tracing::error!("cold start failed: {error}"))?;
-    let config = clients::load_config()
+    let timeouts = SdkTimeouts::from_env(&process_environment())
+        .inspect_err(|error| tracing::error!("cold start failed: {error}"))?;
+    let config = clients::load_config(&timeouts)
         .await
         .inspect_err(|error| tracing::error!("cold start failed: {error}"))?;
     let producer = Producer::new(
-        S3Store::new(clients::s3(&config)),
+        S3Store::new(clients::s3(&config)).with_body_stall(timeouts.attempt),
         clients::kinesis(&config),
         settings,
     );

@@ -2,12 +2,17 @@
 //! credentials, region and `AWS_ENDPOINT_URL` as every AWS tool reads them, so one binary runs
 //! against AWS or a local emulator.
 
+use crate::timeouts::SdkTimeouts;
 use aws_config::BehaviorVersion;
 use taxistream_pipeline::PortError;
 
-/// The shared SDK configuration, from the environment; an error when no region is configured.
-pub async fn load_config() -> Result<aws_config::SdkConfig, PortError> {
-    let config = aws_config::defaults(BehaviorVersion::latest()).load().await;
+/// The shared SDK configuration, from the environment, with `timeouts` on every call; an error
+/// when no region is configured.
+pub async fn load_config(timeouts: &SdkTimeouts) -> Result<aws_config::SdkConfig, PortError> {
+    let config = aws_config::defaults(BehaviorVersion::latest())
+        .timeout_config(timeouts.sdk_config())
+        .load()
+        .await;
     if config.region().is_none() {
         return Err(PortError::permanent(
             "no AWS region configured: set AWS_REGION (or a profile with a region)",

@@ -8,7 +8,7 @@
 //! - [`producer`], [`consumer`], [`stream_consumer`]: the roles, on the pipeline's use cases.
 //! - [`settings`]: the roles' settings from environment variables.
 //! - [`retry`], [`error`]: backoff, and SDK errors classified as retryable or not.
-//! - [`deadline`]: when an invocation stops starting work.
+//! - [`deadline`]: when an invocation stops starting work; [`timeouts`]: limits on SDK calls.
 
 pub mod clients;
 pub mod consumer;
@@ -22,6 +22,7 @@ pub mod retry;
 pub mod s3;
 pub mod settings;
 pub mod stream_consumer;
+pub mod timeouts;
 
 pub use consumer::{BatchReport, Consumer};
 pub use dynamodb::{BatchWriteApi, DynamoTables, TableNames};
@@ -30,3 +31,4 @@ pub use producer::{ObjectReport, ProduceObjectError, Producer};
 pub use retry::{DeliveryStats, RetryPolicy};
 pub use s3::{ObjectError, ObjectRef, S3Store};
 pub use settings::{ConsumerSettings, ProducerSettings, SettingsError};
+pub use timeouts::SdkTimeouts;

@@ -2,10 +2,12 @@
 //! and rejects written as CSV objects.
 
 use crate::error::port_error;
+use crate::timeouts::SdkTimeouts;
 use aws_sdk_s3::primitives::ByteStream;
 use bytes::Bytes;
 use std::io::{self, BufWriter, Read, Seek, Write};
 use std::path::{Path, PathBuf};
+use std::time::Duration;
 use taxistream_core::read::ParquetTripReader;
 use taxistream_core::{InputError, RowRejection, TripReader, open_stream};
 use taxistream_pipeline::{
@@ -90,12 +92,24 @@ impl ObjectError {
 #[derive(Debug, Clone)]
 pub struct S3Store {
     client: aws_sdk_s3::Client,
+    /// The longest an object's body may go without sending a byte (the SDK's timeouts end when
+    /// the response starts).
+    body_stall: Duration,
 }
 
 impl S3Store {
-    /// Wraps a client.
+    /// Wraps a client; bodies may stall for the default attempt timeout.
     pub fn new(client: aws_sdk_s3::Client) -> Self {
-        S3Store { client }
+        S3Store {
+            client,
+            body_stall: SdkTimeouts::default().attempt,
+        }
+    }
+
+    /// The same store, failing a body read (as retryable) after `stall` without a byte.
+    pub fn with_body_stall(mut self, stall: Duration) -> Self {
+        self.body_stall = stall;
+        self
     }
 
     /// Opens a trip object: its header is read (and checked) before this returns; rows then
@@ -123,7 +137,7 @@ impl S3Store {
                     ObjectError::Storage(port_error(&format!("GetObject {object}"), &error))
                 }
             })?;
-        let body = pump_body(output.body);
+        let body = pump_body(output.body, self.body_stall);
         let source_name = object.to_string();
         let settings = settings.clone();
         let opened = open_in_background(source_name.clone(), move || {
@@ -153,13 +167,21 @@ impl S3Store {
     }
 }
 
-/// Reads the body on the async side and hands its chunks to a synchronous reader.
-fn pump_body(mut body: ByteStream) -> BodyReader {
+/// Reads the body on the async side and hands its chunks to a synchronous reader; a body silent
+/// for `stall` fails with a timeout.
+fn pump_body(mut body: ByteStream, stall: Duration) -> BodyReader {
     let (sender, receiver) = mpsc::channel(BODY_CHUNKS_IN_FLIGHT);
     tokio::spawn(async move {
-        while let Some(chunk) = body.next().await {
+        loop {
+            let chunk = match tokio::time::timeout(stall, body.next()).await {
+                Ok(Some(chunk)) => chunk.map_err(|error| io::Error::other(error.to_string())),
+                Ok(None) => break,
+                Err(_) => Err(io::Error::new(
+                    io::ErrorKind::TimedOut,
+                    format!("no data from S3 for {} s", stall.as_secs_f64()),
+                )),
+            };
             let failed = chunk.is_err();
-            let chunk = chunk.map_err(|error| io::Error::other(error.to_string()));
             if sender.send(chunk).await.is_err() || failed {
                 break;
             }

@@ -27,7 +27,7 @@ pub async fn sdk_config() -> aws_config::SdkConfig {
         "these tests need moto, a local AWS emulator, at AWS_ENDPOINT_URL=http://127.0.0.1:PORT \
          (got {endpoint:?}): run ./scripts/test.sh, which installs and starts it"
     );
-    clients::load_config()
+    clients::load_config(&taxistream_aws::SdkTimeouts::default())
         .await
         .unwrap_or_else(|error| panic!("{error}"))
 }

@@ -11,9 +11,9 @@ use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::{Duration, Instant};
 use taxistream_aws::kinesis_source::{StartPosition, StreamReader};
-use taxistream_aws::settings::ConsumerSettings;
+use taxistream_aws::settings::{ConsumerSettings, process_environment};
 use taxistream_aws::stream_consumer::{StreamConsumeOptions, StreamConsumeReport, consume_stream};
-use taxistream_aws::{Consumer, RetryPolicy, S3Store, TableNames, clients};
+use taxistream_aws::{Consumer, RetryPolicy, S3Store, SdkTimeouts, TableNames, clients};
 use taxistream_pipeline::Progress;
 use taxistream_pipeline::local::RejectsFile;
 
@@ -21,7 +21,8 @@ use taxistream_pipeline::local::RejectsFile;
 pub async fn consume(args: ConsumeArgs) -> anyhow::Result<()> {
     let started = Instant::now();
     let rules = crate::settings::resolve(&args.rules.thresholds, args.rules.config.as_deref())?;
-    let config = clients::load_config().await?;
+    let timeouts = SdkTimeouts::from_env(&process_environment())?;
+    let config = clients::load_config(&timeouts).await?;
     let settings = ConsumerSettings {
         tables: TableNames::new([
             args.high_value_table.clone(),
@@ -38,7 +39,7 @@ pub async fn consume(args: ConsumeArgs) -> anyhow::Result<()> {
     };
     let consumer = Consumer::new(
         clients::dynamodb(&config),
-        S3Store::new(clients::s3(&config)),
+        S3Store::new(clients::s3(&config)).with_body_stall(timeouts.attempt),
         settings,
     );
     let start = match args.from {

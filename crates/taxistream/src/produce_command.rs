@@ -8,7 +8,9 @@ use std::fmt::Write as _;
 use std::sync::Arc;
 use std::time::Instant;
 use taxistream_aws::settings::{ProducerSettings, process_environment};
-use taxistream_aws::{DeliveryStats, ObjectRef, ObjectReport, Producer, S3Store, clients};
+use taxistream_aws::{
+    DeliveryStats, ObjectRef, ObjectReport, Producer, S3Store, SdkTimeouts, clients,
+};
 use taxistream_core::{Accounting, open_path};
 use taxistream_pipeline::local::RejectsFile;
 use taxistream_pipeline::{IteratorSource, Progress};
@@ -22,10 +24,11 @@ pub async fn produce(args: ProduceArgs) -> anyhow::Result<()> {
     settings.rejects_bucket = args.rejects_bucket.clone();
     taxistream_aws::settings::check_rejects_prefix("--rejects-prefix", &args.rejects_prefix)?;
     settings.rejects_prefix = args.rejects_prefix.clone();
-    let config = clients::load_config().await?;
+    let timeouts = SdkTimeouts::from_env(&process_environment())?;
+    let config = clients::load_config(&timeouts).await?;
     let progress = Arc::new(Progress::default());
     let producer = Producer::new(
-        S3Store::new(clients::s3(&config)),
+        S3Store::new(clients::s3(&config)).with_body_stall(timeouts.attempt),
         clients::kinesis(&config),
         settings,
     )
