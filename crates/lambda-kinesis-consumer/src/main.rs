@@ -26,8 +26,14 @@ async fn main() -> Result<(), lambda_runtime::Error> {
     lambda_runtime::run(service_fn(
         move |event: LambdaEvent<KinesisEvent>| async move {
             let deadline = work_deadline(event.context.deadline, consumer.deadline_margin());
+            if deadline.is_none() {
+                tracing::warn!(
+                    deadline_ms = event.context.deadline,
+                    "the runtime gave no plausible deadline: writing without one"
+                );
+            }
             let (response, _) =
-                lambda_kinesis_consumer::handle(consumer, &event.payload, Some(deadline)).await;
+                lambda_kinesis_consumer::handle(consumer, &event.payload, deadline).await;
             Ok::<_, lambda_runtime::Error>(response)
         },
     ))

@@ -4,15 +4,22 @@
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 use tokio::time::Instant;
 
+/// An end further in the past than this is no invocation's end: the runtime API gave something
+/// else (`cargo lambda watch` sends its timeout, 600000, as the deadline).
+const IMPLAUSIBLY_PAST: Duration = Duration::from_secs(3_600);
+
 /// The moment to stop working: `margin` before the invocation's end, given as Lambda gives it
 /// (milliseconds since the Unix epoch). An end already past, or nearer than `margin`, gives
-/// `now`: stop at once.
-pub fn work_deadline(end_epoch_millis: u64, margin: Duration) -> Instant {
+/// `now`: stop at once. `None` when the end is not a plausible deadline (over an hour past).
+pub fn work_deadline(end_epoch_millis: u64, margin: Duration) -> Option<Instant> {
     let end = UNIX_EPOCH + Duration::from_millis(end_epoch_millis);
-    let left = end
-        .duration_since(SystemTime::now())
-        .unwrap_or(Duration::ZERO);
-    Instant::now() + left.saturating_sub(margin)
+    let now = SystemTime::now();
+    let left = match end.duration_since(now) {
+        Ok(left) => left,
+        Err(past) if past.duration() > IMPLAUSIBLY_PAST => return None,
+        Err(_) => Duration::ZERO,
+    };
+    Some(Instant::now() + left.saturating_sub(margin))
 }
 
 /// True when waiting `wait` from now would reach `deadline`.
@@ -21,6 +28,7 @@ pub fn would_pass(deadline: Option<Instant>, wait: Duration) -> bool {
 }
 
 #[cfg(test)]
+#[allow(clippy::unwrap_used)]
 mod tests {
     use super::*;
 
@@ -39,9 +47,16 @@ mod tests {
         let deadline = work_deadline(
             epoch_millis_in(Duration::from_secs(60)),
             Duration::from_secs(5),
-        );
+        )
+        .unwrap();
         let left = deadline - Instant::now();
         assert!(left > Duration::from_secs(50) && left <= Duration::from_secs(55));
+    }
+
+    #[test]
+    fn a_deadline_that_is_no_timestamp_is_no_deadline() {
+        assert_eq!(work_deadline(600_000, Duration::from_secs(5)), None);
+        assert_eq!(work_deadline(0, Duration::ZERO), None);
     }
 
     #[test]
@@ -49,9 +64,11 @@ mod tests {
         let deadline = work_deadline(
             epoch_millis_in(Duration::from_secs(2)),
             Duration::from_secs(5),
-        );
+        )
+        .unwrap();
         assert!(deadline <= Instant::now());
-        assert!(work_deadline(0, Duration::ZERO) <= Instant::now());
+        let just_past = epoch_millis_in(Duration::ZERO).saturating_sub(1_000);
+        assert!(work_deadline(just_past, Duration::ZERO).unwrap() <= Instant::now());
         assert!(would_pass(Some(deadline), Duration::ZERO));
         assert!(!would_pass(None, Duration::from_secs(3600)));
     }
