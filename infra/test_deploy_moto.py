@@ -101,7 +101,6 @@ class Deployment:
             "MaxTripHours": "12",
             "LowFarePerMile": "2.50",
             "PremiumFarePerMile": "9.00",
-            "SpillLimitMb": "900",
             "ProducerEphemeralStorageMb": "1024",
             "LogLevel": "DEBUG",
             "LogRetentionInDays": "14",
@@ -541,7 +540,6 @@ def test_function_environments_carry_this_deployments_settings(deployed: Deploym
         "TAXISTREAM_STREAM": "taxi_trips",
         "TAXISTREAM_REJECTS_BUCKET": deployed.bucket,
         "TAXISTREAM_REJECTS_PREFIX": "bad-rows/",
-        "TAXISTREAM_SPILL_LIMIT_MB": "900",
     }
     assert {k: str(v) for k, v in consumer.items()} == {
         "TAXISTREAM_TABLE_HIGH_VALUE_TRIPS": "high_value_trips",

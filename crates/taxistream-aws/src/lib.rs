@@ -2,6 +2,7 @@
 //!
 //! - [`clients`]: SDK clients from the standard configuration (`AWS_ENDPOINT_URL` included).
 //! - [`s3`]: trip objects read as streams; rejects written as CSV objects.
+//! - [`parquet_object`]: Parquet objects read by ranged GETs, a row group at a time.
 //! - [`kinesis_sink`]: PutRecords, resending only failed entries with jittered backoff.
 //! - [`kinesis_source`]: every shard polled, with checkpoints (for `taxistream consume`).
 //! - [`dynamodb`]: the three tables, BatchWriteItem of ≤ 25 puts, unprocessed items retried.
@@ -17,6 +18,7 @@ pub mod dynamodb;
 pub mod error;
 pub mod kinesis_sink;
 pub mod kinesis_source;
+pub mod parquet_object;
 pub mod producer;
 pub mod retry;
 pub mod s3;

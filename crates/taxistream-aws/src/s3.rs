@@ -2,14 +2,14 @@
 //! and rejects written as CSV objects.
 
 use crate::error::port_error;
+use crate::parquet_object::{RangedObject, open_parquet};
 use crate::timeouts::SdkTimeouts;
 use aws_sdk_s3::primitives::ByteStream;
 use bytes::Bytes;
-use std::io::{self, BufWriter, Read, Seek, Write};
+use std::io::{self, BufWriter, Read};
 use std::path::{Path, PathBuf};
 use std::time::Duration;
-use taxistream_core::read::ParquetTripReader;
-use taxistream_core::{InputError, RowRejection, TripReader, open_stream};
+use taxistream_core::{InputError, RowRejection, open_stream};
 use taxistream_pipeline::{
     BackgroundSource, PortError, RejectSink, RejectsCsv, SourceInfo, open_in_background,
 };
@@ -55,10 +55,8 @@ pub fn decode_event_key(encoded: &str) -> String {
 /// How trip objects are read.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct ReadSettings {
-    /// Where Parquet objects are spilled for random access (Lambda: `/tmp`).
+    /// Where rejected rows gather before they are uploaded (Lambda: `/tmp`).
     pub spill_dir: PathBuf,
-    /// The largest Parquet object spilled, in bytes.
-    pub spill_limit_bytes: u64,
     /// Threads converting CSV rows.
     pub reader_workers: usize,
 }
@@ -113,13 +111,27 @@ impl S3Store {
     }
 
     /// Opens a trip object: its header is read (and checked) before this returns; rows then
-    /// stream from a blocking thread. CSV and gzip CSV are never held whole; Parquet needs
-    /// random access, so it is copied to a temporary file of at most the spill limit.
+    /// stream from a blocking thread. Its end is read first: Parquet is then read by ranged
+    /// GETs, a row group at a time; CSV and gzip CSV stream, never held whole.
     pub async fn open_trip_object(
         &self,
         object: &ObjectRef,
         settings: &ReadSettings,
     ) -> Result<(SourceInfo, BackgroundSource), ObjectError> {
+        let source_name = object.to_string();
+        let (ranged, tail) = RangedObject::tail(self.client.clone(), object).await?;
+        if tail.is_parquet() {
+            return open_parquet(ranged, tail, source_name).await;
+        }
+        let workers = settings.reader_workers;
+        if tail.is_whole() {
+            let bytes = tail.bytes;
+            let opened = open_in_background(source_name.clone(), move || {
+                open_stream(Box::new(io::Cursor::new(bytes)), source_name, workers)
+            })
+            .await?;
+            return Ok(opened);
+        }
         let output = self
             .client
             .get_object()
@@ -138,10 +150,8 @@ impl S3Store {
                 }
             })?;
         let body = pump_body(output.body, self.body_stall);
-        let source_name = object.to_string();
-        let settings = settings.clone();
         let opened = open_in_background(source_name.clone(), move || {
-            open_body(body, source_name, &settings)
+            open_stream(Box::new(body), source_name, workers)
         })
         .await?;
         Ok(opened)
@@ -211,50 +221,6 @@ impl Read for BodyReader {
         buffer[..length].copy_from_slice(&self.current.split_to(length));
         Ok(length)
     }
-}
-
-/// Chooses the reader by the first bytes: Parquet is spilled, anything else streams.
-fn open_body(
-    mut body: BodyReader,
-    source_name: String,
-    settings: &ReadSettings,
-) -> Result<TripReader, InputError> {
-    let read_error = |error: io::Error| InputError::Read {
-        source_name: source_name.clone(),
-        line: 0,
-        detail: error.to_string(),
-    };
-    let mut head = Vec::with_capacity(4);
-    (&mut body)
-        .take(4)
-        .read_to_end(&mut head)
-        .map_err(read_error)?;
-    if head != b"PAR1" {
-        let stream = io::Cursor::new(head).chain(body);
-        return open_stream(Box::new(stream), source_name, settings.reader_workers);
-    }
-    let mut file =
-        tempfile::tempfile_in(&settings.spill_dir).map_err(|error| InputError::Open {
-            source_name: source_name.clone(),
-            error: io::Error::other(format!(
-                "cannot create a spill file in {}: {error}",
-                settings.spill_dir.display()
-            )),
-        })?;
-    file.write_all(&head).map_err(read_error)?;
-    let room = settings.spill_limit_bytes.saturating_sub(head.len() as u64);
-    let copied = io::copy(&mut body.take(room + 1), &mut file).map_err(read_error)?;
-    if copied > room {
-        return Err(InputError::Open {
-            source_name,
-            error: io::Error::other(format!(
-                "Parquet object larger than the spill limit of {} MB (raise TAXISTREAM_SPILL_LIMIT_MB, and the function's ephemeral storage with it)",
-                settings.spill_limit_bytes / (1024 * 1024)
-            )),
-        });
-    }
-    file.rewind().map_err(read_error)?;
-    ParquetTripReader::new(file, source_name).map(|reader| TripReader::Parquet(Box::new(reader)))
 }
 
 /// Rejected rows gathered as one CSV object, in a temporary file (a file of bad rows can be as

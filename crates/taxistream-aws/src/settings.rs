@@ -15,9 +15,7 @@ pub const STREAM: &str = "TAXISTREAM_STREAM";
 pub const REJECTS_BUCKET: &str = "TAXISTREAM_REJECTS_BUCKET";
 /// Rejects key prefix variable; default `rejects/`.
 pub const REJECTS_PREFIX: &str = "TAXISTREAM_REJECTS_PREFIX";
-/// Largest Parquet object spilled to local disk, in MiB; default 400.
-pub const SPILL_LIMIT_MB: &str = "TAXISTREAM_SPILL_LIMIT_MB";
-/// Directory Parquet objects are spilled to; default the system's temporary directory.
+/// Directory rejected rows gather in before upload; default the system's temporary directory.
 pub const SPILL_DIR: &str = "TAXISTREAM_SPILL_DIR";
 /// Seconds before the invocation's end at which a function stops starting work; default 5.
 pub const DEADLINE_MARGIN_SECONDS: &str = "TAXISTREAM_DEADLINE_MARGIN_SECONDS";
@@ -43,7 +41,6 @@ pub const THRESHOLD_VARIABLES: [&str; 6] = [
 pub const DEFAULT_STREAM: &str = "taxi_trips";
 /// The default rejects prefix.
 pub const DEFAULT_REJECTS_PREFIX: &str = "rejects/";
-const DEFAULT_SPILL_LIMIT_MB: u64 = 400;
 
 /// A setting that is missing or malformed.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
@@ -99,23 +96,10 @@ pub struct ProducerSettings {
 
 impl ProducerSettings {
     /// From `TAXISTREAM_STREAM`, `TAXISTREAM_REJECTS_BUCKET`, `TAXISTREAM_REJECTS_PREFIX`,
-    /// `TAXISTREAM_SPILL_LIMIT_MB`, `TAXISTREAM_SPILL_DIR`.
+    /// `TAXISTREAM_SPILL_DIR`.
     pub fn from_env<F: Fn(&str) -> Option<String>>(
         env: &Environment<F>,
     ) -> Result<Self, SettingsError> {
-        let spill_limit_mb = match env.get(SPILL_LIMIT_MB) {
-            None => DEFAULT_SPILL_LIMIT_MB,
-            Some(text) => text
-                .parse::<u64>()
-                .ok()
-                .filter(|mb| *mb > 0 && *mb <= 1 << 20)
-                .ok_or_else(|| {
-                    problem(
-                        SPILL_LIMIT_MB,
-                        format!("expected a number of MiB, got {text:?}"),
-                    )
-                })?,
-        };
         Ok(ProducerSettings {
             stream: env.get_or(STREAM, DEFAULT_STREAM),
             rejects_bucket: env.get(REJECTS_BUCKET),
@@ -124,7 +108,6 @@ impl ProducerSettings {
                 spill_dir: env
                     .get(SPILL_DIR)
                     .map_or_else(std::env::temp_dir, PathBuf::from),
-                spill_limit_bytes: spill_limit_mb * 1024 * 1024,
                 reader_workers: std::thread::available_parallelism().map_or(1, usize::from),
             },
             retry: RetryPolicy::default(),
@@ -284,7 +267,6 @@ mod tests {
         let producer = ProducerSettings::from_env(&env(&[])).unwrap();
         assert_eq!(producer.stream, "taxi_trips");
         assert_eq!(producer.rejects_prefix, "rejects/");
-        assert_eq!(producer.read.spill_limit_bytes, 400 * 1024 * 1024);
         let consumer = ConsumerSettings::from_env(&env(&[(REJECTS_BUCKET, "bucket")])).unwrap();
         assert_eq!(
             consumer.tables.name(Table::HighValueTrips),
@@ -303,8 +285,6 @@ mod tests {
         assert_eq!(error.variable, "TAXISTREAM_HIGH_VALUE_TOTAL");
         let error = ConsumerSettings::from_env(&env(&[])).unwrap_err();
         assert_eq!(error.variable, REJECTS_BUCKET);
-        let error = ProducerSettings::from_env(&env(&[(SPILL_LIMIT_MB, "-3")])).unwrap_err();
-        assert_eq!(error.variable, SPILL_LIMIT_MB);
         for bad in ["-1", "soon", "1e9"] {
             let error = ConsumerSettings::from_env(&env(&[
                 (REJECTS_BUCKET, "bucket"),

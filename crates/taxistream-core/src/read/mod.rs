@@ -9,7 +9,7 @@ mod parquet_reader;
 mod sniff;
 
 pub use csv_reader::CsvTripReader;
-pub use parquet_reader::ParquetTripReader;
+pub use parquet_reader::{BATCH_ROWS, ParquetTripReader, RecordBatches};
 pub use sniff::{Format, open_path, open_stream};
 
 use crate::identity::TripId;

@@ -6,17 +6,20 @@ use super::{Converted, IDENTIFY_ROWS, InputError, ReadItem, identify_chunk, reas
 use crate::reject::{RejectReason, RowRejection};
 use crate::schema::{ColumnMap, ColumnTarget, FieldKind};
 use crate::trip::{FieldError, TripBuilder};
-use parquet::arrow::arrow_reader::{
-    ArrowReaderOptions, ParquetRecordBatchReader, ParquetRecordBatchReaderBuilder,
-};
+use arrow_array::RecordBatch;
+use arrow_schema::{ArrowError, Schema};
+use parquet::arrow::arrow_reader::{ArrowReaderOptions, ParquetRecordBatchReaderBuilder};
 use parquet::file::reader::ChunkReader;
-use std::sync::Arc;
 
-const BATCH_ROWS: usize = 8192;
+/// Rows per record batch.
+pub const BATCH_ROWS: usize = 8192;
+
+/// Record batches of a Parquet file, from wherever they are decoded.
+pub type RecordBatches = Box<dyn Iterator<Item = Result<RecordBatch, ArrowError>> + Send>;
 
 /// Streams a Parquet file one record batch (8,192 rows) at a time.
 pub struct ParquetTripReader {
-    batches: ParquetRecordBatchReader,
+    batches: RecordBatches,
     columns: ColumnMap,
     batch: Option<Batch>,
     row_in_batch: usize,
@@ -51,14 +54,34 @@ impl ParquetTripReader {
             source_name: source_name.clone(),
             detail: error.to_string(),
         };
-        let options = ArrowReaderOptions::new().with_skip_arrow_metadata(true);
-        let builder = ParquetRecordBatchReaderBuilder::try_new_with_options(source, options)
+        let builder =
+            ParquetRecordBatchReaderBuilder::try_new_with_options(source, Self::options())
+                .map_err(parquet_error)?;
+        let columns = Self::check_schema(builder.schema(), &source_name)?;
+        let batches = builder
+            .with_batch_size(BATCH_ROWS)
+            .build()
             .map_err(parquet_error)?;
-        let schema = Arc::clone(builder.schema());
+        Ok(Self::with_columns(
+            columns,
+            Box::new(batches),
+            source_name,
+            0,
+        ))
+    }
+
+    /// How trip files are read: by their Parquet schema only (the Arrow schema some writers
+    /// embed is ignored).
+    pub fn options() -> ArrowReaderOptions {
+        ArrowReaderOptions::new().with_skip_arrow_metadata(true)
+    }
+
+    /// Checks a file's schema: every column of a supported type, and the trip columns there.
+    pub fn check_schema(schema: &Schema, source_name: &str) -> Result<ColumnMap, InputError> {
         for field in schema.fields() {
             if !supported(field.data_type()) {
                 return Err(InputError::UnsupportedColumn {
-                    source_name,
+                    source_name: source_name.to_owned(),
                     column: field.name().clone(),
                     data_type: field.data_type().to_string(),
                 });
@@ -70,22 +93,29 @@ impl ParquetTripReader {
             .map(|field| field.name().as_str())
             .collect();
         let columns = ColumnMap::new(&names);
-        super::require_trip_header(&columns, &source_name)?;
-        let batches = builder
-            .with_batch_size(BATCH_ROWS)
-            .build()
-            .map_err(parquet_error)?;
-        Ok(ParquetTripReader {
+        super::require_trip_header(&columns, source_name)?;
+        Ok(columns)
+    }
+
+    /// Reads `batches` of a file whose schema [`Self::check_schema`] accepted as `columns`;
+    /// `rows_before` rows of the file come before the first batch (for line numbers).
+    pub fn with_columns(
+        columns: ColumnMap,
+        batches: RecordBatches,
+        source_name: String,
+        rows_before: u64,
+    ) -> Self {
+        ParquetTripReader {
             batches,
             columns,
             batch: None,
             row_in_batch: 0,
             converted: Vec::new().into_iter(),
-            rows_before_batch: 0,
+            rows_before_batch: rows_before,
             builder: TripBuilder::new(),
             source_name,
             failed: false,
-        })
+        }
     }
 
     /// The file's columns and where each goes.
@@ -234,14 +264,21 @@ impl Iterator for ParquetTripReader {
             let next =
                 std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| self.batches.next()))
                     .unwrap_or_else(|panic| {
-                        Some(Err(arrow_schema::ArrowError::ParquetError(panic_message(
-                            panic.as_ref(),
-                        ))))
+                        Some(Err(ArrowError::ParquetError(panic_message(panic.as_ref()))))
                     });
             match next? {
                 Ok(batch) => {
                     self.batch = Some(Batch::new(&batch));
                     self.row_in_batch = 0;
+                }
+                // Fetching the file failed (an object store): reading again may succeed.
+                Err(ArrowError::ExternalError(cause)) => {
+                    self.failed = true;
+                    return Some(Err(InputError::Read {
+                        source_name: self.source_name.clone(),
+                        line: self.rows_before_batch,
+                        detail: with_causes(cause.as_ref()),
+                    }));
                 }
                 Err(error) => {
                     self.failed = true;
@@ -253,6 +290,18 @@ impl Iterator for ParquetTripReader {
             }
         }
     }
+}
+
+/// An error and its causes, in one line.
+fn with_causes(error: &(dyn std::error::Error + 'static)) -> String {
+    let mut text = error.to_string();
+    let mut cause = error.source();
+    while let Some(next) = cause {
+        text.push_str(": ");
+        text.push_str(&next.to_string());
+        cause = next.source();
+    }
+    text
 }
 
 /// The text of a caught panic.

@@ -8,3 +8,4 @@ mod events;
 mod faults;
 mod limits;
 mod parity;
+mod ranged;

@@ -4,7 +4,8 @@
 use crate::common::{Pipeline, kinesis_events, local_tables, s3_event, testdata};
 use crate::limits::{StrictDynamo, StrictKinesis};
 use std::collections::BTreeSet;
-use taxistream_aws::{Consumer, Producer};
+use std::path::Path;
+use taxistream_aws::{Consumer, Producer, S3Store};
 
 /// Lambda's default batch size for a Kinesis event source.
 const LAMBDA_BATCH: usize = 100;
@@ -13,9 +14,23 @@ const LAMBDA_BATCH: usize = 100;
 /// every record of every shard in Lambda-sized batches, and compares with the local run.
 async fn assert_parity(name: &str, key: &str, body: Vec<u8>) {
     let pipeline = Pipeline::create(2).await;
+    let store = pipeline.s3_store();
+    assert_parity_with(&pipeline, store, key, body, &testdata(name)).await;
+}
+
+/// The same, on `pipeline`, the producer reading through `store`, compared with the local run
+/// of the file `local`.
+pub async fn assert_parity_with(
+    pipeline: &Pipeline,
+    store: S3Store,
+    key: &str,
+    body: Vec<u8>,
+    local: &Path,
+) {
+    let name = local.display().to_string();
     pipeline.upload(key, body).await;
     let producer = Producer::new(
-        pipeline.s3_store(),
+        store,
         StrictKinesis(pipeline.kinesis.clone()),
         pipeline.producer_settings(),
     );
@@ -58,7 +73,7 @@ async fn assert_parity(name: &str, key: &str, body: Vec<u8>) {
     }
 
     let aws = pipeline.dump_tables().await;
-    let local = local_tables(&testdata(name)).await;
+    let local = local_tables(local).await;
     for (table, items) in &local {
         assert_eq!(aws[table].len(), items.len(), "{name}: {table}: item count");
         for (id, attributes) in items {
