@@ -6,7 +6,7 @@
 //! decodes it ([`ParquetTripReader`]).
 
 use crate::error::port_error;
-use crate::s3::{ObjectError, ObjectRef};
+use crate::s3::{ObjectError, ObjectRef, get_object_error};
 use arrow_array::RecordBatch;
 use arrow_schema::ArrowError;
 use bytes::Bytes;
@@ -70,16 +70,7 @@ impl RangedObject {
             .range(format!("bytes=-{TAIL_BYTES}"))
             .send()
             .await
-            .map_err(|error| {
-                if error
-                    .as_service_error()
-                    .is_some_and(|service| service.is_no_such_key())
-                {
-                    ObjectError::Missing(object.clone())
-                } else {
-                    ObjectError::Storage(port_error(&format!("GetObject {object}"), &error))
-                }
-            })?;
+            .map_err(|error| get_object_error(object, &error))?;
         // "bytes 100-199/200"; an empty object has no range (and no bytes).
         let length = output
             .content_range()

@@ -4,6 +4,9 @@
 use crate::error::port_error;
 use crate::parquet_object::{RangedObject, open_parquet};
 use crate::timeouts::SdkTimeouts;
+use aws_sdk_s3::config::http::HttpResponse;
+use aws_sdk_s3::error::SdkError;
+use aws_sdk_s3::operation::get_object::GetObjectError;
 use aws_sdk_s3::primitives::ByteStream;
 use bytes::Bytes;
 use std::io::{self, BufWriter, Read};
@@ -137,18 +140,10 @@ impl S3Store {
             .get_object()
             .bucket(&object.bucket)
             .key(&object.key)
+            .set_if_match(tail.etag)
             .send()
             .await
-            .map_err(|error| {
-                if error
-                    .as_service_error()
-                    .is_some_and(|service| service.is_no_such_key())
-                {
-                    ObjectError::Missing(object.clone())
-                } else {
-                    ObjectError::Storage(port_error(&format!("GetObject {object}"), &error))
-                }
-            })?;
+            .map_err(|error| get_object_error(object, &error))?;
         let body = pump_body(output.body, self.body_stall);
         let opened = open_in_background(source_name.clone(), move || {
             open_stream(Box::new(body), source_name, workers)
@@ -174,6 +169,21 @@ impl S3Store {
             .await
             .map_err(|error| port_error(&format!("PutObject {object}"), &error))?;
         Ok(())
+    }
+}
+
+/// A failed GetObject: the object is missing (deleted before it was read), or S3 failed.
+pub(crate) fn get_object_error(
+    object: &ObjectRef,
+    error: &SdkError<GetObjectError, HttpResponse>,
+) -> ObjectError {
+    if error
+        .as_service_error()
+        .is_some_and(|service| service.is_no_such_key())
+    {
+        ObjectError::Missing(object.clone())
+    } else {
+        ObjectError::Storage(port_error(&format!("GetObject {object}"), error))
     }
 }
 
