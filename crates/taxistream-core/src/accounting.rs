@@ -3,7 +3,7 @@
 use crate::analytics::{Table, TripAnalysis};
 use crate::categories::{DurationCategory, Profitability};
 use crate::reject::RejectReason;
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 use std::collections::BTreeMap;
 
 /// What the accounting needs of one trip's analysis: a few bytes, where the analysis holds its
@@ -33,7 +33,7 @@ impl AnalysisSummary {
 }
 
 /// Counts for one run (or one object, or one batch): mergeable, and the same on every rerun.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Accounting {
     /// Rows read from the sources (blank lines and headers are not rows).
     pub rows_read: u64,

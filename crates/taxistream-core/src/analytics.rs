@@ -9,11 +9,11 @@ use crate::speed::decimal_order::compare;
 use crate::timestamp::LocalTimestamp;
 use crate::trip::{Trip, Value};
 use rust_decimal::Decimal;
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 use std::sync::Arc;
 
 /// One of the three result tables.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
 pub enum Table {
     /// `high_value_trips`: trips whose total is over the threshold.

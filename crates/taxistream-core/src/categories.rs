@@ -1,9 +1,9 @@
 //! A trip's duration category and fare-per-mile tier: the labels the analyses give.
 
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 
 /// A trip's duration class.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
 pub enum DurationCategory {
     /// Under the short bound.
@@ -17,7 +17,7 @@ pub enum DurationCategory {
 }
 
 /// A trip's fare-per-mile tier.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
 pub enum Profitability {
     /// Under the low bound per mile.

@@ -22,7 +22,7 @@ pub use ports::{
     ErrorChain, Fault, PortError, RecordSink, RejectSink, StreamRecord, TripSource, TripTables,
     WriteFailure,
 };
-pub use produce::{ProduceError, produce};
+pub use produce::{ProduceError, Produced, produce, produce_until};
 pub use progress::{CountedSource, Progress};
 pub use rejects_csv::RejectsCsv;
 pub use seen::SeenTrips;

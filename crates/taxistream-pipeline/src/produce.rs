@@ -37,9 +37,9 @@ pub enum ProduceError {
 /// every trip is sent and counted as a trip: the store decides later which are duplicates, and
 /// the caller moves them (as `taxistream run` does, with memory flat at any input size).
 pub async fn produce<T, S, J>(
-    mut source: T,
+    source: T,
     source_name: &str,
-    mut seen: Option<&mut SeenTrips>,
+    seen: Option<&mut SeenTrips>,
     sink: &mut S,
     rejects: &mut J,
 ) -> Result<Accounting, ProduceError>
@@ -48,7 +48,39 @@ where
     S: RecordSink,
     J: RejectSink,
 {
+    let produced = produce_until(source, source_name, seen, sink, rejects, || false).await?;
+    Ok(produced.accounting)
+}
+
+/// What [`produce_until`] did.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Produced {
+    /// The rows handled, each a trip sent, a duplicate or a rejected row.
+    pub accounting: Accounting,
+    /// The line (Parquet: row) of the last row handled, 0 if none: where to resume.
+    pub last_line: u64,
+    /// False when it stopped before the end of the source.
+    pub finished: bool,
+}
+
+/// [`produce`], stopping early when `stop` says so after a PutRecords call: then every row
+/// handled is sent, duplicate or rejected, and none after it; the rest of the source is left
+/// unread (in the accounting's sense) for another invocation.
+pub async fn produce_until<T, S, J>(
+    mut source: T,
+    source_name: &str,
+    mut seen: Option<&mut SeenTrips>,
+    sink: &mut S,
+    rejects: &mut J,
+    stop: impl Fn() -> bool,
+) -> Result<Produced, ProduceError>
+where
+    T: TripSource,
+    S: RecordSink,
+    J: RejectSink,
+{
     let mut accounting = Accounting::default();
+    let mut last_line = 0;
     let mut batch = Batch::default();
     let mut ahead = Vec::with_capacity(LOOKAHEAD_ROWS);
     // The source is not asked again after its end or an error.
@@ -74,7 +106,9 @@ where
             }));
         }
         for item in ahead.drain(..) {
-            let rejection = match item? {
+            let item = item?;
+            last_line = item_line(&item);
+            let rejection = match item {
                 ReadItem::Rejected(rejection) => rejection,
                 ReadItem::Trip { trip, id, line } => {
                     if let Some(seen) = seen.as_deref_mut()
@@ -89,6 +123,17 @@ where
                             accounting.count_trip();
                             if let Some(full) = batch.push(record, S::billed_size) {
                                 sink.put_records(full).await.map_err(ProduceError::Sink)?;
+                                if stop() {
+                                    let rest = batch.take();
+                                    if !rest.is_empty() {
+                                        sink.put_records(rest).await.map_err(ProduceError::Sink)?;
+                                    }
+                                    return Ok(Produced {
+                                        accounting,
+                                        last_line,
+                                        finished: false,
+                                    });
+                                }
                             }
                             continue;
                         }
@@ -112,7 +157,19 @@ where
     if !rest.is_empty() {
         sink.put_records(rest).await.map_err(ProduceError::Sink)?;
     }
-    Ok(accounting)
+    Ok(Produced {
+        accounting,
+        last_line,
+        finished: true,
+    })
+}
+
+/// The line (Parquet: row) a row was read from.
+fn item_line(item: &ReadItem) -> u64 {
+    match item {
+        ReadItem::Trip { line, .. } => *line,
+        ReadItem::Rejected(rejection) => rejection.line,
+    }
 }
 
 /// The trip's JSON stream record, or a rejection (of the row at `line`) when it exceeds the
@@ -389,6 +446,35 @@ mod tests {
             (accounting.rows_read, accounting.trips, sink.0.len()),
             (2, 2, 2)
         );
+    }
+
+    #[test]
+    fn a_stop_after_a_call_leaves_every_row_handled_sent_and_says_where_to_resume() {
+        // 1,200 distinct trips on lines 2..=1201; the scripted source then ends.
+        let rows: Vec<_> = (0..1200u32)
+            .map(|n| Some(Ok(trip_item(n % 60, u64::from(n) + 2))))
+            .chain([None])
+            .collect();
+        let (mut sink, mut rejects) = (Collected::default(), Collected::default());
+        let runtime = tokio::runtime::Builder::new_current_thread()
+            .build()
+            .unwrap();
+        let produced = runtime
+            .block_on(produce_until(
+                Scripted(rows.into()),
+                "f.csv",
+                None,
+                &mut sink,
+                &mut rejects,
+                || true,
+            ))
+            .unwrap();
+        assert!(!produced.finished);
+        // The first full batch went out, then the row that started the next one.
+        assert_eq!(produced.accounting.rows_read, 501);
+        assert_eq!(produced.accounting.trips, 501);
+        assert_eq!(sink.0.len(), 501);
+        assert_eq!(produced.last_line, 502);
     }
 
     #[test]

@@ -29,6 +29,8 @@ enum Rows<R: Read + Send + 'static> {
         source_name: String,
         /// How reading ended, once it has: yielded after the rows before it.
         end: Option<Result<(), InputError>>,
+        /// Rows starting on this line or before are skipped.
+        skip_through: u64,
     },
     /// Read on one thread, convert on workers.
     Parallel(ParallelRows),
@@ -82,10 +84,21 @@ impl<R: Read + Send + 'static> CsvTripReader<R> {
                 converter: RowConverter::new(columns.clone(), header_line),
                 source_name,
                 end: None,
+                skip_through: 0,
             },
             columns,
             is_gzip,
         })
+    }
+
+    /// Skips the rows that start on `line` or before (read by an earlier invocation): they are
+    /// parsed, so that quoted line breaks are respected, but not converted or yielded. Call it
+    /// before [`Self::with_workers`].
+    pub fn after_line(mut self, line: u64) -> Self {
+        if let Rows::Inline { skip_through, .. } = &mut self.rows {
+            *skip_through = line;
+        }
+        self
     }
 
     /// Converts rows on `workers` threads (1 or less: on the caller's thread).
@@ -95,11 +108,17 @@ impl<R: Read + Send + 'static> CsvTripReader<R> {
                 reader,
                 converter,
                 source_name,
+                skip_through,
                 ..
             } = std::mem::replace(&mut self.rows, Rows::Empty)
         {
-            self.rows =
-                Rows::Parallel(ParallelRows::start(reader, converter, source_name, workers));
+            self.rows = Rows::Parallel(ParallelRows::start(
+                reader,
+                converter,
+                source_name,
+                workers,
+                skip_through,
+            ));
         }
         self
     }
@@ -136,6 +155,7 @@ impl<R: Read + Send + 'static> Iterator for CsvTripReader<R> {
                 converter,
                 source_name,
                 end,
+                skip_through,
             } => loop {
                 if let Some(item) = converted.next() {
                     return Some(Ok(item));
@@ -146,7 +166,7 @@ impl<R: Read + Send + 'static> Iterator for CsvTripReader<R> {
                 }
                 chunk.resize_with(IDENTIFY_ROWS, ByteRecord::new);
                 let mut last_line = converter.last_line();
-                let (filled, outcome) = fill_chunk(reader, chunk, &mut last_line);
+                let (filled, outcome) = fill_chunk(reader, chunk, &mut last_line, *skip_through);
                 *converted = converter.convert_chunk(&chunk[..filled]).into_iter();
                 *end = match outcome {
                     Ok(true) => None,
@@ -268,6 +288,43 @@ mod tests {
         let inline = read_with(&text, 1)?;
         assert_eq!(inline.len(), 6 + 5000 + 7);
         assert_eq!(read_with(&text, 3)?, inline);
+        Ok(())
+    }
+
+    fn line_of(item: &ReadItem) -> u64 {
+        match item {
+            ReadItem::Trip { line, .. } => *line,
+            ReadItem::Rejected(rejection) => rejection.line,
+        }
+    }
+
+    #[test]
+    fn reading_after_a_line_yields_exactly_the_rows_after_it() -> Result<(), InputError> {
+        // Row 3 holds a quoted line break: its second line is not a row start.
+        let mut text = String::from("tpep_pickup_datetime,tpep_dropoff_datetime,note\n");
+        for minute in 0..3000 {
+            let note = if minute == 2 { "\"two\nlines\"" } else { "x" };
+            text.push_str(&format!(
+                "2025-01-01 00:00:00,2025-01-01 01:{:02}:00,{note}\n",
+                minute % 60
+            ));
+        }
+        let all = read_with(&text, 1)?;
+        assert_eq!(all.len(), 3000);
+        for workers in [1, 3] {
+            for done in [0usize, 1, 2, 3, 1500, 2999, 3000] {
+                let after = done.checked_sub(1).map_or(0, |index| line_of(&all[index]));
+                let rest: Vec<ReadItem> = CsvTripReader::new(
+                    std::io::Cursor::new(text.as_bytes().to_vec()),
+                    "test.csv".to_owned(),
+                    false,
+                )?
+                .after_line(after)
+                .with_workers(workers)
+                .collect::<Result<_, _>>()?;
+                assert_eq!(rest, all[done..], "after line {after}, {workers} workers");
+            }
+        }
         Ok(())
     }
 

@@ -15,11 +15,16 @@ pub(super) fn fill_chunk<R: Read>(
     reader: &mut csv::Reader<R>,
     chunk: &mut [ByteRecord],
     last_line: &mut u64,
+    skip_through_line: u64,
 ) -> (usize, csv::Result<bool>) {
     let mut filled = 0;
     while filled < chunk.len() {
         match reader.read_byte_record(&mut chunk[filled]) {
             Ok(true) if is_blank(&chunk[filled]) => {}
+            // Read before (by an earlier invocation): parsed, not converted.
+            Ok(true) if line_of(&chunk[filled], *last_line) <= skip_through_line => {
+                *last_line = line_of(&chunk[filled], *last_line);
+            }
             Ok(true) => {
                 *last_line = chunk[filled]
                     .position()

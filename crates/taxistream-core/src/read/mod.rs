@@ -10,7 +10,7 @@ mod sniff;
 
 pub use csv_reader::CsvTripReader;
 pub use parquet_reader::{BATCH_ROWS, ParquetTripReader, RecordBatches};
-pub use sniff::{Format, open_path, open_stream};
+pub use sniff::{Format, open_path, open_stream, open_stream_after};
 
 use crate::identity::TripId;
 use crate::reject::{RejectReason, RowRejection};

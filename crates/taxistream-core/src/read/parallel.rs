@@ -38,6 +38,7 @@ impl ParallelRows {
         converter: RowConverter,
         source_name: String,
         workers: usize,
+        skip_through_line: u64,
     ) -> ParallelRows {
         let (chunks, chunk_queue) = mpsc::sync_channel(workers * CHUNKS_PER_WORKER);
         let (results_sender, results) = mpsc::sync_channel(workers * CHUNKS_PER_WORKER);
@@ -53,7 +54,8 @@ impl ParallelRows {
                     sender: chunks,
                     recycled,
                 };
-                read_chunks(reader, &chunks, &bytes_read, &source_name, start_line)
+                let lines = (start_line, skip_through_line);
+                read_chunks(reader, &chunks, &bytes_read, &source_name, lines)
             });
         }
         let chunk_queue = Arc::new(Mutex::new(chunk_queue));
@@ -139,13 +141,18 @@ fn read_chunks<R: Read>(
     chunks: &Chunks,
     bytes_read: &AtomicU64,
     source_name: &str,
-    mut last_line: u64,
+    (mut last_line, skip_through_line): (u64, u64),
 ) {
     for number in 0.. {
         // A chunk back from a worker keeps its records' buffers: refill them in place.
         let mut chunk = chunks.recycled.try_recv().unwrap_or_default();
         chunk.records.resize_with(CHUNK_ROWS, ByteRecord::new);
-        let (filled, outcome) = fill_chunk(&mut reader, &mut chunk.records, &mut last_line);
+        let (filled, outcome) = fill_chunk(
+            &mut reader,
+            &mut chunk.records,
+            &mut last_line,
+            skip_through_line,
+        );
         chunk.records.truncate(filled);
         bytes_read.store(reader.position().byte(), Ordering::Relaxed);
         if !chunk.records.is_empty() && chunks.sender.send((number, Ok(chunk))).is_err() {

@@ -62,6 +62,17 @@ pub fn open_stream(
     source_name: String,
     workers: usize,
 ) -> Result<TripReader, InputError> {
+    open_stream_after(stream, source_name, workers, 0)
+}
+
+/// [`open_stream`], skipping the rows that start on `line` or before (read by an earlier
+/// invocation; the header is still read and checked).
+pub fn open_stream_after(
+    stream: Box<dyn Read + Send>,
+    source_name: String,
+    workers: usize,
+    line: u64,
+) -> Result<TripReader, InputError> {
     let mut buffered = BufReader::with_capacity(READ_BUFFER, stream);
     let head = buffered.fill_buf().map_err(|error| InputError::Open {
         source_name: source_name.clone(),
@@ -97,7 +108,7 @@ pub fn open_stream(
         });
     }
     CsvTripReader::new(Box::new(text) as Box<dyn Read + Send>, source_name, is_gzip)
-        .map(|reader| TripReader::Csv(reader.with_workers(workers)))
+        .map(|reader| TripReader::Csv(reader.after_line(line).with_workers(workers)))
 }
 
 /// Why the first bytes are not CSV text, if they are not.
