@@ -13,14 +13,18 @@ What moto 5.2.5 does with this stack (seen on this machine; each test below says
   - creates and reports faithfully: stack status and outputs; bucket name and default encryption;
     stream name, ARN, shard count and retention; table names, key schemas, attribute definitions and
     billing mode; managed policies with names and documents; roles with trust and inline policies;
-    functions' name, runtime, handler, role, memory, timeout and environment; the producer's invoke
-    permission; every event source mapping setting; log group retention; queue attributes.
+    functions' name, runtime, handler, role, memory, timeout, environment and the consumer's reserved
+    concurrency; the producer's invoke permission; every setting of both event source mappings (the
+    consumer's Kinesis one, the producer's SQS one with its ScalingConfig); log group retention;
+    queue attributes, the work queue's visibility timeout and redrive policy included.
   - accepts but does not create (lists them without a logical id): AWS::S3::BucketPolicy,
     AWS::CloudWatch::Alarm.
   - drops: the bucket's public access block, ownership controls, lifecycle rules, bucket key and
     notification; the stream's on-demand mode and encryption; the tables' encryption and point-in-time
     recovery; the roles' ManagedPolicyArns; the functions' Architectures, EphemeralStorage,
     LoggingConfig and DeadLetterConfig. The managed policies also survive the stack's deletion.
+  - tries Docker: with the producer's SQS event source mapping enabled, a message sent to the work
+    queue makes moto try to run the function in a container. So no test sends one.
 For everything moto drops or does not create, the test asserts on the template that was deployed
 (the exact JSON given to create_stack), and on moto's answer as well wherever moto gives one.
 """
@@ -102,6 +106,9 @@ class Deployment:
             "LowFarePerMile": "2.50",
             "PremiumFarePerMile": "9.00",
             "ProducerEphemeralStorageMb": "1024",
+            "ProducerMaximumConcurrency": "5",
+            "ProducerMaxWorkSeconds": "600",
+            "ConsumerReservedConcurrency": "20",
             "LogLevel": "DEBUG",
             "LogRetentionInDays": "14",
             "IteratorAgeAlarmMilliseconds": "120000",
@@ -232,9 +239,9 @@ def test_stack_is_created_with_every_resource(deployed: Deployment) -> None:
     in_template = deployed.template["Resources"]
     created = {k for k, v in in_template.items() if v["Type"] not in MOTO_DOES_NOT_CREATE}
     assert listed == created
-    # What moto skips is exactly the bucket policy and the five alarms (checked on the template below).
+    # What moto skips is exactly the bucket policy and the six alarms (checked on the template below).
     skipped = sorted(v["Type"] for k, v in in_template.items() if k not in created)
-    assert skipped == ["AWS::CloudWatch::Alarm"] * 5 + ["AWS::S3::BucketPolicy"]
+    assert skipped == ["AWS::CloudWatch::Alarm"] * 6 + ["AWS::S3::BucketPolicy"]
 
 
 def test_outputs_name_the_created_resources(deployed: Deployment) -> None:
@@ -262,6 +269,8 @@ def test_outputs_name_the_created_resources(deployed: Deployment) -> None:
     for output, queue in (
         ("ProducerDeadLetterQueueUrl", "lambda-kinesis-producer-dlq"),
         ("ConsumerDeadLetterQueueUrl", "lambda-kinesis-consumer-dlq"),
+        ("WorkQueueUrl", "lambda-kinesis-producer-work"),
+        ("WorkDeadLetterQueueUrl", "lambda-kinesis-producer-work-dlq"),
     ):
         url = sqs.get_queue_url(QueueName=queue)["QueueUrl"]
         assert outputs[output].split("/")[-2:] == url.split("/")[-2:] == [deployed.account_id, queue]
@@ -394,7 +403,12 @@ def test_table(deployed: Deployment, table: str) -> None:
 # ------------------------------------------------------------------------------------------------
 # IAM
 # ------------------------------------------------------------------------------------------------
-MANAGED = ["kinesis-write-records-policy", "lambda-kinesis-read-policy", "lambda-dynamo-write-policy"]
+MANAGED = [
+    "kinesis-write-records-policy",
+    "lambda-kinesis-read-policy",
+    "lambda-dynamo-write-policy",
+    "lambda-producer-work-queue-policy",  # not the tutorial's: the producer's work queue
+]
 
 
 def expected_documents(deployed: Deployment) -> dict[str, dict[str, Any]]:
@@ -476,7 +490,10 @@ def test_role_attaches_the_tutorials_managed_policies(deployed: Deployment, role
     arns = template_props(deployed, logical_id)["ManagedPolicyArns"]
     prefix = f"arn:aws:iam::{deployed.account_id}:policy/"
     wanted = {
-        "ProducerRole": [prefix + "kinesis-write-records-policy"],
+        "ProducerRole": [
+            prefix + "kinesis-write-records-policy",
+            prefix + "lambda-producer-work-queue-policy",
+        ],
         "ConsumerRole": [prefix + "lambda-dynamo-write-policy", prefix + "lambda-kinesis-read-policy"],
     }[logical_id]
     assert sorted(arns) == wanted
@@ -536,11 +553,19 @@ def test_function_environments_carry_this_deployments_settings(deployed: Deploym
     consumer = lam.get_function_configuration(FunctionName="lambda-kinesis-consumer")["Environment"][
         "Variables"
     ]
+    outputs = {o["OutputKey"]: o["OutputValue"] for o in deployed.stack["Outputs"]}
     assert {k: str(v) for k, v in producer.items()} == {
         "TAXISTREAM_STREAM": "taxi_trips",
         "TAXISTREAM_REJECTS_BUCKET": deployed.bucket,
         "TAXISTREAM_REJECTS_PREFIX": "bad-rows/",
+        # The queue's URL as CloudFormation gives it (!Ref WorkQueue), the same as the stack's output.
+        "TAXISTREAM_WORK_QUEUE_URL": outputs["WorkQueueUrl"],
+        "TAXISTREAM_MAX_WORK_SECONDS": "600",
     }
+    # moto answers get_queue_url with its own host: the account and queue name identify the queue.
+    sqs = deployed.client("sqs")
+    work_queue_url = sqs.get_queue_url(QueueName="lambda-kinesis-producer-work")["QueueUrl"]
+    assert producer["TAXISTREAM_WORK_QUEUE_URL"].split("/")[-2:] == work_queue_url.split("/")[-2:]
     assert {k: str(v) for k, v in consumer.items()} == {
         "TAXISTREAM_TABLE_HIGH_VALUE_TRIPS": "high_value_trips",
         "TAXISTREAM_TABLE_TRIP_DURATION_ANALYSIS": "trip_duration_analysis",
@@ -582,7 +607,32 @@ def test_consumer_event_source_mapping(deployed: Deployment) -> None:
     assert mapping["MaximumRetryAttempts"] == 2
     assert mapping["MaximumRecordAgeInSeconds"] == 7200
     assert mapping["DestinationConfig"] == {"OnFailure": {"Destination": queue_arn}}
-    assert lam.list_event_source_mappings(FunctionName="lambda-kinesis-producer")["EventSourceMappings"] == []
+
+
+def queue_attributes(deployed: Deployment, queue: str) -> dict[str, str]:
+    sqs = deployed.client("sqs")
+    url = sqs.get_queue_url(QueueName=queue)["QueueUrl"]
+    return sqs.get_queue_attributes(QueueUrl=url, AttributeNames=["All"])["Attributes"]
+
+
+def test_producer_work_queue_event_source_mapping(deployed: Deployment) -> None:
+    """Read back from moto's Lambda: the work queue, one message per invocation, failures reported
+    per message, MaximumConcurrency from ProducerMaximumConcurrency. Nothing is sent to the queue
+    (moto would try to run the function in Docker)."""
+    lam = deployed.client("lambda")
+    (mapping,) = lam.list_event_source_mappings(FunctionName="lambda-kinesis-producer")["EventSourceMappings"]
+    assert mapping["EventSourceArn"] == queue_attributes(deployed, "lambda-kinesis-producer-work")["QueueArn"]
+    assert (
+        mapping["FunctionArn"]
+        == lam.get_function(FunctionName="lambda-kinesis-producer")["Configuration"]["FunctionArn"]
+    )
+    assert mapping["State"] == "Enabled"
+    assert mapping["BatchSize"] == 1
+    assert mapping["FunctionResponseTypes"] == ["ReportBatchItemFailures"]
+    assert {k: int(v) for k, v in mapping["ScalingConfig"].items()} == {"MaximumConcurrency": 5}
+    # A queue has no starting position, and failed messages are dead-lettered by the queue itself.
+    assert "StartingPosition" not in mapping
+    assert mapping.get("DestinationConfig", {}).get("OnFailure", {}).get("Destination") is None
 
 
 def test_log_groups_have_the_retention(deployed: Deployment) -> None:
@@ -593,13 +643,42 @@ def test_log_groups_have_the_retention(deployed: Deployment) -> None:
     }
 
 
-@pytest.mark.parametrize("queue", ["lambda-kinesis-producer-dlq", "lambda-kinesis-consumer-dlq"])
+@pytest.mark.parametrize(
+    "queue",
+    ["lambda-kinesis-producer-dlq", "lambda-kinesis-consumer-dlq", "lambda-kinesis-producer-work-dlq"],
+)
 def test_dead_letter_queue(deployed: Deployment, queue: str) -> None:
-    sqs = deployed.client("sqs")
-    url = sqs.get_queue_url(QueueName=queue)["QueueUrl"]
-    attributes = sqs.get_queue_attributes(QueueUrl=url, AttributeNames=["All"])["Attributes"]
+    attributes = queue_attributes(deployed, queue)
     assert attributes["MessageRetentionPeriod"] == "1209600"
     assert attributes["SqsManagedSseEnabled"] == "true"
+    assert "RedrivePolicy" not in attributes
+
+
+def test_work_queue(deployed: Deployment) -> None:
+    """Visibility timeout at least 6x the producer's timeout (as moto's Lambda reports it), encrypted,
+    and a redrive policy to the work dead-letter queue after 3 receives."""
+    attributes = queue_attributes(deployed, "lambda-kinesis-producer-work")
+    timeout = deployed.client("lambda").get_function_configuration(FunctionName="lambda-kinesis-producer")[
+        "Timeout"
+    ]
+    assert timeout == 900
+    assert int(attributes["VisibilityTimeout"]) == 5400 >= 6 * timeout
+    assert attributes["MessageRetentionPeriod"] == "345600"
+    assert attributes["SqsManagedSseEnabled"] == "true"
+    redrive = json.loads(attributes["RedrivePolicy"])
+    assert {k: str(v) for k, v in redrive.items()} == {
+        "deadLetterTargetArn": queue_attributes(deployed, "lambda-kinesis-producer-work-dlq")["QueueArn"],
+        "maxReceiveCount": "3",
+    }
+
+
+def test_consumer_reserved_concurrency(deployed: Deployment) -> None:
+    """ConsumerReservedConcurrency (20 here) is read back; the producer reserves none."""
+    lam = deployed.client("lambda")
+    consumer = lam.get_function_concurrency(FunctionName="lambda-kinesis-consumer")
+    assert consumer.get("ReservedConcurrentExecutions") == 20
+    producer = lam.get_function_concurrency(FunctionName="lambda-kinesis-producer")
+    assert "ReservedConcurrentExecutions" not in producer
 
 
 def test_alarms(deployed: Deployment) -> None:
@@ -627,6 +706,7 @@ def test_alarms(deployed: Deployment) -> None:
         ("Errors", "lambda-kinesis-consumer"),
         ("ApproximateNumberOfMessagesVisible", "lambda-kinesis-producer-dlq"),
         ("ApproximateNumberOfMessagesVisible", "lambda-kinesis-consumer-dlq"),
+        ("ApproximateNumberOfMessagesVisible", "lambda-kinesis-producer-work-dlq"),
     }
     assert alarms["ConsumerIteratorAgeAlarm"]["Threshold"] == "120000"
     assert alarms["ConsumerIteratorAgeAlarm"]["AlarmName"] == f"{STACK_NAME}-consumer-iterator-age"
@@ -638,7 +718,7 @@ def test_alarms(deployed: Deployment) -> None:
 # Tear-down (last: it deletes the stack)
 # ------------------------------------------------------------------------------------------------
 def test_deleting_the_stack_removes_the_pipeline(deployed: Deployment) -> None:
-    """As docs/deploy.md does it: empty the bucket, delete the stack. moto leaves the three managed
+    """As docs/deploy.md does it: empty the bucket, delete the stack. moto leaves the four managed
     policies behind (a gap: CloudFormation deletes them); the fixture removes them afterwards."""
     s3 = deployed.client("s3")
     s3.put_object(Bucket=deployed.bucket, Key="uploads/trips.csv", Body=b"not,a,real,file\n")

@@ -42,6 +42,8 @@ MANAGED_POLICIES = {
     "KinesisWriteRecordsPolicy": "kinesis-write-records-policy",
     "LambdaKinesisReadPolicy": "lambda-kinesis-read-policy",
     "LambdaDynamoWritePolicy": "lambda-dynamo-write-policy",
+    # Not the tutorial's: the producer's work queue (issue 12).
+    "LambdaProducerWorkQueuePolicy": "lambda-producer-work-queue-policy",
 }
 ROLES = {
     "ProducerRole": "lambda-producer-kinesis-role",
@@ -53,6 +55,17 @@ FUNCTIONS = {
 }
 STREAM_ARN = f"arn:aws:kinesis:{REGION}:{ACCOUNT_ID}:stream/taxi_trips"
 TABLE_ARNS = sorted(f"arn:aws:dynamodb:{REGION}:{ACCOUNT_ID}:table/{name}" for name in TABLES.values())
+WORK_QUEUE_ARN = f"arn:aws:sqs:{REGION}:{ACCOUNT_ID}:lambda-kinesis-producer-work"
+WORK_QUEUE_URL = f"https://sqs.{REGION}.amazonaws.com/{ACCOUNT_ID}/lambda-kinesis-producer-work"
+WORK_DLQ_ARN = f"arn:aws:sqs:{REGION}:{ACCOUNT_ID}:lambda-kinesis-producer-work-dlq"
+# What the producer's role may do on its work queue: send continuations (the function), and what
+# Lambda's SQS event source mapping calls with the role.
+WORK_QUEUE_SEND = {"sqs:SendMessage"}
+WORK_QUEUE_POLL = {
+    "sqs:ReceiveMessage",
+    "sqs:DeleteMessage",
+    "sqs:GetQueueAttributes",
+}
 
 # Every action any role of the stack may perform, and on what (resolved with the parameter defaults).
 # A new permission must be added here on purpose, with its reason in the template.
@@ -65,6 +78,7 @@ EXPECTED_GRANTS = {
         ("s3:ListBucket", f"arn:aws:s3:::{EXAMPLE_BUCKET}", '{"StringLike": {"s3:prefix": "incoming/*"}}'),
         ("s3:PutObject", f"arn:aws:s3:::{EXAMPLE_BUCKET}/rejects/incoming/*"),
         ("sqs:SendMessage", f"arn:aws:sqs:{REGION}:{ACCOUNT_ID}:lambda-kinesis-producer-dlq"),
+        *{(action, WORK_QUEUE_ARN) for action in WORK_QUEUE_SEND | WORK_QUEUE_POLL},
         (
             "logs:CreateLogStream",
             f"arn:aws:logs:{REGION}:{ACCOUNT_ID}:log-group:/aws/lambda/lambda-kinesis-producer:*",
@@ -113,6 +127,8 @@ EXPECTED_CHECKOV_SKIPS = {
     "DistanceToFareRatioTable": {"CKV_AWS_119"},
     "ProducerDeadLetterQueue": {"CKV_AWS_27"},
     "ConsumerDeadLetterQueue": {"CKV_AWS_27"},
+    "WorkQueue": {"CKV_AWS_27"},
+    "WorkDeadLetterQueue": {"CKV_AWS_27"},
     "ProducerLogGroup": {"CKV_AWS_158"},
     "ConsumerLogGroup": {"CKV_AWS_158"},
     "ProducerFunction": {"CKV_AWS_115", "CKV_AWS_117", "CKV_AWS_173"},
@@ -206,7 +222,7 @@ def test_roles_attach_the_tutorials_managed_policies(translated_template: dict[s
         for logical_id in ROLES
     }
     assert attached == {
-        "ProducerRole": ["KinesisWriteRecordsPolicy"],
+        "ProducerRole": ["KinesisWriteRecordsPolicy", "LambdaProducerWorkQueuePolicy"],
         "ConsumerRole": ["LambdaDynamoWritePolicy", "LambdaKinesisReadPolicy"],
     }
 
@@ -239,13 +255,40 @@ def test_each_role_is_granted_exactly_what_its_function_uses(
     assert role_grants(translated_template, resolver, role) == EXPECTED_GRANTS[role]
 
 
+def test_the_work_queue_policy_is_scoped_to_the_work_queue(
+    translated_template: dict[str, Any], resolver: Resolver
+) -> None:
+    """Two statements, each with its Sid: the producer sends continuations, and the event source
+    mapping polls; both on the work queue only (not its dead-letter queue, nor any other queue)."""
+    written = props(translated_template, "LambdaProducerWorkQueuePolicy")["PolicyDocument"]
+    by_sid = {s["Sid"]: s for s in statements(resolver.value(written))}
+    assert set(by_sid) == {"QueueContinuations", "PollWorkQueue"}
+    assert {sid: set(as_list(s["Action"])) for sid, s in by_sid.items()} == {
+        "QueueContinuations": WORK_QUEUE_SEND,
+        "PollWorkQueue": WORK_QUEUE_POLL,
+    }
+    for statement in by_sid.values():
+        assert statement["Effect"] == "Allow"
+        assert as_list(statement["Resource"]) == [WORK_QUEUE_ARN]
+        assert "Condition" not in statement
+    # Unresolved: the queue's own ARN attribute, not a name written out.
+    for statement in statements(written):
+        assert statement["Resource"] == {"Fn::GetAtt": ["WorkQueue", "Arn"]}
+    # SAM added nothing for the SQS event: the function has its own role (no AWS managed policy,
+    # no generated role or policy).
+    assert set(resources_of_type(translated_template, "AWS::IAM::Role")) == set(ROLES)
+    for role in ROLES:
+        for arn in props(translated_template, role)["ManagedPolicyArns"]:
+            assert set(arn) == {"Ref"}, arn
+
+
 def test_documents_are_found(translated_template: dict[str, Any], resolver: Resolver) -> None:
-    """The policy checks below see every document: 3 managed, 7 inline, 2 trust, 1 bucket policy."""
+    """The policy checks below see every document: 4 managed, 7 inline, 2 trust, 1 bucket policy."""
     kinds = [document.kind for document in policy_documents(translated_template, resolver)]
-    assert sorted(kinds) == sorted(["identity"] * 10 + ["trust"] * 2 + ["resource"])
+    assert sorted(kinds) == sorted(["identity"] * 11 + ["trust"] * 2 + ["resource"])
 
 
-@pytest.mark.parametrize("index", range(13))
+@pytest.mark.parametrize("index", range(14))
 def test_every_policy_document_passes_parliament_and_least_privilege(
     translated_template: dict[str, Any], resolver: Resolver, index: int
 ) -> None:
@@ -444,7 +487,9 @@ def test_tables_have_the_tutorials_names_and_key(
     }
 
 
-def test_dead_letter_queues_keep_messages_14_days_encrypted(translated_template: dict[str, Any]) -> None:
+def test_queues_are_encrypted_and_dead_letter_queues_keep_messages_14_days(
+    translated_template: dict[str, Any],
+) -> None:
     queues = resources_of_type(translated_template, "AWS::SQS::Queue")
     assert {k: v["Properties"] for k, v in queues.items()} == {
         "ProducerDeadLetterQueue": {
@@ -457,7 +502,43 @@ def test_dead_letter_queues_keep_messages_14_days_encrypted(translated_template:
             "MessageRetentionPeriod": 1209600,
             "SqsManagedSseEnabled": True,
         },
+        "WorkQueue": {
+            "QueueName": "lambda-kinesis-producer-work",
+            "VisibilityTimeout": 5400,
+            "MessageRetentionPeriod": 345600,
+            "SqsManagedSseEnabled": True,
+            "RedrivePolicy": {
+                "deadLetterTargetArn": {"Fn::GetAtt": ["WorkDeadLetterQueue", "Arn"]},
+                "maxReceiveCount": 3,
+            },
+        },
+        "WorkDeadLetterQueue": {
+            "QueueName": "lambda-kinesis-producer-work-dlq",
+            "MessageRetentionPeriod": 1209600,
+            "SqsManagedSseEnabled": True,
+        },
     }
+
+
+def test_work_queue_outlasts_six_producer_timeouts_and_dead_letters_after_3_receives(
+    translated_template: dict[str, Any], resolver: Resolver
+) -> None:
+    """AWS advises a visibility timeout of at least 6x the function timeout for an SQS event source
+    (Lambda refuses less than 1x); a message failed 3 times goes to the work dead-letter queue, which
+    keeps messages longer than the work queue (a message's age counts from its first enqueue)."""
+    queue = props(translated_template, "WorkQueue")
+    timeout = props(translated_template, "ProducerFunction")["Timeout"]
+    assert timeout == 900
+    assert queue["VisibilityTimeout"] >= 6 * timeout
+    assert queue["VisibilityTimeout"] <= 43200  # the SQS maximum
+    assert resolver.value(queue["RedrivePolicy"]) == {
+        "deadLetterTargetArn": WORK_DLQ_ARN,
+        "maxReceiveCount": 3,
+    }
+    dead_letters = props(translated_template, "WorkDeadLetterQueue")
+    assert dead_letters["MessageRetentionPeriod"] > queue["MessageRetentionPeriod"]
+    # The dead-letter queue itself has no redrive: its messages stay until an operator acts.
+    assert "RedrivePolicy" not in dead_letters
 
 
 # ------------------------------------------------------------------------------------------------
@@ -494,7 +575,13 @@ def test_producer_environment(translated_template: dict[str, Any], resolver: Res
         "TAXISTREAM_STREAM": "taxi_trips",
         "TAXISTREAM_REJECTS_BUCKET": EXAMPLE_BUCKET,
         "TAXISTREAM_REJECTS_PREFIX": "rejects/",
+        "TAXISTREAM_WORK_QUEUE_URL": WORK_QUEUE_URL,
+        # Empty: no cap but the invocation's deadline.
+        "TAXISTREAM_MAX_WORK_SECONDS": "",
     }
+    assert function["Environment"]["Variables"]["TAXISTREAM_WORK_QUEUE_URL"] == {"Ref": "WorkQueue"}
+    capped = Resolver(translated_template, {"ProducerMaxWorkSeconds": "600"})
+    assert capped.value(function["Environment"]["Variables"])["TAXISTREAM_MAX_WORK_SECONDS"] == "600"
     # /tmp holds an object's rejected rows until they are uploaded.
     assert int(resolver.value(function["EphemeralStorage"]["Size"])) >= 512
     assert function["DeadLetterConfig"] == {"TargetArn": {"Fn::GetAtt": ["ProducerDeadLetterQueue", "Arn"]}}
@@ -527,7 +614,9 @@ def test_consumer_environment_carries_the_thresholds(
 def test_consumer_event_source_mapping(
     translated_template: dict[str, Any], source_template: dict[str, Any]
 ) -> None:
-    (mapping,) = resources_of_type(translated_template, "AWS::Lambda::EventSourceMapping").values()
+    mappings = resources_of_type(translated_template, "AWS::Lambda::EventSourceMapping")
+    assert set(mappings) == {"ConsumerFunctionTripRecords", "ProducerFunctionWorkMessages"}
+    mapping = mappings["ConsumerFunctionTripRecords"]
     assert mapping["Properties"] == {
         "EventSourceArn": {"Fn::GetAtt": ["TripStream", "Arn"]},
         "FunctionName": {"Ref": "ConsumerFunction"},
@@ -551,6 +640,74 @@ def test_consumer_event_source_mapping(
     # Failed batches must be described while their records are still in the stream (24 h).
     assert parameters["MaximumRecordAgeInSeconds"]["Default"] < 24 * 3600
     assert props(translated_template, "TripStream")["RetentionPeriodHours"] == 24
+
+
+def test_producer_work_queue_event_source_mapping(
+    translated_template: dict[str, Any], source_template: dict[str, Any], resolver: Resolver
+) -> None:
+    """One work message per invocation, failures reported per message, concurrency from the
+    parameter (AWS allows 2 to 1000)."""
+    mapping = props(translated_template, "ProducerFunctionWorkMessages")
+    assert mapping == {
+        "EventSourceArn": {"Fn::GetAtt": ["WorkQueue", "Arn"]},
+        "FunctionName": {"Ref": "ProducerFunction"},
+        "BatchSize": 1,
+        "FunctionResponseTypes": ["ReportBatchItemFailures"],
+        "ScalingConfig": {"MaximumConcurrency": {"Ref": "ProducerMaximumConcurrency"}},
+    }
+    assert resolver.value(mapping)["EventSourceArn"] == WORK_QUEUE_ARN
+    parameter = source_template["Parameters"]["ProducerMaximumConcurrency"]
+    assert {k: parameter[k] for k in ("Type", "Default", "MinValue", "MaxValue")} == {
+        "Type": "Number",
+        "Default": 2,
+        "MinValue": 2,
+        "MaxValue": 1000,
+    }
+    other = Resolver(translated_template, {"ProducerMaximumConcurrency": "8"})
+    assert other.value(mapping)["ScalingConfig"] == {"MaximumConcurrency": "8"}
+
+
+@pytest.mark.parametrize("name", ["ProducerMaxWorkSeconds", "ConsumerReservedConcurrency"])
+def test_optional_integer_parameters_accept_empty_or_a_positive_integer(
+    source_template: dict[str, Any], name: str
+) -> None:
+    parameter = source_template["Parameters"][name]
+    assert parameter["Type"] == "String" and parameter["Default"] == ""
+    pattern = re.compile(parameter["AllowedPattern"])
+    for good in ("", "1", "600", "1000"):
+        assert pattern.fullmatch(good), good
+    for bad in ("0", "-1", "010", "1.5", " 5", "five"):
+        assert not pattern.fullmatch(bad), bad
+
+
+def test_consumer_reserved_concurrency_is_set_only_when_given(translated_template: dict[str, Any]) -> None:
+    function = translated_template["Resources"]["ConsumerFunction"]["Properties"]
+    assert function["ReservedConcurrentExecutions"] == {
+        "Fn::If": [
+            "HasConsumerReservedConcurrency",
+            {"Ref": "ConsumerReservedConcurrency"},
+            {"Ref": "AWS::NoValue"},
+        ]
+    }
+    assert "ReservedConcurrentExecutions" not in Resolver(translated_template).value(function)
+    reserved = Resolver(translated_template, {"ConsumerReservedConcurrency": "20"}).value(function)
+    assert reserved["ReservedConcurrentExecutions"] == "20"
+    # The producer reserves nothing (its work queue's concurrency is capped by the mapping instead).
+    assert "ReservedConcurrentExecutions" not in props(translated_template, "ProducerFunction")
+
+
+def test_parameters_are_grouped(source_template: dict[str, Any]) -> None:
+    """Every parameter appears in exactly one group of the console's parameter form; the producer's in
+    "Producer"."""
+    groups = source_template["Metadata"]["AWS::CloudFormation::Interface"]["ParameterGroups"]
+    grouped = [name for group in groups for name in group["Parameters"]]
+    assert sorted(grouped) == sorted(source_template["Parameters"])
+    (producer,) = [g["Parameters"] for g in groups if g["Label"]["default"] == "Producer"]
+    assert producer == [
+        "ProducerEphemeralStorageMb",
+        "ProducerMaximumConcurrency",
+        "ProducerMaxWorkSeconds",
+    ]
 
 
 @pytest.mark.parametrize("logical_id", sorted(FUNCTIONS))
@@ -594,6 +751,11 @@ def test_alarms_watch_iterator_age_errors_and_dead_letters(translated_template: 
             "ApproximateNumberOfMessagesVisible",
             '{"Fn::GetAtt": ["ConsumerDeadLetterQueue", "QueueName"]}',
         ),
+        (
+            "AWS/SQS",
+            "ApproximateNumberOfMessagesVisible",
+            '{"Fn::GetAtt": ["WorkDeadLetterQueue", "QueueName"]}',
+        ),
     }
     iterator_age = props(translated_template, "ConsumerIteratorAgeAlarm")
     assert iterator_age["Threshold"] == {"Ref": "IteratorAgeAlarmMilliseconds"}
@@ -604,6 +766,21 @@ def test_alarms_watch_iterator_age_errors_and_dead_letters(translated_template: 
         assert p["AlarmActions"] == {
             "Fn::If": ["HasAlarmAction", [{"Ref": "AlarmActionArn"}], {"Ref": "AWS::NoValue"}]
         }
+    # A dead work message fires at once: more than 0 visible, over one 5-minute period.
+    work = props(translated_template, "WorkDeadLetterAlarm")
+    assert {k: work[k] for k in ("Statistic", "Period", "EvaluationPeriods", "Threshold")} == {
+        "Statistic": "Maximum",
+        "Period": 300,
+        "EvaluationPeriods": 1,
+        "Threshold": 1,
+    }
+    assert work["ComparisonOperator"] == "GreaterThanOrEqualToThreshold"
+    assert work["AlarmName"] == {"Fn::Sub": "${AWS::StackName}-producer-work-dead-letters"}
+    for alarm in alarms.values():
+        p = alarm["Properties"]
+        assert p["TreatMissingData"] == "notBreaching"
+        assert p["OKActions"] == p["AlarmActions"]
+        assert p["AlarmName"]["Fn::Sub"].startswith("${AWS::StackName}-")
     # Without an action ARN, no action; with one, that ARN.
     topic = f"arn:aws:sns:{REGION}:{ACCOUNT_ID}:taxistream-alarms"
     assert "AlarmActions" not in Resolver(translated_template).value(iterator_age)
@@ -622,6 +799,8 @@ def test_outputs_name_bucket_stream_arn_and_tables(
     assert outputs["TripDurationAnalysisTable"] == "trip_duration_analysis"
     assert outputs["DistanceToFareRatioTable"] == "distance_to_fare_ratio"
     assert outputs["UploadLocation"] == f"s3://{EXAMPLE_BUCKET}/incoming/"
+    assert outputs["WorkQueueUrl"] == WORK_QUEUE_URL
+    assert outputs["WorkDeadLetterQueueUrl"] == WORK_QUEUE_URL + "-dlq"
 
 
 # ------------------------------------------------------------------------------------------------

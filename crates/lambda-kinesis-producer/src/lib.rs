@@ -6,7 +6,13 @@ use aws_lambda_events::s3::S3Event;
 use lambda_runtime::Diagnostic;
 use serde::Serialize;
 use taxistream_aws::s3::decode_event_key;
-use taxistream_aws::{ObjectRef, ObjectReport, ProduceObjectError, Producer, PutRecordsApi};
+mod work;
+
+pub use work::{BatchResponse, SqsEvent, Work, handle_work, produce_and_continue};
+
+use taxistream_aws::{
+    ObjectRef, ObjectReport, ProduceObjectError, Producer, PutRecordsApi, SqsWorkQueue, WorkQueue,
+};
 use taxistream_pipeline::ErrorChain;
 
 /// What the function returns (and logs): per object, the contract's accounting.
@@ -73,6 +79,15 @@ pub async fn handle<K: PutRecordsApi + Clone>(
     producer: &Producer<K>,
     event: &S3Event,
 ) -> Result<ProducerResponse, Diagnostic> {
+    handle_with(producer, event, None::<&Work<'_, SqsWorkQueue>>).await
+}
+
+/// [`handle`], continuing an object on the work queue when it is not done by `work.until`.
+pub async fn handle_with<K: PutRecordsApi + Clone, Q: WorkQueue>(
+    producer: &Producer<K>,
+    event: &S3Event,
+    work: Option<&Work<'_, Q>>,
+) -> Result<ProducerResponse, Diagnostic> {
     let mut response = ProducerResponse::default();
     let mut failures = Vec::new();
     for object in event_objects(event) {
@@ -94,7 +109,7 @@ pub async fn handle<K: PutRecordsApi + Clone>(
             });
             continue;
         }
-        match producer.produce_object(&object).await {
+        match produce_and_continue(producer, &object, None, work).await {
             Ok(report) => {
                 tracing::info!(
                     report = %serde_json::to_string(&report).unwrap_or_default(),

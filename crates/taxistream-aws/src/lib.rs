@@ -9,6 +9,7 @@
 //! - [`producer`], [`consumer`], [`stream_consumer`]: the roles, on the pipeline's use cases.
 //! - [`settings`]: the roles' settings from environment variables.
 //! - [`retry`], [`error`]: backoff, and SDK errors classified as retryable or not.
+//! - [`work`]: continuations of objects on the producer's work queue.
 //! - [`deadline`]: when an invocation stops starting work; [`timeouts`]: limits on SDK calls.
 
 pub mod clients;
@@ -25,12 +26,14 @@ pub mod s3;
 pub mod settings;
 pub mod stream_consumer;
 pub mod timeouts;
+pub mod work;
 
 pub use consumer::{BatchReport, Consumer};
 pub use dynamodb::{BatchWriteApi, DynamoTables, TableNames};
 pub use kinesis_sink::{EntryOutcome, KinesisSink, PutRecordsApi};
-pub use producer::{ObjectReport, ProduceObjectError, Producer};
+pub use producer::{ObjectOutcome, ObjectReport, ProduceObjectError, Producer};
 pub use retry::{DeliveryStats, RetryPolicy};
 pub use s3::{ObjectError, ObjectRef, S3Store};
 pub use settings::{ConsumerSettings, ProducerSettings, SettingsError};
 pub use timeouts::SdkTimeouts;
+pub use work::{Continuation, SqsWorkQueue, WorkQueue};

@@ -11,8 +11,10 @@ use arrow_array::RecordBatch;
 use arrow_schema::ArrowError;
 use bytes::Bytes;
 use parquet::DecodeResult;
-use parquet::arrow::arrow_reader::{ArrowReaderMetadata, ParquetRecordBatchReader};
-use parquet::arrow::push_decoder::ParquetPushDecoderBuilder;
+use parquet::arrow::arrow_reader::{
+    ArrowReaderMetadata, ParquetRecordBatchReader, RowSelection, RowSelector,
+};
+use parquet::arrow::push_decoder::{ParquetPushDecoderBuilder, RowGroupSelection};
 use parquet::file::metadata::{PageIndexPolicy, ParquetMetaDataPushDecoder};
 use std::ops::Range;
 use std::sync::Arc;
@@ -58,16 +60,19 @@ pub struct RangedObject {
 }
 
 impl RangedObject {
-    /// Reads the last [`TAIL_BYTES`] of `object` (one suffix GET).
+    /// Reads the last [`TAIL_BYTES`] of `object` (one suffix GET), of the version `etag` when
+    /// given (a continuation reads the version its first invocation read).
     pub async fn tail(
         client: aws_sdk_s3::Client,
         object: &ObjectRef,
+        etag: Option<String>,
     ) -> Result<(RangedObject, ObjectTail), ObjectError> {
         let output = client
             .get_object()
             .bucket(&object.bucket)
             .key(&object.key)
             .range(format!("bytes=-{TAIL_BYTES}"))
+            .set_if_match(etag)
             .send()
             .await
             .map_err(|error| get_object_error(object, &error))?;
@@ -156,11 +161,13 @@ impl RangedObject {
 }
 
 /// Opens a Parquet object: decodes its metadata (fetching what the tail lacks) and checks its
-/// columns here, then reads its row groups on a blocking thread as they are fetched.
+/// columns here, then reads its row groups on a blocking thread as they are fetched. Rows
+/// `1..=after_row` (read by an earlier invocation) are skipped: their row groups are not fetched.
 pub async fn open_parquet(
     object: RangedObject,
     tail: ObjectTail,
     source_name: String,
+    after_row: u64,
 ) -> Result<(SourceInfo, BackgroundSource), ObjectError> {
     let invalid = |detail: String| InputError::Parquet {
         source_name: source_name.clone(),
@@ -175,12 +182,25 @@ pub async fn open_parquet(
     let metadata = ArrowReaderMetadata::try_new(Arc::new(metadata), ParquetTripReader::options())
         .map_err(|error| invalid(error.to_string()))?;
     let columns = ParquetTripReader::check_schema(metadata.schema(), &source_name)?;
-    let decoder = ParquetPushDecoderBuilder::new_with_metadata(metadata)
-        .with_batch_size(BATCH_ROWS)
-        .build()
-        .map_err(|error| invalid(error.to_string()))?;
+    let row_counts: Vec<u64> = metadata
+        .metadata()
+        .row_groups()
+        .iter()
+        .map(|group| u64::try_from(group.num_rows()).unwrap_or(0))
+        .collect();
+    let selections = rows_after(&row_counts, after_row);
     let (sender, receiver) = mpsc::channel(ROW_GROUPS_AHEAD);
-    tokio::spawn(fetch_row_groups(object, decoder, sender));
+    if selections.is_empty() {
+        // Every row was read before: nothing to fetch.
+        let _ = sender.try_send(Fetched::Finished);
+    } else {
+        let decoder = ParquetPushDecoderBuilder::new_with_metadata(metadata)
+            .with_batch_size(BATCH_ROWS)
+            .with_row_group_selections(selections)
+            .build()
+            .map_err(|error| invalid(error.to_string()))?;
+        tokio::spawn(fetch_row_groups(object, decoder, sender));
+    }
     let name = source_name.clone();
     let opened = open_in_background(source_name, move || {
         let batches = RowGroupBatches {
@@ -189,11 +209,33 @@ pub async fn open_parquet(
             ended: false,
         };
         Ok(TripReader::Parquet(Box::new(
-            ParquetTripReader::with_columns(columns, Box::new(batches), name, 0),
+            ParquetTripReader::with_columns(columns, Box::new(batches), name, after_row),
         )))
     })
     .await?;
     Ok(opened)
+}
+
+/// The row groups, and rows within the first, that come after row `after_row` (1-based rows;
+/// 0: all of them).
+pub fn rows_after(row_counts: &[u64], after_row: u64) -> Vec<RowGroupSelection> {
+    let mut before = 0u64;
+    let mut selections = Vec::with_capacity(row_counts.len());
+    for (index, &rows) in row_counts.iter().enumerate() {
+        let skip = after_row.saturating_sub(before).min(rows);
+        before += rows;
+        if skip == rows {
+            continue;
+        }
+        let selection = (skip > 0).then(|| {
+            // Rows in one row group fit in usize wherever a row group fits in memory.
+            let skip = usize::try_from(skip).unwrap_or(usize::MAX);
+            let rest = usize::try_from(rows).unwrap_or(usize::MAX) - skip;
+            RowSelection::from(vec![RowSelector::skip(skip), RowSelector::select(rest)])
+        });
+        selections.push(RowGroupSelection::new(index, selection));
+    }
+    selections
 }
 
 /// Why reading metadata or a row group failed.
@@ -320,5 +362,29 @@ impl Iterator for RowGroupBatches {
                 }
             }
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::rows_after;
+    use parquet::arrow::arrow_reader::{RowSelection, RowSelector};
+    use parquet::arrow::push_decoder::RowGroupSelection;
+
+    fn whole(index: usize) -> RowGroupSelection {
+        RowGroupSelection::new(index, None)
+    }
+
+    #[test]
+    fn a_resume_skips_whole_row_groups_and_the_rows_read_of_the_next() {
+        assert_eq!(rows_after(&[10, 10, 5], 0), [whole(0), whole(1), whole(2)]);
+        assert_eq!(rows_after(&[10, 10, 5], 10), [whole(1), whole(2)]);
+        let rest = RowSelection::from(vec![RowSelector::skip(3), RowSelector::select(7)]);
+        assert_eq!(
+            rows_after(&[10, 10, 5], 13),
+            [RowGroupSelection::new(1, Some(rest)), whole(2)]
+        );
+        assert!(rows_after(&[10, 10, 5], 25).is_empty());
+        assert!(rows_after(&[10, 10, 5], 99).is_empty());
     }
 }

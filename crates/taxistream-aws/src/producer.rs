@@ -5,12 +5,15 @@ use crate::kinesis_sink::{KinesisSink, PutRecordsApi};
 use crate::retry::DeliveryStats;
 use crate::s3::{ObjectError, ObjectRef, S3Rejects, S3Store};
 use crate::settings::ProducerSettings;
+use crate::work::Continuation;
 use serde::Serialize;
 use std::sync::Arc;
 use taxistream_core::{Accounting, Format};
 use taxistream_pipeline::{
-    CountedSource, ProduceError, Progress, RejectSink, SeenTrips, TripSource, produce,
+    CountedSource, ProduceError, Produced, Progress, RejectSink, SeenTrips, TripSource,
+    produce_until,
 };
+use tokio::time::Instant;
 
 /// What producing one object did: the contract's accounting, and what it cost on the stream.
 #[derive(Debug, Clone, Serialize)]
@@ -23,10 +26,23 @@ pub struct ObjectReport {
     pub accounting: Accounting,
     /// PutRecords calls and retries.
     pub stream: DeliveryStats,
-    /// Where rejected rows went, when there were any.
+    /// Where rejected rows went, when there were any (this invocation's).
     pub rejects_object: Option<String>,
     /// Tables this object cannot feed, with the missing column: `(table, column)`.
     pub unavailable_analyses: Vec<(&'static str, &'static str)>,
+    /// Which invocation of this object this was: 0 for the first.
+    pub invocation: u32,
+    /// True when the object is done; false when a continuation goes on from here.
+    pub finished: bool,
+}
+
+/// What one invocation did with an object, and where the next one goes on if it stopped early.
+#[derive(Debug, Clone)]
+pub struct ObjectOutcome {
+    /// The report; its accounting counts every invocation of the object so far.
+    pub report: ObjectReport,
+    /// Set when it stopped before the end of the object.
+    pub continuation: Option<Continuation>,
 }
 
 /// Why an object was not produced.
@@ -44,6 +60,15 @@ pub enum ProduceObjectError {
         #[source]
         error: ProduceError,
     },
+    /// The object stopped early and its continuation could not be queued.
+    #[error("{source_name}: cannot queue its continuation")]
+    Continuation {
+        /// The object.
+        source_name: String,
+        /// What failed.
+        #[source]
+        error: taxistream_pipeline::PortError,
+    },
 }
 
 impl ProduceObjectError {
@@ -55,6 +80,7 @@ impl ProduceObjectError {
                 ProduceError::Input(_) => true,
                 ProduceError::Sink(error) | ProduceError::Rejects(error) => error.retryable(),
             },
+            ProduceObjectError::Continuation { error, .. } => error.retryable(),
         }
     }
 }
@@ -90,15 +116,23 @@ impl<K: PutRecordsApi + Clone> Producer<K> {
         key.starts_with(&self.settings.rejects_prefix)
     }
 
-    /// Where the rejects of `object` go: `<prefix><key>.rejects.csv`.
-    pub fn rejects_object(&self, object: &ObjectRef) -> ObjectRef {
+    /// Where the rejects of `object` go: `<prefix><key>.rejects.csv`, and for the rows of its
+    /// `invocation`-th continuation `<prefix><key>.continued-<invocation>.rejects.csv`.
+    pub fn rejects_object(&self, object: &ObjectRef, invocation: u32) -> ObjectRef {
+        let continued = match invocation {
+            0 => String::new(),
+            n => format!(".continued-{n}"),
+        };
         ObjectRef {
             bucket: self
                 .settings
                 .rejects_bucket
                 .clone()
                 .unwrap_or_else(|| object.bucket.clone()),
-            key: format!("{}{}.rejects.csv", self.settings.rejects_prefix, object.key),
+            key: format!(
+                "{}{}{continued}.rejects.csv",
+                self.settings.rejects_prefix, object.key
+            ),
         }
     }
 
@@ -107,12 +141,28 @@ impl<K: PutRecordsApi + Clone> Producer<K> {
         &self,
         object: &ObjectRef,
     ) -> Result<ObjectReport, ProduceObjectError> {
-        let (info, source) = self
+        Ok(self.produce_object_until(object, None, None).await?.report)
+    }
+
+    /// Reads `object` from the start, or from where `continued` says, and stops at the first
+    /// PutRecords call that ends at or after `until`: then the outcome carries the continuation.
+    /// Duplicates are told apart within one invocation: a trip repeated in a later invocation's
+    /// rows is sent again (the same item, written again) and counted as a trip there.
+    pub async fn produce_object_until(
+        &self,
+        object: &ObjectRef,
+        continued: Option<&Continuation>,
+        until: Option<Instant>,
+    ) -> Result<ObjectOutcome, ProduceObjectError> {
+        let from = continued.map(Continuation::read_from).unwrap_or_default();
+        let invocation = continued.map_or(0, |continuation| continuation.invocation);
+        let opened = self
             .s3
-            .open_trip_object(object, &self.settings.read)
+            .open_trip_object_from(object, &self.settings.read, &from)
             .await?;
+        let (info, source) = (opened.info, opened.source);
         let source_name = object.to_string();
-        let rejects_object = self.rejects_object(object);
+        let rejects_object = self.rejects_object(object, invocation);
         let mut rejects =
             S3Rejects::new(rejects_object, &self.settings.read.spill_dir).map_err(|error| {
                 ProduceObjectError::Produce {
@@ -120,8 +170,9 @@ impl<K: PutRecordsApi + Clone> Producer<K> {
                     error: ProduceError::Rejects(error),
                 }
             })?;
-        let (accounting, stream) = self
-            .produce_from(source, &source_name, &mut rejects)
+        let stop = move || until.is_some_and(|until| Instant::now() >= until);
+        let (produced, stream) = self
+            .produce_until(source, &source_name, &mut rejects, stop)
             .await?;
         let rejects_object =
             rejects
@@ -131,13 +182,30 @@ impl<K: PutRecordsApi + Clone> Producer<K> {
                     source_name: source_name.clone(),
                     error: ProduceError::Rejects(error),
                 })?;
-        Ok(ObjectReport {
-            source: source_name,
-            format: info.format,
-            accounting,
-            stream,
-            rejects_object: rejects_object.map(|object| object.to_string()),
-            unavailable_analyses: info.unavailable_analyses,
+        let mut accounting = continued
+            .map(|continuation| continuation.accounting.clone())
+            .unwrap_or_default();
+        accounting.merge(&produced.accounting);
+        let continuation = (!produced.finished).then(|| Continuation {
+            bucket: object.bucket.clone(),
+            key: object.key.clone(),
+            etag: opened.etag,
+            after_line: produced.last_line.max(from.after_line),
+            invocation: invocation + 1,
+            accounting: accounting.clone(),
+        });
+        Ok(ObjectOutcome {
+            report: ObjectReport {
+                source: source_name,
+                format: info.format,
+                accounting,
+                stream,
+                rejects_object: rejects_object.map(|object| object.to_string()),
+                unavailable_analyses: info.unavailable_analyses,
+                invocation,
+                finished: produced.finished,
+            },
+            continuation,
         })
     }
 
@@ -148,6 +216,19 @@ impl<K: PutRecordsApi + Clone> Producer<K> {
         source_name: &str,
         rejects: &mut J,
     ) -> Result<(Accounting, DeliveryStats), ProduceObjectError> {
+        let (produced, stream) = self
+            .produce_until(source, source_name, rejects, || false)
+            .await?;
+        Ok((produced.accounting, stream))
+    }
+
+    async fn produce_until<T: TripSource + Send, J: RejectSink>(
+        &self,
+        source: T,
+        source_name: &str,
+        rejects: &mut J,
+        stop: impl Fn() -> bool,
+    ) -> Result<(Produced, DeliveryStats), ProduceObjectError> {
         let mut sink = KinesisSink::new(
             self.kinesis.clone(),
             &self.settings.stream,
@@ -155,12 +236,19 @@ impl<K: PutRecordsApi + Clone> Producer<K> {
         );
         let mut seen = SeenTrips::default();
         let source = CountedSource::new(source, Arc::clone(&self.progress));
-        let accounting = produce(source, source_name, Some(&mut seen), &mut sink, rejects)
-            .await
-            .map_err(|error| ProduceObjectError::Produce {
-                source_name: source_name.to_owned(),
-                error,
-            })?;
-        Ok((accounting, sink.stats()))
+        let produced = produce_until(
+            source,
+            source_name,
+            Some(&mut seen),
+            &mut sink,
+            rejects,
+            stop,
+        )
+        .await
+        .map_err(|error| ProduceObjectError::Produce {
+            source_name: source_name.to_owned(),
+            error,
+        })?;
+        Ok((produced, sink.stats()))
     }
 }

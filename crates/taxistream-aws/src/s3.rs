@@ -12,7 +12,8 @@ use bytes::Bytes;
 use std::io::{self, BufWriter, Read};
 use std::path::{Path, PathBuf};
 use std::time::Duration;
-use taxistream_core::{InputError, RowRejection, open_stream};
+use taxistream_core::read::open_stream_after;
+use taxistream_core::{InputError, RowRejection};
 use taxistream_pipeline::{
     BackgroundSource, PortError, RejectSink, RejectsCsv, SourceInfo, open_in_background,
 };
@@ -62,6 +63,26 @@ pub struct ReadSettings {
     pub spill_dir: PathBuf,
     /// Threads converting CSV rows.
     pub reader_workers: usize,
+}
+
+/// Where to start reading an object.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct ReadFrom {
+    /// Rows on this line (Parquet: row number) and before were read already; 0: none.
+    pub after_line: u64,
+    /// The version to read (an earlier invocation's); `None`: the current one.
+    pub etag: Option<String>,
+}
+
+/// An object opened for reading.
+#[derive(Debug)]
+pub struct OpenedObject {
+    /// Its format and what it lacks.
+    pub info: SourceInfo,
+    /// Its rows.
+    pub source: BackgroundSource,
+    /// The version being read.
+    pub etag: Option<String>,
 }
 
 /// Why an object could not be read.
@@ -121,19 +142,44 @@ impl S3Store {
         object: &ObjectRef,
         settings: &ReadSettings,
     ) -> Result<(SourceInfo, BackgroundSource), ObjectError> {
+        let opened = self
+            .open_trip_object_from(object, settings, &ReadFrom::default())
+            .await?;
+        Ok((opened.info, opened.source))
+    }
+
+    /// Opens a trip object where an earlier invocation stopped: the rows on `from.after_line`
+    /// and before are skipped (Parquet: their row groups are not fetched; CSV: read again, not
+    /// converted), and only the version `from.etag` is read.
+    pub async fn open_trip_object_from(
+        &self,
+        object: &ObjectRef,
+        settings: &ReadSettings,
+        from: &ReadFrom,
+    ) -> Result<OpenedObject, ObjectError> {
         let source_name = object.to_string();
-        let (ranged, tail) = RangedObject::tail(self.client.clone(), object).await?;
+        let (ranged, tail) =
+            RangedObject::tail(self.client.clone(), object, from.etag.clone()).await?;
+        let etag = tail.etag.clone();
+        let opened = |(info, source)| OpenedObject { info, source, etag };
         if tail.is_parquet() {
-            return open_parquet(ranged, tail, source_name).await;
+            return open_parquet(ranged, tail, source_name, from.after_line)
+                .await
+                .map(opened);
         }
-        let workers = settings.reader_workers;
+        let (workers, after) = (settings.reader_workers, from.after_line);
         if tail.is_whole() {
             let bytes = tail.bytes;
-            let opened = open_in_background(source_name.clone(), move || {
-                open_stream(Box::new(io::Cursor::new(bytes)), source_name, workers)
+            let source = open_in_background(source_name.clone(), move || {
+                open_stream_after(
+                    Box::new(io::Cursor::new(bytes)),
+                    source_name,
+                    workers,
+                    after,
+                )
             })
             .await?;
-            return Ok(opened);
+            return Ok(opened(source));
         }
         let output = self
             .client
@@ -145,11 +191,11 @@ impl S3Store {
             .await
             .map_err(|error| get_object_error(object, &error))?;
         let body = pump_body(output.body, self.body_stall);
-        let opened = open_in_background(source_name.clone(), move || {
-            open_stream(Box::new(body), source_name, workers)
+        let source = open_in_background(source_name.clone(), move || {
+            open_stream_after(Box::new(body), source_name, workers, after)
         })
         .await?;
-        Ok(opened)
+        Ok(opened(source))
     }
 
     /// Writes an object.

@@ -21,6 +21,13 @@ pub const SPILL_DIR: &str = "TAXISTREAM_SPILL_DIR";
 pub const DEADLINE_MARGIN_SECONDS: &str = "TAXISTREAM_DEADLINE_MARGIN_SECONDS";
 /// The default deadline margin: time to upload rejects and answer after the last write.
 pub const DEFAULT_DEADLINE_MARGIN: Duration = Duration::from_secs(5);
+/// The producer's work queue URL (continuations); unset: no continuations.
+pub const WORK_QUEUE_URL: &str = "TAXISTREAM_WORK_QUEUE_URL";
+/// Seconds a producer invocation works before it continues in a new one; unset: no cap.
+pub const MAX_WORK_SECONDS: &str = "TAXISTREAM_MAX_WORK_SECONDS";
+/// The producer's default deadline margin: time to send its last batch (with retries), upload
+/// its rejects and queue its continuation.
+pub const DEFAULT_PRODUCER_DEADLINE_MARGIN: Duration = Duration::from_secs(60);
 /// The table-name variables, in the order of [`Table::ALL`].
 pub const TABLE_VARIABLES: [&str; 3] = [
     "TAXISTREAM_TABLE_HIGH_VALUE_TRIPS",
@@ -92,6 +99,12 @@ pub struct ProducerSettings {
     pub read: ReadSettings,
     /// Retries of PutRecords.
     pub retry: RetryPolicy,
+    /// The work queue continuations go to; without it an invocation reads its object to the end.
+    pub work_queue_url: Option<String>,
+    /// The longest an invocation works before it continues in a new one (besides its deadline).
+    pub max_work: Option<Duration>,
+    /// How long before the invocation's end it stops and queues a continuation.
+    pub deadline_margin: Duration,
 }
 
 impl ProducerSettings {
@@ -111,6 +124,16 @@ impl ProducerSettings {
                 reader_workers: std::thread::available_parallelism().map_or(1, usize::from),
             },
             retry: RetryPolicy::default(),
+            work_queue_url: env.get(WORK_QUEUE_URL),
+            max_work: match env.get(MAX_WORK_SECONDS) {
+                None => None,
+                Some(_) => Some(seconds(env, MAX_WORK_SECONDS, Duration::ZERO)?),
+            },
+            deadline_margin: seconds(
+                env,
+                DEADLINE_MARGIN_SECONDS,
+                DEFAULT_PRODUCER_DEADLINE_MARGIN,
+            )?,
         })
     }
 }

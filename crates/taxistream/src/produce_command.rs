@@ -62,6 +62,8 @@ pub async fn produce(args: ProduceArgs) -> anyhow::Result<()> {
                     stream,
                     rejects_object: None,
                     unavailable_analyses,
+                    invocation: 0,
+                    finished: true,
                 }
             }
         };

@@ -4,6 +4,7 @@
 
 use taxistream_e2e::moto as common;
 
+mod continued;
 mod events;
 mod faults;
 mod limits;

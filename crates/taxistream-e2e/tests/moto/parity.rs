@@ -6,6 +6,7 @@ use crate::limits::{StrictDynamo, StrictKinesis};
 use std::collections::BTreeSet;
 use std::path::Path;
 use taxistream_aws::{Consumer, Producer, S3Store};
+use taxistream_pipeline::StreamRecord;
 
 /// Lambda's default batch size for a Kinesis event source.
 const LAMBDA_BATCH: usize = 100;
@@ -58,12 +59,19 @@ pub async fn assert_parity_with(
         "{name}"
     );
 
+    consume_and_compare(pipeline, &records, local).await;
+}
+
+/// Runs the consumer handler on `records` in Lambda-sized batches and compares the tables with
+/// the local run of `local`.
+pub async fn consume_and_compare(pipeline: &Pipeline, records: &[StreamRecord], local: &Path) {
+    let name = local.display().to_string();
     let consumer = Consumer::new(
         StrictDynamo(pipeline.dynamodb.clone()),
         pipeline.s3_store(),
         pipeline.consumer_settings(),
     );
-    for event in kinesis_events(&records, LAMBDA_BATCH) {
+    for event in kinesis_events(records, LAMBDA_BATCH) {
         let (response, report) = lambda_kinesis_consumer::handle(&consumer, &event, None).await;
         assert!(
             response.batch_item_failures.is_empty(),

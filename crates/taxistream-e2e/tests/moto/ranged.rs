@@ -43,7 +43,7 @@ impl Intercept for RecordedRequests {
 }
 
 /// `source` rewritten with row groups of at most `rows` rows.
-fn with_row_groups_of(source: &Path, rows: usize, out: &Path) -> usize {
+pub fn with_row_groups_of(source: &Path, rows: usize, out: &Path) -> usize {
     let reader = ParquetRecordBatchReaderBuilder::try_new(std::fs::File::open(source).unwrap())
         .unwrap()
         .build()

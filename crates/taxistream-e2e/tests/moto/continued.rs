@@ -1,0 +1,115 @@
+//! An object not done by its invocation's deadline goes on through the work queue (a real SQS
+//! queue in moto), invocation after invocation, and the tables end as `taxistream run`'s.
+
+use crate::common::{Pipeline, s3_event, sdk_config, testdata, unique};
+use crate::parity::consume_and_compare;
+use crate::ranged::with_row_groups_of;
+use lambda_kinesis_producer::{SqsEvent, Work, handle_with, handle_work};
+use std::path::Path;
+use taxistream_aws::{Producer, SqsWorkQueue};
+use tokio::time::Instant;
+
+/// Produces `body` as `key` with every invocation stopping after its first PutRecords call,
+/// following the continuations on the queue; returns the number of invocations.
+async fn produce_in_continuations(pipeline: &Pipeline, key: &str, body: Vec<u8>) -> u32 {
+    pipeline.upload(key, body).await;
+    let sqs = aws_sdk_sqs::Client::new(&sdk_config().await);
+    let url = sqs
+        .create_queue()
+        .queue_name(unique("work"))
+        .send()
+        .await
+        .unwrap()
+        .queue_url
+        .unwrap();
+    let queue = SqsWorkQueue::new(sqs.clone(), url.clone());
+    let producer = Producer::new(
+        pipeline.s3_store(),
+        pipeline.kinesis.clone(),
+        pipeline.producer_settings(),
+    );
+    // A deadline already reached: stop at the first batch boundary.
+    let work = Work {
+        queue: &queue,
+        until: Instant::now(),
+    };
+    let response = handle_with(&producer, &s3_event(&pipeline.bucket, key), Some(&work))
+        .await
+        .unwrap_or_else(|error| panic!("{error:?}"));
+    assert!(!response.objects[0].finished, "{response:?}");
+    let mut invocations = 1;
+    loop {
+        let received = sqs
+            .receive_message()
+            .queue_url(&url)
+            .max_number_of_messages(1)
+            .send()
+            .await
+            .unwrap();
+        let Some(message) = received.messages.unwrap_or_default().pop() else {
+            break;
+        };
+        let event: SqsEvent = serde_json::from_value(serde_json::json!({
+            "Records": [{
+                "messageId": message.message_id.clone().unwrap(),
+                "body": message.body.clone().unwrap(),
+                "eventSource": "aws:sqs",
+            }]
+        }))
+        .unwrap();
+        let response = handle_work(&producer, &event, &work).await;
+        assert!(response.batch_item_failures.is_empty(), "{response:?}");
+        sqs.delete_message()
+            .queue_url(&url)
+            .receipt_handle(message.receipt_handle.unwrap())
+            .send()
+            .await
+            .unwrap();
+        invocations += 1;
+        assert!(invocations < 1_000, "no end to the continuations");
+    }
+    invocations
+}
+
+async fn assert_continued_like_run(key: &str, body: Vec<u8>, local: &Path, rows: u64) {
+    let pipeline = Pipeline::create(2).await;
+    let invocations = produce_in_continuations(&pipeline, key, body).await;
+    // At least one PutRecords call of 500 records per invocation.
+    assert!(
+        u64::from(invocations) >= rows / 500,
+        "{key}: {invocations} invocations"
+    );
+    let records = pipeline.read_stream().await;
+    consume_and_compare(&pipeline, &records, local).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_csv_object_continued_many_times_gives_the_tables_of_run() {
+    let name = "yellow_tripdata_2025-01_first10k.csv";
+    let path = testdata(name);
+    let body = std::fs::read(&path).unwrap();
+    assert_continued_like_run("incoming/continued.csv", body, &path, 10_000).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_gzip_csv_object_continued_many_times_gives_the_tables_of_run() {
+    let name = "yellow_tripdata_2020-01_head499_tail500.csv";
+    let path = testdata(name);
+    let mut gzip = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::fast());
+    std::io::Write::write_all(&mut gzip, &std::fs::read(&path).unwrap()).unwrap();
+    let body = gzip.finish().unwrap();
+    assert_continued_like_run("incoming/continued.csv.gz", body, &path, 999).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_parquet_object_in_row_groups_continued_many_times_gives_the_tables_of_run() {
+    let dir = tempfile::tempdir().unwrap();
+    let file = dir.path().join("groups.parquet");
+    with_row_groups_of(
+        &testdata("yellow_tripdata_2025-01_first10k.parquet"),
+        700,
+        &file,
+    );
+    let body = std::fs::read(&file).unwrap();
+    assert_continued_like_run("incoming/continued.parquet", body, &file, 10_000).await;
+}
