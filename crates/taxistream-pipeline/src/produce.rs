@@ -85,7 +85,8 @@ where
     let mut ahead = Vec::with_capacity(LOOKAHEAD_ROWS);
     // The source is not asked again after its end or an error.
     let mut ended = false;
-    loop {
+    let mut finished = true;
+    'reading: loop {
         while !ended && ahead.len() < LOOKAHEAD_ROWS {
             match source.next_item().await {
                 Some(Err(error)) => {
@@ -124,15 +125,9 @@ where
                             if let Some(full) = batch.push(record, S::billed_size) {
                                 sink.put_records(full).await.map_err(ProduceError::Sink)?;
                                 if stop() {
-                                    let rest = batch.take();
-                                    if !rest.is_empty() {
-                                        sink.put_records(rest).await.map_err(ProduceError::Sink)?;
-                                    }
-                                    return Ok(Produced {
-                                        accounting,
-                                        last_line,
-                                        finished: false,
-                                    });
+                                    // The rows still ahead are left unread.
+                                    finished = false;
+                                    break 'reading;
                                 }
                             }
                             continue;
@@ -160,7 +155,7 @@ where
     Ok(Produced {
         accounting,
         last_line,
-        finished: true,
+        finished,
     })
 }
 

@@ -4,6 +4,7 @@
 
 use crate::common::{Pipeline, fast_retries, kinesis_events, local_tables, s3_event, testdata};
 use crate::limits::{StrictDynamo, StrictKinesis};
+use aws_lambda_events::kinesis::KinesisEvent;
 use std::collections::BTreeSet;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicU32, Ordering};
@@ -216,13 +217,16 @@ async fn stream_failures_that_outlast_the_retries_fail_the_invocation() {
     );
 }
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn table_failures_that_outlast_the_retries_name_the_first_record_not_written() {
-    let name = "yellow_tripdata_2021-01_head99.csv";
+/// 99 trips of 2021.
+const HEAD99: &str = "yellow_tripdata_2021-01_head99.csv";
+
+/// A new pipeline with the trips of [`HEAD99`] produced to its stream: the records, and the
+/// consumer event of all of them.
+async fn head99_on_the_stream() -> (Pipeline, Vec<StreamRecord>, KinesisEvent) {
     let pipeline = Pipeline::create(1).await;
-    let key = format!("incoming/{name}");
+    let key = format!("incoming/{HEAD99}");
     pipeline
-        .upload(&key, std::fs::read(testdata(name)).unwrap())
+        .upload(&key, std::fs::read(testdata(HEAD99)).unwrap())
         .await;
     let producer = Producer::new(
         pipeline.s3_store(),
@@ -234,6 +238,12 @@ async fn table_failures_that_outlast_the_retries_name_the_first_record_not_writt
         .unwrap_or_else(|error| panic!("producer: {error:?}"));
     let records = pipeline.read_stream().await;
     let event = kinesis_events(&records, 100).remove(0);
+    (pipeline, records, event)
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn table_failures_that_outlast_the_retries_name_the_first_record_not_written() {
+    let (pipeline, records, event) = head99_on_the_stream().await;
 
     let mut settings = pipeline.consumer_settings();
     settings.retry = fast_retries(3);
@@ -273,7 +283,7 @@ async fn table_failures_that_outlast_the_retries_name_the_first_record_not_writt
     assert!(response.batch_item_failures.is_empty());
     assert_eq!(
         pipeline.dump_tables().await,
-        local_tables(&testdata(name)).await
+        local_tables(&testdata(HEAD99)).await
     );
 }
 
@@ -292,22 +302,7 @@ impl BatchWriteApi for HangingForOneTrip {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_batch_stuck_at_its_deadline_returns_the_first_record_not_written_in_time() {
-    let name = "yellow_tripdata_2021-01_head99.csv";
-    let pipeline = Pipeline::create(1).await;
-    let key = format!("incoming/{name}");
-    pipeline
-        .upload(&key, std::fs::read(testdata(name)).unwrap())
-        .await;
-    let producer = Producer::new(
-        pipeline.s3_store(),
-        pipeline.kinesis.clone(),
-        pipeline.producer_settings(),
-    );
-    lambda_kinesis_producer::handle(&producer, &s3_event(&pipeline.bucket, &key))
-        .await
-        .unwrap_or_else(|error| panic!("producer: {error:?}"));
-    let records = pipeline.read_stream().await;
-    let event = kinesis_events(&records, 100).remove(0);
+    let (pipeline, records, event) = head99_on_the_stream().await;
 
     // Default retries (seconds of backoff), and a call that never answers: only the deadline
     // ends this batch.
