@@ -104,7 +104,14 @@ pub async fn handle_work<K: PutRecordsApi + Clone, Q: WorkQueue>(
                             "produced {object}"
                         );
                     })
-                    .map_err(|error| ErrorChain(&error).to_string())
+                    .or_else(|error| match error {
+                        // Deleted since: nothing is left to send, and retrying cannot help.
+                        ProduceObjectError::Object(taxistream_aws::ObjectError::Missing(_)) => {
+                            tracing::warn!(%object, "skipped: no such object (deleted since)");
+                            Ok(())
+                        }
+                        error => Err(ErrorChain(&error).to_string()),
+                    })
             }
             Err(error) => Err(ErrorChain(&error).to_string()),
         };

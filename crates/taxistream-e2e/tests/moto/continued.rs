@@ -13,16 +13,7 @@ use tokio::time::Instant;
 /// following the continuations on the queue; returns the number of invocations.
 async fn produce_in_continuations(pipeline: &Pipeline, key: &str, body: Vec<u8>) -> u32 {
     pipeline.upload(key, body).await;
-    let sqs = aws_sdk_sqs::Client::new(&sdk_config().await);
-    let url = sqs
-        .create_queue()
-        .queue_name(unique("work"))
-        .send()
-        .await
-        .unwrap()
-        .queue_url
-        .unwrap();
-    let queue = SqsWorkQueue::new(sqs.clone(), url.clone());
+    let (sqs, url, queue) = work_queue().await;
     let producer = Producer::new(
         pipeline.s3_store(),
         pipeline.kinesis.clone(),
@@ -49,14 +40,7 @@ async fn produce_in_continuations(pipeline: &Pipeline, key: &str, body: Vec<u8>)
         let Some(message) = received.messages.unwrap_or_default().pop() else {
             break;
         };
-        let event: SqsEvent = serde_json::from_value(serde_json::json!({
-            "Records": [{
-                "messageId": message.message_id.clone().unwrap(),
-                "body": message.body.clone().unwrap(),
-                "eventSource": "aws:sqs",
-            }]
-        }))
-        .unwrap();
+        let event = sqs_event(&message);
         let response = handle_work(&producer, &event, &work).await;
         assert!(response.batch_item_failures.is_empty(), "{response:?}");
         sqs.delete_message()
@@ -112,4 +96,79 @@ async fn a_parquet_object_in_row_groups_continued_many_times_gives_the_tables_of
     );
     let body = std::fs::read(&file).unwrap();
     assert_continued_like_run("incoming/continued.parquet", body, &file, 10_000).await;
+}
+
+/// A new work queue in moto: its client, its URL, and the producer's handle on it.
+async fn work_queue() -> (aws_sdk_sqs::Client, String, SqsWorkQueue) {
+    let sqs = aws_sdk_sqs::Client::new(&sdk_config().await);
+    let url = sqs
+        .create_queue()
+        .queue_name(unique("work"))
+        .send()
+        .await
+        .unwrap()
+        .queue_url
+        .unwrap();
+    let queue = SqsWorkQueue::new(sqs.clone(), url.clone());
+    (sqs, url, queue)
+}
+
+/// The event Lambda would deliver for `message`.
+fn sqs_event(message: &aws_sdk_sqs::types::Message) -> SqsEvent {
+    serde_json::from_value(serde_json::json!({
+        "Records": [{
+            "messageId": message.message_id.clone().unwrap(),
+            "body": message.body.clone().unwrap(),
+            "eventSource": "aws:sqs",
+        }]
+    }))
+    .unwrap()
+}
+
+#[tokio::test]
+async fn a_continuation_of_an_object_deleted_since_is_skipped_not_retried() {
+    let pipeline = Pipeline::create(1).await;
+    let key = "incoming/deleted.csv";
+    pipeline
+        .upload(
+            key,
+            std::fs::read(testdata("yellow_tripdata_2025-01_first10k.csv")).unwrap(),
+        )
+        .await;
+    let (sqs, url, queue) = work_queue().await;
+    let producer = Producer::new(
+        pipeline.s3_store(),
+        pipeline.kinesis.clone(),
+        pipeline.producer_settings(),
+    );
+    let work = Work {
+        queue: &queue,
+        until: Instant::now(),
+    };
+    handle_with(&producer, &s3_event(&pipeline.bucket, key), Some(&work))
+        .await
+        .unwrap_or_else(|error| panic!("{error:?}"));
+    let message = sqs
+        .receive_message()
+        .queue_url(&url)
+        .send()
+        .await
+        .unwrap()
+        .messages
+        .unwrap_or_default()
+        .pop()
+        .expect("a continuation was queued");
+    aws_sdk_s3::Client::new(&sdk_config().await)
+        .delete_object()
+        .bucket(&pipeline.bucket)
+        .key(key)
+        .send()
+        .await
+        .unwrap();
+    let response = handle_work(&producer, &sqs_event(&message), &work).await;
+    assert!(response.batch_item_failures.is_empty(), "{response:?}");
+    let mut unreadable = message.clone();
+    unreadable.body = Some("{\"bucket\": 3}".to_owned());
+    let response = handle_work(&producer, &sqs_event(&unreadable), &work).await;
+    assert_eq!(response.batch_item_failures.len(), 1, "{response:?}");
 }
