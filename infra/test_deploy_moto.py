@@ -93,6 +93,7 @@ class Deployment:
             "BucketName": self.bucket,
             "InputPrefix": "uploads/",
             "RejectsPrefix": "bad-rows/",
+            "ReportsPrefix": "run-reports/",
             "StreamMode": "PROVISIONED",
             "ShardCount": "2",
             "BatchSize": "250",
@@ -252,6 +253,7 @@ def test_outputs_name_the_created_resources(deployed: Deployment) -> None:
     assert outputs["BucketName"] == deployed.bucket
     assert outputs["UploadLocation"] == f"s3://{deployed.bucket}/uploads/"
     assert outputs["RejectsLocation"] == f"s3://{deployed.bucket}/bad-rows/"
+    assert outputs["ReportsLocation"] == f"s3://{deployed.bucket}/run-reports/"
     assert outputs["StreamName"] == "taxi_trips"
     assert outputs["StreamArn"] == stream["StreamARN"]
     tables = set(deployed.client("dynamodb").list_tables()["TableNames"])
@@ -558,6 +560,7 @@ def test_function_environments_carry_this_deployments_settings(deployed: Deploym
         "TAXISTREAM_STREAM": "taxi_trips",
         "TAXISTREAM_REJECTS_BUCKET": deployed.bucket,
         "TAXISTREAM_REJECTS_PREFIX": "bad-rows/",
+        "TAXISTREAM_REPORTS_PREFIX": "run-reports/",
         # The queue's URL as CloudFormation gives it (!Ref WorkQueue), the same as the stack's output.
         "TAXISTREAM_WORK_QUEUE_URL": outputs["WorkQueueUrl"],
         "TAXISTREAM_MAX_WORK_SECONDS": "600",

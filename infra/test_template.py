@@ -77,6 +77,8 @@ EXPECTED_GRANTS = {
         # Only to tell a deleted input object (NoSuchKey) from a forbidden one.
         ("s3:ListBucket", f"arn:aws:s3:::{EXAMPLE_BUCKET}", '{"StringLike": {"s3:prefix": "incoming/*"}}'),
         ("s3:PutObject", f"arn:aws:s3:::{EXAMPLE_BUCKET}/rejects/incoming/*"),
+        # Each invocation's report of the object it read (taxistream status).
+        ("s3:PutObject", f"arn:aws:s3:::{EXAMPLE_BUCKET}/reports/incoming/*"),
         ("sqs:SendMessage", f"arn:aws:sqs:{REGION}:{ACCOUNT_ID}:lambda-kinesis-producer-dlq"),
         *{(action, WORK_QUEUE_ARN) for action in WORK_QUEUE_SEND | WORK_QUEUE_POLL},
         (
@@ -421,20 +423,24 @@ def test_producer_is_triggered_by_trip_files_under_the_input_prefix_only(
         assert not triggers(key), key
 
 
-def test_rejects_can_never_lie_inside_the_input_prefix(source_template: dict[str, Any]) -> None:
-    """Both prefixes are one top-level folder and must differ (a CloudFormation Rule), so no rejects
-    key starts with the input prefix, whatever the user chooses."""
+def test_rejects_and_reports_can_never_lie_inside_the_input_prefix(source_template: dict[str, Any]) -> None:
+    """The prefixes are one top-level folder each and the output ones differ from the input one (a
+    CloudFormation Rule each), so no rejects or reports key starts with the input prefix, whatever the
+    user chooses."""
     parameters = source_template["Parameters"]
     pattern = re.compile(parameters["InputPrefix"]["AllowedPattern"])
     assert parameters["RejectsPrefix"]["AllowedPattern"] == parameters["InputPrefix"]["AllowedPattern"]
+    assert parameters["ReportsPrefix"]["AllowedPattern"] == parameters["InputPrefix"]["AllowedPattern"]
     for good in ("incoming/", "rejects/", "in-2025.x_y/"):
         assert pattern.fullmatch(good), good
     for bad in ("", "/", "incoming", "incoming/rejects/", "a/b/", "/incoming/"):
         assert not pattern.fullmatch(bad), bad
-    (assertion,) = source_template["Rules"]["RejectsNeverTriggerTheProducer"]["Assertions"]
-    assert assertion["Assert"] == {
-        "Fn::Not": [{"Fn::Equals": [{"Ref": "InputPrefix"}, {"Ref": "RejectsPrefix"}]}]
-    }
+    for rule, output in (
+        ("RejectsNeverTriggerTheProducer", "RejectsPrefix"),
+        ("ReportsNeverTriggerTheProducer", "ReportsPrefix"),
+    ):
+        (assertion,) = source_template["Rules"][rule]["Assertions"]
+        assert assertion["Assert"] == {"Fn::Not": [{"Fn::Equals": [{"Ref": "InputPrefix"}, {"Ref": output}]}]}
 
 
 def test_s3_may_invoke_the_producer_for_this_bucket_and_account_only(
@@ -575,6 +581,7 @@ def test_producer_environment(translated_template: dict[str, Any], resolver: Res
         "TAXISTREAM_STREAM": "taxi_trips",
         "TAXISTREAM_REJECTS_BUCKET": EXAMPLE_BUCKET,
         "TAXISTREAM_REJECTS_PREFIX": "rejects/",
+        "TAXISTREAM_REPORTS_PREFIX": "reports/",
         "TAXISTREAM_WORK_QUEUE_URL": WORK_QUEUE_URL,
         # Empty: no cap but the invocation's deadline.
         "TAXISTREAM_MAX_WORK_SECONDS": "",

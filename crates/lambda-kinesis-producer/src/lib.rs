@@ -99,9 +99,8 @@ pub async fn handle_with<K: PutRecordsApi + Clone, Q: WorkQueue>(
                 continue;
             }
         };
-        if producer.is_rejects_key(&object.key) {
-            let reason =
-                "under the rejects prefix: written by this function, never read".to_owned();
+        if let Some(output) = producer.own_output_of(&object.key) {
+            let reason = format!("under the {output} prefix: written by this function, never read");
             tracing::warn!(%object, %reason, "skipped");
             response.skipped.push(Skipped {
                 object: object.to_string(),

@@ -1,5 +1,7 @@
 //! The producer function's entry point: settings and clients once per cold start, then events:
 //! S3 object-created events, and continuations from its work queue.
+// The handler future nests the SDK's deeply: its layout needs more than the default 128 levels.
+#![recursion_limit = "256"]
 
 use aws_lambda_events::s3::S3Event;
 use lambda_kinesis_producer::{SqsEvent, Work, handle_with, handle_work};

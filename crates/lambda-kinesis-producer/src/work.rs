@@ -61,7 +61,7 @@ pub async fn produce_and_continue<K: PutRecordsApi + Clone, Q: WorkQueue>(
 ) -> Result<ObjectReport, ProduceObjectError> {
     let until = work.map(|work| work.until);
     let outcome = producer
-        .produce_object_until(object, continued, until)
+        .produce_object_until(object, continued, until, work.map(|work| work.queue))
         .await?;
     if let (Some(continuation), Some(work)) = (&outcome.continuation, work) {
         work.queue
@@ -75,6 +75,12 @@ pub async fn produce_and_continue<K: PutRecordsApi + Clone, Q: WorkQueue>(
             after_line = continuation.after_line,
             invocation = continuation.invocation,
             "{object}: continued in a new invocation"
+        );
+    } else if let Some(through_line) = outcome.report.through_line {
+        tracing::info!(
+            through_line,
+            invocations = outcome.report.invocation + 1,
+            "{object}: a part done (`taxistream status` tells when all are)"
         );
     } else {
         tracing::info!(

@@ -6,15 +6,14 @@
 //! decodes it ([`ParquetTripReader`]).
 
 use crate::error::port_error;
+use crate::parquet_parts::{RowGroupSize, RowRange, plan_parts, rows_between};
 use crate::s3::{ObjectError, ObjectRef, get_object_error};
 use arrow_array::RecordBatch;
 use arrow_schema::ArrowError;
 use bytes::Bytes;
 use parquet::DecodeResult;
-use parquet::arrow::arrow_reader::{
-    ArrowReaderMetadata, ParquetRecordBatchReader, RowSelection, RowSelector,
-};
-use parquet::arrow::push_decoder::{ParquetPushDecoderBuilder, RowGroupSelection};
+use parquet::arrow::arrow_reader::{ArrowReaderMetadata, ParquetRecordBatchReader};
+use parquet::arrow::push_decoder::ParquetPushDecoderBuilder;
 use parquet::file::metadata::{PageIndexPolicy, ParquetMetaDataPushDecoder};
 use std::ops::Range;
 use std::sync::Arc;
@@ -161,14 +160,16 @@ impl RangedObject {
 }
 
 /// Opens a Parquet object: decodes its metadata (fetching what the tail lacks) and checks its
-/// columns here, then reads its row groups on a blocking thread as they are fetched. Rows
-/// `1..=after_row` (read by an earlier invocation) are skipped: their row groups are not fetched.
+/// columns here, then reads its row groups on a blocking thread as they are fetched. Only the
+/// row groups holding `rows` are fetched. With `part_bytes`, an object read from its start is
+/// split into parts of whole row groups (see [`plan_parts`]): only the first is read here.
 pub async fn open_parquet(
     object: RangedObject,
     tail: ObjectTail,
     source_name: String,
-    after_row: u64,
-) -> Result<(SourceInfo, BackgroundSource), ObjectError> {
+    rows: RowRange,
+    part_bytes: Option<u64>,
+) -> Result<OpenedParquet, ObjectError> {
     let invalid = |detail: String| InputError::Parquet {
         source_name: source_name.clone(),
         detail,
@@ -182,13 +183,22 @@ pub async fn open_parquet(
     let metadata = ArrowReaderMetadata::try_new(Arc::new(metadata), ParquetTripReader::options())
         .map_err(|error| invalid(error.to_string()))?;
     let columns = ParquetTripReader::check_schema(metadata.schema(), &source_name)?;
-    let row_counts: Vec<u64> = metadata
+    let groups: Vec<RowGroupSize> = metadata
         .metadata()
         .row_groups()
         .iter()
-        .map(|group| u64::try_from(group.num_rows()).unwrap_or(0))
+        .map(|group| RowGroupSize {
+            rows: u64::try_from(group.num_rows()).unwrap_or(0),
+            bytes: u64::try_from(group.compressed_size()).unwrap_or(0),
+        })
         .collect();
-    let selections = rows_after(&row_counts, after_row);
+    let mut other_parts = match part_bytes {
+        Some(part_bytes) if rows == RowRange::default() => plan_parts(&groups, part_bytes),
+        _ => vec![rows],
+    };
+    let rows = other_parts.remove(0);
+    let row_counts: Vec<u64> = groups.iter().map(|group| group.rows).collect();
+    let selections = rows_between(&row_counts, rows);
     let (sender, receiver) = mpsc::channel(ROW_GROUPS_AHEAD);
     if selections.is_empty() {
         // Every row was read before: nothing to fetch.
@@ -209,33 +219,28 @@ pub async fn open_parquet(
             ended: false,
         };
         Ok(TripReader::Parquet(Box::new(
-            ParquetTripReader::with_columns(columns, Box::new(batches), name, after_row),
+            ParquetTripReader::with_columns(columns, Box::new(batches), name, rows.after),
         )))
     })
     .await?;
-    Ok(opened)
+    Ok(OpenedParquet {
+        info: opened.0,
+        source: opened.1,
+        rows,
+        other_parts,
+    })
 }
 
-/// The row groups, and rows within the first, that come after row `after_row` (1-based rows;
-/// 0: all of them).
-pub fn rows_after(row_counts: &[u64], after_row: u64) -> Vec<RowGroupSelection> {
-    let mut before = 0u64;
-    let mut selections = Vec::with_capacity(row_counts.len());
-    for (index, &rows) in row_counts.iter().enumerate() {
-        let skip = after_row.saturating_sub(before).min(rows);
-        before += rows;
-        if skip == rows {
-            continue;
-        }
-        let selection = (skip > 0).then(|| {
-            // Rows in one row group fit in usize wherever a row group fits in memory.
-            let skip = usize::try_from(skip).unwrap_or(usize::MAX);
-            let rest = usize::try_from(rows).unwrap_or(usize::MAX) - skip;
-            RowSelection::from(vec![RowSelector::skip(skip), RowSelector::select(rest)])
-        });
-        selections.push(RowGroupSelection::new(index, selection));
-    }
-    selections
+/// A Parquet object opened: the rows of its first part stream from a blocking thread.
+pub struct OpenedParquet {
+    /// Its columns.
+    pub info: SourceInfo,
+    /// The rows read.
+    pub source: BackgroundSource,
+    /// Which rows: the range asked for, or the first part's.
+    pub rows: RowRange,
+    /// The object's other parts, when it was split: each for another invocation.
+    pub other_parts: Vec<RowRange>,
 }
 
 /// Why reading metadata or a row group failed.
@@ -362,29 +367,5 @@ impl Iterator for RowGroupBatches {
                 }
             }
         }
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    use super::rows_after;
-    use parquet::arrow::arrow_reader::{RowSelection, RowSelector};
-    use parquet::arrow::push_decoder::RowGroupSelection;
-
-    fn whole(index: usize) -> RowGroupSelection {
-        RowGroupSelection::new(index, None)
-    }
-
-    #[test]
-    fn a_resume_skips_whole_row_groups_and_the_rows_read_of_the_next() {
-        assert_eq!(rows_after(&[10, 10, 5], 0), [whole(0), whole(1), whole(2)]);
-        assert_eq!(rows_after(&[10, 10, 5], 10), [whole(1), whole(2)]);
-        let rest = RowSelection::from(vec![RowSelector::skip(3), RowSelector::select(7)]);
-        assert_eq!(
-            rows_after(&[10, 10, 5], 13),
-            [RowGroupSelection::new(1, Some(rest)), whole(2)]
-        );
-        assert!(rows_after(&[10, 10, 5], 25).is_empty());
-        assert!(rows_after(&[10, 10, 5], 99).is_empty());
     }
 }

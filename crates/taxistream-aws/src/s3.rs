@@ -3,6 +3,7 @@
 
 use crate::error::port_error;
 use crate::parquet_object::{RangedObject, open_parquet};
+use crate::parquet_parts::RowRange;
 use crate::timeouts::SdkTimeouts;
 use aws_sdk_s3::config::http::HttpResponse;
 use aws_sdk_s3::error::SdkError;
@@ -65,13 +66,18 @@ pub struct ReadSettings {
     pub reader_workers: usize,
 }
 
-/// Where to start reading an object.
+/// Which rows of an object to read.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct ReadFrom {
     /// Rows on this line (Parquet: row number) and before were read already; 0: none.
     pub after_line: u64,
+    /// The last row to read (Parquet only: a part's end); `None`: to the end.
+    pub through_line: Option<u64>,
     /// The version to read (an earlier invocation's); `None`: the current one.
     pub etag: Option<String>,
+    /// Split a Parquet object into parts of whole row groups of at least this many compressed
+    /// bytes, and read only the first (see [`OpenedObject::other_parts`]).
+    pub split_into: Option<u64>,
 }
 
 /// An object opened for reading.
@@ -83,6 +89,10 @@ pub struct OpenedObject {
     pub source: BackgroundSource,
     /// The version being read.
     pub etag: Option<String>,
+    /// The last row read (a part's end); `None`: to the end of the object.
+    pub through_line: Option<u64>,
+    /// When the object was split into parts: the parts other than the one read here.
+    pub other_parts: Vec<RowRange>,
 }
 
 /// Why an object could not be read.
@@ -113,7 +123,7 @@ impl ObjectError {
 /// S3 operations of the pipeline.
 #[derive(Debug, Clone)]
 pub struct S3Store {
-    client: aws_sdk_s3::Client,
+    pub(crate) client: aws_sdk_s3::Client,
     /// The longest an object's body may go without sending a byte (the SDK's timeouts end when
     /// the response starts).
     body_stall: Duration,
@@ -161,12 +171,34 @@ impl S3Store {
         let (ranged, tail) =
             RangedObject::tail(self.client.clone(), object, from.etag.clone()).await?;
         let etag = tail.etag.clone();
-        let opened = |(info, source)| OpenedObject { info, source, etag };
         if tail.is_parquet() {
-            return open_parquet(ranged, tail, source_name, from.after_line)
-                .await
-                .map(opened);
+            let rows = RowRange {
+                after: from.after_line,
+                through: from.through_line,
+            };
+            let opened = open_parquet(ranged, tail, source_name, rows, from.split_into).await?;
+            return Ok(OpenedObject {
+                info: opened.info,
+                source: opened.source,
+                etag,
+                through_line: opened.rows.through,
+                other_parts: opened.other_parts,
+            });
         }
+        if from.through_line.is_some() {
+            // Only Parquet objects are split into parts: such a message was not written here.
+            return Err(ObjectError::Storage(PortError::refused_data(format!(
+                "{source_name}: a part of a CSV object was asked for; only Parquet objects are \
+                 read in parts"
+            ))));
+        }
+        let opened = |(info, source)| OpenedObject {
+            info,
+            source,
+            etag,
+            through_line: None,
+            other_parts: Vec::new(),
+        };
         let (workers, after) = (settings.reader_workers, from.after_line);
         if tail.is_whole() {
             let bytes = tail.bytes;

@@ -15,6 +15,12 @@ pub const STREAM: &str = "TAXISTREAM_STREAM";
 pub const REJECTS_BUCKET: &str = "TAXISTREAM_REJECTS_BUCKET";
 /// Rejects key prefix variable; default `rejects/`.
 pub const REJECTS_PREFIX: &str = "TAXISTREAM_REJECTS_PREFIX";
+/// Key prefix of the producer's per-invocation reports (`taxistream status`); default `reports/`.
+pub const REPORTS_PREFIX: &str = "TAXISTREAM_REPORTS_PREFIX";
+/// Compressed bytes of a part of a Parquet object split into parts; default 32 MiB.
+pub const PART_BYTES: &str = "TAXISTREAM_PART_BYTES";
+/// The default part size.
+pub const DEFAULT_PART_BYTES: u64 = 32 * 1024 * 1024;
 /// Directory rejected rows gather in before upload; default the system's temporary directory.
 pub const SPILL_DIR: &str = "TAXISTREAM_SPILL_DIR";
 /// Seconds before the invocation's end at which a function stops starting work; default 5.
@@ -48,6 +54,8 @@ pub const THRESHOLD_VARIABLES: [&str; 6] = [
 pub const DEFAULT_STREAM: &str = "taxi_trips";
 /// The default rejects prefix.
 pub const DEFAULT_REJECTS_PREFIX: &str = "rejects/";
+/// The default reports prefix.
+pub const DEFAULT_REPORTS_PREFIX: &str = "reports/";
 
 /// A setting that is missing or malformed.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
@@ -95,10 +103,15 @@ pub struct ProducerSettings {
     pub rejects_bucket: Option<String>,
     /// Key prefix of rejects objects; keys under it are never read as input.
     pub rejects_prefix: String,
+    /// Key prefix of the invocations' reports (in the rejects bucket); never read as input.
+    pub reports_prefix: String,
     /// How objects are read.
     pub read: ReadSettings,
     /// Retries of PutRecords.
     pub retry: RetryPolicy,
+    /// A Parquet object larger than this (compressed) is split into parts of whole row groups,
+    /// each queued for its own invocation (with a work queue only).
+    pub part_bytes: Option<u64>,
     /// The work queue continuations go to; without it an invocation reads its object to the end.
     pub work_queue_url: Option<String>,
     /// The longest an invocation works before it continues in a new one (besides its deadline).
@@ -109,7 +122,9 @@ pub struct ProducerSettings {
 
 impl ProducerSettings {
     /// From `TAXISTREAM_STREAM`, `TAXISTREAM_REJECTS_BUCKET`, `TAXISTREAM_REJECTS_PREFIX`,
-    /// `TAXISTREAM_SPILL_DIR`.
+    /// `TAXISTREAM_REPORTS_PREFIX`, `TAXISTREAM_SPILL_DIR`, `TAXISTREAM_WORK_QUEUE_URL`,
+    /// `TAXISTREAM_MAX_WORK_SECONDS`, `TAXISTREAM_DEADLINE_MARGIN_SECONDS` and
+    /// `TAXISTREAM_PART_BYTES`.
     pub fn from_env<F: Fn(&str) -> Option<String>>(
         env: &Environment<F>,
     ) -> Result<Self, SettingsError> {
@@ -117,6 +132,11 @@ impl ProducerSettings {
             stream: env.get_or(STREAM, DEFAULT_STREAM),
             rejects_bucket: env.get(REJECTS_BUCKET),
             rejects_prefix: rejects_prefix(env)?,
+            reports_prefix: {
+                let prefix = env.get_or(REPORTS_PREFIX, DEFAULT_REPORTS_PREFIX);
+                check_rejects_prefix(REPORTS_PREFIX, &prefix)?;
+                prefix
+            },
             read: ReadSettings {
                 spill_dir: env
                     .get(SPILL_DIR)
@@ -124,6 +144,19 @@ impl ProducerSettings {
                 reader_workers: std::thread::available_parallelism().map_or(1, usize::from),
             },
             retry: RetryPolicy::default(),
+            part_bytes: Some(match env.get(PART_BYTES) {
+                None => DEFAULT_PART_BYTES,
+                Some(text) => text
+                    .parse()
+                    .ok()
+                    .filter(|&bytes| bytes > 0)
+                    .ok_or_else(|| {
+                        problem(
+                            PART_BYTES,
+                            format!("expected a number of bytes above 0, got {text:?}"),
+                        )
+                    })?,
+            }),
             work_queue_url: env.get(WORK_QUEUE_URL),
             max_work: match env.get(MAX_WORK_SECONDS) {
                 None => None,
@@ -256,7 +289,7 @@ fn rejects_prefix<F: Fn(&str) -> Option<String>>(
     Ok(prefix)
 }
 
-/// Refuses a rejects prefix that is not a folder (`rejects/`): with `rejects`, an input named
+/// Refuses a rejects (or reports) prefix that is not a folder (`rejects/`): with `rejects`, an input named
 /// `rejects_2025.csv` would be taken for a rejects object and skipped. `setting` names the
 /// variable or flag in the message.
 pub fn check_rejects_prefix(setting: &str, prefix: &str) -> Result<(), SettingsError> {
@@ -290,6 +323,12 @@ mod tests {
         let producer = ProducerSettings::from_env(&env(&[])).unwrap();
         assert_eq!(producer.stream, "taxi_trips");
         assert_eq!(producer.rejects_prefix, "rejects/");
+        assert_eq!(producer.reports_prefix, "reports/");
+        assert_eq!(producer.part_bytes, Some(DEFAULT_PART_BYTES));
+        let small = ProducerSettings::from_env(&env(&[(PART_BYTES, "4096")])).unwrap();
+        assert_eq!(small.part_bytes, Some(4096));
+        let error = ProducerSettings::from_env(&env(&[(PART_BYTES, "0")])).unwrap_err();
+        assert_eq!(error.variable, PART_BYTES);
         let consumer = ConsumerSettings::from_env(&env(&[(REJECTS_BUCKET, "bucket")])).unwrap();
         assert_eq!(
             consumer.tables.name(Table::HighValueTrips),

@@ -17,8 +17,11 @@ pub struct Continuation {
     pub key: String,
     /// The version being read: a continuation never mixes two versions.
     pub etag: Option<String>,
-    /// Rows on this line (Parquet: row) and before are done.
+    /// Rows on this line (Parquet: row) and before are done (or another part's).
     pub after_line: u64,
+    /// For a part of a Parquet object split into parts: its last row; `None`: to the end.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub through_line: Option<u64>,
     /// Which invocation of this object this is: 1 for the first continuation.
     pub invocation: u32,
     /// The accounting of the rows done, by the invocations before.
@@ -38,7 +41,9 @@ impl Continuation {
     pub fn read_from(&self) -> ReadFrom {
         ReadFrom {
             after_line: self.after_line,
+            through_line: self.through_line,
             etag: self.etag.clone(),
+            split_into: None,
         }
     }
 
@@ -106,11 +111,19 @@ mod tests {
             key: "incoming/jan 2025.csv".into(),
             etag: Some("\"abc\"".into()),
             after_line: 501,
+            through_line: Some(900),
             invocation: 2,
             accounting,
         };
         let back = Continuation::from_json(&continuation.to_json()).unwrap();
         assert_eq!(back, continuation);
+        // Without a part's end the field is left out, as in messages from before parts existed.
+        let whole = Continuation {
+            through_line: None,
+            ..continuation
+        };
+        assert!(!whole.to_json().contains("through_line"));
+        assert_eq!(Continuation::from_json(&whole.to_json()).unwrap(), whole);
         let error = Continuation::from_json("{\"bucket\": 3}").unwrap_err();
         assert_eq!(error.fault(), taxistream_pipeline::Fault::Data);
     }

@@ -279,6 +279,17 @@ pub fn exact(number: &str) -> String {
 
 /// The local pipeline (`taxistream run`) on `file`: the three SQLite tables as exact text.
 pub async fn local_tables(file: &Path) -> BTreeMap<&'static str, TableDump> {
+    local_run(file).await.1
+}
+
+/// The local pipeline (`taxistream run`) on `file`: its accounting, and the three SQLite tables
+/// as exact text.
+pub async fn local_run(
+    file: &Path,
+) -> (
+    taxistream_core::Accounting,
+    BTreeMap<&'static str, TableDump>,
+) {
     let dir = tempfile::tempdir().unwrap_or_else(|e| panic!("{e}"));
     let config = taxistream_pipeline::local::LocalRunConfig {
         inputs: vec![file.to_owned()],
@@ -291,7 +302,7 @@ pub async fn local_tables(file: &Path) -> BTreeMap<&'static str, TableDump> {
             .unwrap_or_else(|e| panic!("{e}")),
         dedup_memory_trips: taxistream_pipeline::local::run::DEFAULT_DEDUP_MEMORY_TRIPS,
     };
-    taxistream_pipeline::local::run_local(&config, Arc::default())
+    let report = taxistream_pipeline::local::run_local(&config, Arc::default())
         .await
         .unwrap_or_else(|error| panic!("local run: {error}"));
     let connection = rusqlite::Connection::open(&config.database).unwrap_or_else(|e| panic!("{e}"));
@@ -327,7 +338,7 @@ pub async fn local_tables(file: &Path) -> BTreeMap<&'static str, TableDump> {
         }
         dump.insert(table.name(), items);
     }
-    dump
+    (report.accounting, dump)
 }
 
 /// A key as S3 event notifications encode it: `+` for a space, `%XX` for other reserved bytes.

@@ -31,6 +31,14 @@ impl SeenTrips {
             .prefetch(ids.into_iter().map(TripId::fingerprint));
     }
 
+    /// The fingerprints of the trips seen (and not forgotten), in ascending order: what another
+    /// run's fingerprints are merged with to tell the trips both saw.
+    pub fn sorted_fingerprints(&self) -> Vec<u128> {
+        let mut fingerprints: Vec<u128> = self.fingerprints.iter().collect();
+        fingerprints.sort_unstable();
+        fingerprints
+    }
+
     /// Distinct trips seen.
     pub fn len(&self) -> usize {
         self.fingerprints.len()
@@ -57,5 +65,8 @@ mod tests {
         assert!(seen.first_sighting(&id));
         assert!(seen.first_sighting(&TripId::given("T-2")));
         assert_eq!(seen.len(), 2);
+        let mut expected = vec![id.fingerprint(), TripId::given("T-2").fingerprint()];
+        expected.sort_unstable();
+        assert_eq!(seen.sorted_fingerprints(), expected);
     }
 }

@@ -27,6 +27,33 @@ pub enum Command {
     Produce(ProduceArgs),
     /// The consumer role on AWS: a Kinesis stream → the three DynamoDB tables, with checkpoints.
     Consume(ConsumeArgs),
+    /// Whether an object uploaded on AWS is done, and its accounting (from the producer's reports).
+    Status(StatusArgs),
+}
+
+/// `taxistream status`.
+#[derive(Debug, Args)]
+pub struct StatusArgs {
+    /// The object (`s3://bucket/key`).
+    #[arg(value_name = "OBJECT")]
+    pub object: String,
+
+    /// Bucket of the producer's reports [default: the object's bucket].
+    #[arg(long, value_name = "BUCKET", env = aws_settings::REJECTS_BUCKET)]
+    pub reports_bucket: Option<String>,
+
+    /// Key prefix of the producer's reports.
+    #[arg(
+        long,
+        value_name = "PREFIX",
+        env = aws_settings::REPORTS_PREFIX,
+        default_value = aws_settings::DEFAULT_REPORTS_PREFIX
+    )]
+    pub reports_prefix: String,
+
+    /// Print the status as JSON (for scripts) instead of text.
+    #[arg(long)]
+    pub json: bool,
 }
 
 /// `taxistream produce`.

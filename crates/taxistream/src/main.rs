@@ -5,6 +5,7 @@ mod consume_command;
 mod produce_command;
 mod progress_display;
 mod settings;
+mod status_command;
 mod summary;
 
 use anyhow::Context;
@@ -30,6 +31,7 @@ fn main() -> ExitCode {
         Command::Run(args) => run(args),
         Command::Produce(args) => runtime()?.block_on(produce_command::produce(args)),
         Command::Consume(args) => runtime()?.block_on(consume_command::consume(args)),
+        Command::Status(args) => runtime()?.block_on(status_command::status(args)),
     })
     .unwrap_or_else(|_| {
         let message = LAST_PANIC

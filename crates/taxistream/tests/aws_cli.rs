@@ -1,4 +1,4 @@
-//! `taxistream produce` and `taxistream consume` against moto, a local AWS emulator that
+//! `taxistream produce`, `consume` and `status` against moto, a local AWS emulator that
 //! `scripts/test.sh` installs and starts: the same tables as `taxistream run`, and a consumer
 //! stopped halfway resumes from its checkpoint with nothing lost and nothing done twice.
 #![allow(clippy::panic, clippy::unwrap_used, clippy::expect_used)]
@@ -192,4 +192,46 @@ async fn a_consumer_killed_outright_loses_nothing() {
         pipeline.dump_tables().await,
         local_tables(&testdata(name)).await
     );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn status_says_whether_an_object_is_done_and_its_accounting() {
+    let name = "yellow_tripdata_2021-01_head99.csv";
+    let pipeline = Pipeline::create(1).await;
+    let dir = tempfile::tempdir().unwrap();
+    let key = "incoming/head 99.csv";
+    pipeline
+        .upload(key, std::fs::read(testdata(name)).unwrap())
+        .await;
+    let url = format!("s3://{}/{key}", pipeline.bucket);
+    let status = || {
+        taxistream(&pipeline, dir.path())
+            .args(["status", &url])
+            .output()
+            .unwrap()
+    };
+    let before = status();
+    assert_eq!(before.status.code(), Some(1));
+    let said = String::from_utf8_lossy(&before.stderr);
+    assert!(said.contains("not complete"), "{said}");
+
+    let produced = json(
+        &taxistream(&pipeline, dir.path())
+            .args(["produce", "--json", "--no-progress", &url])
+            .output()
+            .unwrap(),
+    );
+    assert_eq!(produced["accounting"]["trips"], 99, "{produced}");
+    let after = json(
+        &taxistream(&pipeline, dir.path())
+            .args(["status", "--json", &url])
+            .output()
+            .unwrap(),
+    );
+    assert_eq!(after["progress"]["state"], "complete", "{after}");
+    assert_eq!(after["invocations"], 1);
+    assert_eq!(after["accounting"]["rows_read"], 99);
+    assert_eq!(after["accounting"]["trips"], 99);
+    let text = String::from_utf8_lossy(&status().stdout).into_owned();
+    assert!(text.contains("complete") && text.contains("99"), "{text}");
 }

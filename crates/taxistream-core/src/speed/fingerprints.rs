@@ -42,6 +42,13 @@ impl FingerprintSet {
         self.len() == 0
     }
 
+    /// The fingerprints in the set, in no particular order.
+    pub fn iter(&self) -> impl Iterator<Item = u128> + '_ {
+        let zero = self.has_zero.then_some(0);
+        zero.into_iter()
+            .chain(self.slots.iter().copied().filter(|&slot| slot != 0))
+    }
+
     /// Reads the slots these fingerprints will be looked up in, all at once: their cache misses
     /// overlap instead of coming one after the other.
     pub fn prefetch(&self, fingerprints: impl IntoIterator<Item = u128>) {
@@ -196,6 +203,8 @@ mod tests {
                 }
                 prop_assert_eq!(seen.len(), model.len());
             }
+            prop_assert_eq!(seen.iter().collect::<HashSet<_>>(), model.clone());
+            prop_assert_eq!(seen.iter().count(), model.len());
             for value in &model {
                 prop_assert!(seen.contains(*value));
                 prop_assert!(!seen.insert(*value));

@@ -1,24 +1,32 @@
 //! An object not done by its invocation's deadline goes on through the work queue (a real SQS
-//! queue in moto), invocation after invocation, and the tables end as `taxistream run`'s.
+//! queue in moto), invocation after invocation: the tables end as `taxistream run`'s, and so does
+//! the accounting `taxistream status` makes of the invocations' reports.
 
-use crate::common::{Pipeline, s3_event, sdk_config, testdata, unique};
+use crate::common::{Pipeline, local_run, s3_event, sdk_config, testdata, unique};
 use crate::parity::consume_and_compare;
 use crate::ranged::with_row_groups_of;
 use lambda_kinesis_producer::{SqsEvent, Work, handle_with, handle_work};
 use std::path::Path;
-use taxistream_aws::{Producer, SqsWorkQueue};
+use taxistream_aws::status::Progress;
+use taxistream_aws::{ObjectRef, Producer, SqsWorkQueue, object_status};
+use taxistream_core::Accounting;
 use tokio::time::Instant;
 
 /// Produces `body` as `key` with every invocation stopping after its first PutRecords call,
-/// following the continuations on the queue; returns the number of invocations.
-async fn produce_in_continuations(pipeline: &Pipeline, key: &str, body: Vec<u8>) -> u32 {
+/// following the parts and continuations on the queue; returns the number of invocations.
+async fn produce_in_continuations(
+    pipeline: &Pipeline,
+    key: &str,
+    body: Vec<u8>,
+    part_bytes: Option<u64>,
+) -> u32 {
     pipeline.upload(key, body).await;
     let (sqs, url, queue) = work_queue().await;
-    let producer = Producer::new(
-        pipeline.s3_store(),
-        pipeline.kinesis.clone(),
-        pipeline.producer_settings(),
-    );
+    let mut settings = pipeline.producer_settings();
+    if part_bytes.is_some() {
+        settings.part_bytes = part_bytes;
+    }
+    let producer = Producer::new(pipeline.s3_store(), pipeline.kinesis.clone(), settings);
     // A deadline already reached: stop at the first batch boundary.
     let work = Work {
         queue: &queue,
@@ -55,9 +63,16 @@ async fn produce_in_continuations(pipeline: &Pipeline, key: &str, body: Vec<u8>)
     invocations
 }
 
-async fn assert_continued_like_run(key: &str, body: Vec<u8>, local: &Path, rows: u64) {
+/// Returns the accounting of `status`, and the number of invocations.
+async fn assert_continued_like_run(
+    key: &str,
+    body: Vec<u8>,
+    local: &Path,
+    rows: u64,
+    part_bytes: Option<u64>,
+) -> (Accounting, u32) {
     let pipeline = Pipeline::create(2).await;
-    let invocations = produce_in_continuations(&pipeline, key, body).await;
+    let invocations = produce_in_continuations(&pipeline, key, body, part_bytes).await;
     // At least one PutRecords call of 500 records per invocation.
     assert!(
         u64::from(invocations) >= rows / 500,
@@ -65,14 +80,70 @@ async fn assert_continued_like_run(key: &str, body: Vec<u8>, local: &Path, rows:
     );
     let records = pipeline.read_stream().await;
     consume_and_compare(&pipeline, &records, local).await;
+
+    let object = ObjectRef {
+        bucket: pipeline.bucket.clone(),
+        key: key.to_owned(),
+    };
+    let settings = pipeline.producer_settings();
+    let scratch = tempfile::tempdir().unwrap();
+    let status = object_status(
+        &pipeline.s3_store(),
+        &object,
+        None,
+        &settings.reports_prefix,
+        scratch.path(),
+    )
+    .await
+    .unwrap();
+    assert_eq!(status.progress, Progress::Complete, "{key}");
+    assert_eq!(status.invocations, invocations as usize, "{key}");
+    let (run, _) = local_run(local).await;
+    assert_same_rows(key, &status.accounting, &run);
+    (status.accounting, invocations)
+}
+
+/// The rows' part of two accountings agree (the producer does not analyse trips: items and
+/// categories are the consumer's).
+fn assert_same_rows(name: &str, status: &Accounting, run: &Accounting) {
+    let rows = |a: &Accounting| {
+        (
+            a.rows_read,
+            a.trips,
+            a.duplicates,
+            a.rejected,
+            a.rejected_by_reason.clone(),
+        )
+    };
+    assert_eq!(rows(status), rows(run), "{name}: status against run");
+}
+
+/// A CSV file with its first `repeated` trips repeated at its end: duplicates that a later
+/// invocation reads.
+fn with_first_rows_repeated_at_the_end(csv: &[u8], repeated: usize) -> Vec<u8> {
+    let text = std::str::from_utf8(csv).unwrap();
+    let mut body = text.to_owned();
+    if !body.ends_with('\n') {
+        body.push('\n');
+    }
+    for line in text.lines().skip(1).take(repeated) {
+        body.push_str(line);
+        body.push('\n');
+    }
+    body.into_bytes()
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn a_csv_object_continued_many_times_gives_the_tables_of_run() {
+async fn a_csv_object_continued_many_times_gives_the_tables_and_accounting_of_run() {
     let name = "yellow_tripdata_2025-01_first10k.csv";
-    let path = testdata(name);
-    let body = std::fs::read(&path).unwrap();
-    assert_continued_like_run("incoming/continued.csv", body, &path, 10_000).await;
+    let body = with_first_rows_repeated_at_the_end(&std::fs::read(testdata(name)).unwrap(), 600);
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("repeated.csv");
+    std::fs::write(&path, &body).unwrap();
+    let (accounting, _) =
+        assert_continued_like_run("incoming/continued.csv", body, &path, 10_600, None).await;
+    // The repeats were sent again by the last invocations; status counts them as run does.
+    assert!(accounting.duplicates >= 590, "{accounting:?}");
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -82,7 +153,7 @@ async fn a_gzip_csv_object_continued_many_times_gives_the_tables_of_run() {
     let mut gzip = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::fast());
     std::io::Write::write_all(&mut gzip, &std::fs::read(&path).unwrap()).unwrap();
     let body = gzip.finish().unwrap();
-    assert_continued_like_run("incoming/continued.csv.gz", body, &path, 999).await;
+    assert_continued_like_run("incoming/continued.csv.gz", body, &path, 999, None).await;
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -95,7 +166,26 @@ async fn a_parquet_object_in_row_groups_continued_many_times_gives_the_tables_of
         &file,
     );
     let body = std::fs::read(&file).unwrap();
-    assert_continued_like_run("incoming/continued.parquet", body, &file, 10_000).await;
+    assert_continued_like_run("incoming/continued.parquet", body, &file, 10_000, None).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_parquet_object_split_into_parts_each_continued_gives_the_tables_and_accounting_of_run() {
+    let dir = tempfile::tempdir().unwrap();
+    let file = dir.path().join("parts.parquet");
+    let row_groups = with_row_groups_of(
+        &testdata("yellow_tripdata_2025-01_first10k.parquet"),
+        700,
+        &file,
+    );
+    let body = std::fs::read(&file).unwrap();
+    // A part per row group, and each of 700 rows takes two invocations of 500 records or less.
+    let (accounting, invocations) =
+        assert_continued_like_run("incoming/parts.parquet", body, &file, 10_000, Some(1)).await;
+    assert_eq!(row_groups, 15);
+    // Unsplit, 20 invocations of 500 rows would do.
+    assert_eq!(invocations, 2 * 14 + 1, "the last row group holds 200 rows");
+    assert_eq!(accounting.rows_read, 10_000);
 }
 
 /// A new work queue in moto: its client, its URL, and the producer's handle on it.

@@ -128,6 +128,14 @@ async fn rejected_rows_go_to_a_rejects_object_that_is_never_read_back() {
             .unwrap_or_else(|error| panic!("{error:?}"));
     assert!(again.objects.is_empty());
     assert!(again.skipped[0].reason.contains("rejects prefix"));
+    // Nor are its reports.
+    let report_key = format!("reports/{key}/etag/after-line-0.json");
+    let again =
+        lambda_kinesis_producer::handle(&producer, &s3_event(&pipeline.bucket, &report_key))
+            .await
+            .unwrap_or_else(|error| panic!("{error:?}"));
+    assert!(again.objects.is_empty());
+    assert!(again.skipped[0].reason.contains("reports prefix"));
 }
 
 /// A record in the original tutorial's format: snake_case names, numbers as JSON numbers.

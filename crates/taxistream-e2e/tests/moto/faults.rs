@@ -9,8 +9,10 @@ use std::collections::BTreeSet;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicU32, Ordering};
 use taxistream_aws::dynamodb::RequestItems;
+use taxistream_aws::status::Progress;
 use taxistream_aws::{
-    BatchWriteApi, Consumer, DeliveryStats, EntryOutcome, Producer, PutRecordsApi,
+    BatchWriteApi, Consumer, DeliveryStats, EntryOutcome, ObjectRef, Producer, PutRecordsApi,
+    object_status,
 };
 use taxistream_pipeline::{PortError, StreamRecord};
 
@@ -214,6 +216,41 @@ async fn stream_failures_that_outlast_the_retries_fail_the_invocation() {
     assert!(
         error.contains("99 of 99 records refused") && error.contains("after 3 attempts"),
         "{error}"
+    );
+
+    // The failure is reported; the retry that succeeds overwrites it.
+    let status = || async {
+        let object = ObjectRef::parse_url(&format!("s3://{}/{key}", pipeline.bucket)).unwrap();
+        let scratch = tempfile::tempdir().unwrap();
+        let prefix = pipeline.producer_settings().reports_prefix;
+        object_status(&pipeline.s3_store(), &object, None, &prefix, scratch.path())
+            .await
+            .unwrap()
+    };
+    match status().await.progress {
+        Progress::Failed { after_line, error } => {
+            assert_eq!(after_line, 0);
+            assert!(error.contains("99 of 99 records refused"), "{error}");
+        }
+        progress => panic!("{progress:?}"),
+    }
+    let producer = Producer::new(
+        pipeline.s3_store(),
+        StrictKinesis(pipeline.kinesis.clone()),
+        pipeline.producer_settings(),
+    );
+    lambda_kinesis_producer::handle(&producer, &s3_event(&pipeline.bucket, key))
+        .await
+        .unwrap_or_else(|error| panic!("{error:?}"));
+    let status = status().await;
+    assert_eq!(status.progress, Progress::Complete);
+    assert_eq!(
+        (
+            status.invocations,
+            status.accounting.rows_read,
+            status.accounting.trips
+        ),
+        (1, 99, 99)
     );
 }
 

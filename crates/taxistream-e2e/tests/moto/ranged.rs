@@ -92,7 +92,8 @@ async fn a_parquet_object_is_read_by_ranged_gets_one_row_group_each() {
     let requests = recorded.0.lock().unwrap().clone();
     let object: Vec<_> = requests
         .iter()
-        .filter(|(_, uri, _)| uri.contains("/incoming/2025-01%20in%20groups.parquet"))
+        // The object itself, not its reports (under reports/incoming/…/).
+        .filter(|(_, uri, _)| uri.contains("/incoming/2025-01%20in%20groups.parquet?"))
         .collect();
     assert!(
         object
