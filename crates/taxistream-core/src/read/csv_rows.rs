@@ -15,26 +15,83 @@ pub(super) fn fill_chunk<R: Read>(
     reader: &mut csv::Reader<R>,
     chunk: &mut [ByteRecord],
     last_line: &mut u64,
-    skip_through_line: u64,
+    lines: StreamLines,
 ) -> (usize, csv::Result<bool>) {
     let mut filled = 0;
     while filled < chunk.len() {
         match reader.read_byte_record(&mut chunk[filled]) {
             Ok(true) if is_blank(&chunk[filled]) => {}
-            // Read before (by an earlier invocation): parsed, not converted.
-            Ok(true) if line_of(&chunk[filled], *last_line) <= skip_through_line => {
-                *last_line = line_of(&chunk[filled], *last_line);
-            }
             Ok(true) => {
-                *last_line = chunk[filled]
-                    .position()
-                    .map_or(*last_line + 1, |position| position.line());
-                filled += 1;
+                let record = &mut chunk[filled];
+                let first = first_line(record, reader.position().line());
+                set_line(record, first.map(|line| line + lines.line_offset));
+                *last_line = line_of(record, *last_line);
+                // Rows on `after_line` and before were read by an earlier invocation: parsed
+                // (so quoted line breaks hold), not converted.
+                if *last_line > lines.after_line {
+                    filled += 1;
+                }
             }
             stopped => return (filled, stopped),
         }
     }
     (filled, Ok(true))
+}
+
+/// The CSV parser of trip files: no header handling (the reader checks it), ragged rows allowed.
+/// Records end at a line feed, and a carriage return before it is white space that every field
+/// is trimmed of. With CRLF as the terminator instead, a record after a CRLF line would start at
+/// that line's line feed, and its position would name the line before its own.
+pub(super) fn csv_parser<R: Read>(source: R) -> csv::Reader<R> {
+    csv::ReaderBuilder::new()
+        .has_headers(false)
+        .flexible(true)
+        .terminator(csv::Terminator::Any(b'\n'))
+        // Fields are trimmed where they are read (`trimmed`): `Trim::All` would copy every
+        // record into a new one (measured: 13% of reading a row).
+        .buffer_capacity(256 * 1024)
+        .from_reader(source)
+}
+
+/// Which records of a CSV stream are read, and the lines they are on in the whole file.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct StreamLines {
+    /// Rows starting on this line of the file or before are skipped (an earlier invocation
+    /// read them); 0: none.
+    pub after_line: u64,
+    /// Lines of the file left out between the header and the stream's next byte (a part of the
+    /// file read after its header): added to every row's line.
+    pub line_offset: u64,
+}
+
+/// The line a record's first byte is on, `end_line` being the parser's line just after it. The
+/// record's own position names the line its reading began on, which is earlier when empty lines
+/// (skipped by the parser) come before it.
+pub(super) fn first_line(record: &ByteRecord, end_line: u64) -> Option<u64> {
+    let began = record.position()?.line();
+    if end_line <= began + 1 {
+        // The common case: one line, nothing skipped (or the file's last line, unterminated).
+        return Some(began);
+    }
+    let inside = record
+        .as_slice()
+        .iter()
+        .filter(|&&byte| byte == b'\n')
+        .count() as u64;
+    // Less the line breaks inside quoted fields and the terminator's. A last record with no
+    // terminator after empty lines is named a line early: the parser does not tell it apart.
+    Some(began.max(end_line.saturating_sub(inside + 1)))
+}
+
+/// Puts the record on `line` of the file.
+fn set_line(record: &mut ByteRecord, line: Option<u64>) {
+    if let (Some(line), Some(position)) = (line, record.position())
+        && position.line() != line
+    {
+        let mut moved = position.clone();
+        moved.set_line(line);
+        record.set_position(Some(moved));
+    }
 }
 
 /// The line a record starts on (the line after `last_line` if the reader did not say).
@@ -45,7 +102,7 @@ fn line_of(record: &ByteRecord, last_line: u64) -> u64 {
 }
 
 /// A blank line (or one of only spaces): not a row.
-fn is_blank(record: &ByteRecord) -> bool {
+pub(super) fn is_blank(record: &ByteRecord) -> bool {
     record.len() <= 1 && record.iter().all(|field| trimmed(field).is_empty())
 }
 

@@ -1,6 +1,7 @@
 //! Readers that turn a trip file (CSV, gzip CSV or Parquet, told apart by content) into trips and
 //! rejected rows, streaming, with memory bounded whatever the file size.
 
+mod csv_parts;
 mod csv_reader;
 mod csv_rows;
 mod parallel;
@@ -8,9 +9,11 @@ mod parquet_columns;
 mod parquet_reader;
 mod sniff;
 
+pub use csv_parts::{CsvPart, plan_csv_parts};
 pub use csv_reader::CsvTripReader;
+pub use csv_rows::StreamLines;
 pub use parquet_reader::{BATCH_ROWS, ParquetTripReader, RecordBatches};
-pub use sniff::{Format, open_path, open_stream, open_stream_after};
+pub use sniff::{Format, open_path, open_stream, open_stream_after, open_stream_lines};
 
 use crate::identity::TripId;
 use crate::reject::{RejectReason, RowRejection};

@@ -1,6 +1,6 @@
 //! CSV records read on one thread, converted to trips on worker threads, yielded in file order.
 
-use super::csv_rows::{RowConverter, fill_chunk};
+use super::csv_rows::{RowConverter, StreamLines, fill_chunk};
 use super::{InputError, ReadItem};
 use csv::ByteRecord;
 use std::collections::BTreeMap;
@@ -38,7 +38,7 @@ impl ParallelRows {
         converter: RowConverter,
         source_name: String,
         workers: usize,
-        skip_through_line: u64,
+        lines: StreamLines,
     ) -> ParallelRows {
         let (chunks, chunk_queue) = mpsc::sync_channel(workers * CHUNKS_PER_WORKER);
         let (results_sender, results) = mpsc::sync_channel(workers * CHUNKS_PER_WORKER);
@@ -54,8 +54,13 @@ impl ParallelRows {
                     sender: chunks,
                     recycled,
                 };
-                let lines = (start_line, skip_through_line);
-                read_chunks(reader, &chunks, &bytes_read, &source_name, lines)
+                read_chunks(
+                    reader,
+                    &chunks,
+                    &bytes_read,
+                    &source_name,
+                    (start_line, lines),
+                )
             });
         }
         let chunk_queue = Arc::new(Mutex::new(chunk_queue));
@@ -141,18 +146,13 @@ fn read_chunks<R: Read>(
     chunks: &Chunks,
     bytes_read: &AtomicU64,
     source_name: &str,
-    (mut last_line, skip_through_line): (u64, u64),
+    (mut last_line, lines): (u64, StreamLines),
 ) {
     for number in 0.. {
         // A chunk back from a worker keeps its records' buffers: refill them in place.
         let mut chunk = chunks.recycled.try_recv().unwrap_or_default();
         chunk.records.resize_with(CHUNK_ROWS, ByteRecord::new);
-        let (filled, outcome) = fill_chunk(
-            &mut reader,
-            &mut chunk.records,
-            &mut last_line,
-            skip_through_line,
-        );
+        let (filled, outcome) = fill_chunk(&mut reader, &mut chunk.records, &mut last_line, lines);
         chunk.records.truncate(filled);
         bytes_read.store(reader.position().byte(), Ordering::Relaxed);
         if !chunk.records.is_empty() && chunks.sender.send((number, Ok(chunk))).is_err() {

@@ -1,6 +1,6 @@
 //! Telling formats apart by content: Parquet magic, gzip magic, else text that must look like CSV.
 
-use super::{CsvTripReader, InputError, ParquetTripReader, TripReader};
+use super::{CsvTripReader, InputError, ParquetTripReader, StreamLines, TripReader};
 use flate2::read::MultiGzDecoder;
 use std::fs::File;
 use std::io::{BufRead, BufReader, Read};
@@ -73,6 +73,21 @@ pub fn open_stream_after(
     workers: usize,
     line: u64,
 ) -> Result<TripReader, InputError> {
+    let lines = StreamLines {
+        after_line: line,
+        line_offset: 0,
+    };
+    open_stream_lines(stream, source_name, workers, lines)
+}
+
+/// [`open_stream`] reading the rows `lines` says, numbered as in the whole file: for a
+/// continuation, or a part of a CSV file (its header, then a range of its rows).
+pub fn open_stream_lines(
+    stream: Box<dyn Read + Send>,
+    source_name: String,
+    workers: usize,
+    lines: StreamLines,
+) -> Result<TripReader, InputError> {
     let mut buffered = BufReader::with_capacity(READ_BUFFER, stream);
     let head = buffered.fill_buf().map_err(|error| InputError::Open {
         source_name: source_name.clone(),
@@ -108,7 +123,7 @@ pub fn open_stream_after(
         });
     }
     CsvTripReader::new(Box::new(text) as Box<dyn Read + Send>, source_name, is_gzip)
-        .map(|reader| TripReader::Csv(reader.after_line(line).with_workers(workers)))
+        .map(|reader| TripReader::Csv(reader.lines(lines).with_workers(workers)))
 }
 
 /// Why the first bytes are not CSV text, if they are not.
