@@ -59,14 +59,16 @@ pub fn rows_between(row_counts: &[u64], range: RowRange) -> Vec<RowGroupSelectio
 }
 
 /// Splits an object into parts of whole row groups, each at least `part_bytes` compressed
-/// (the last one may be smaller): one part when the object is no larger than that.
+/// (the last one may be smaller): one part when the object is no larger than that. Every part
+/// but a lone one has rows (row groups without rows join a neighbour).
 pub fn plan_parts(groups: &[RowGroupSize], part_bytes: u64) -> Vec<RowRange> {
+    let total: u64 = groups.iter().map(|group| group.rows).sum();
     let mut parts = Vec::new();
     let (mut after, mut rows, mut bytes) = (0u64, 0u64, 0u64);
-    for (index, group) in groups.iter().enumerate() {
+    for group in groups {
         rows += group.rows;
         bytes += group.bytes;
-        if bytes >= part_bytes.max(1) && index + 1 < groups.len() {
+        if bytes >= part_bytes.max(1) && after < rows && rows < total {
             parts.push(RowRange {
                 after,
                 through: Some(rows),
@@ -165,5 +167,14 @@ mod tests {
         for pair in parts.windows(2) {
             assert_eq!(pair[0].through, Some(pair[1].after));
         }
+    }
+
+    #[test]
+    fn row_groups_without_rows_make_no_part_of_their_own() {
+        let group = |rows| RowGroupSize { rows, bytes: 50 };
+        let part = |after, through| RowRange { after, through };
+        let groups = [group(0), group(10), group(0), group(0), group(5), group(0)];
+        assert_eq!(plan_parts(&groups, 1), [part(0, Some(10)), part(10, None)]);
+        assert_eq!(plan_parts(&[group(0), group(0)], 1), [part(0, None)]);
     }
 }

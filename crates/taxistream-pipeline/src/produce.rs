@@ -65,7 +65,8 @@ pub struct Produced {
 
 /// [`produce`], stopping early when `stop` says so after a PutRecords call: then every row
 /// handled is sent, duplicate or rejected, and none after it; the rest of the source is left
-/// unread (in the accounting's sense) for another invocation.
+/// unread (in the accounting's sense) for another invocation. A stop that leaves no row unread
+/// is reported as `finished`, so no invocation is ever left with nothing to read.
 pub async fn produce_until<T, S, J>(
     mut source: T,
     source_name: &str,
@@ -106,7 +107,8 @@ where
                 _ => None,
             }));
         }
-        for item in ahead.drain(..) {
+        let mut items = ahead.drain(..);
+        while let Some(item) = items.next() {
             let item = item?;
             last_line = item_line(&item);
             let rejection = match item {
@@ -125,8 +127,10 @@ where
                             if let Some(full) = batch.push(record, S::billed_size) {
                                 sink.put_records(full).await.map_err(ProduceError::Sink)?;
                                 if stop() {
-                                    // The rows still ahead are left unread.
-                                    finished = false;
+                                    // The rows still ahead are left unread. Stopping after
+                                    // the last row is finishing, not leaving an empty rest.
+                                    finished = items.len() == 0
+                                        && (ended || source.next_item().await.is_none());
                                     break 'reading;
                                 }
                             }

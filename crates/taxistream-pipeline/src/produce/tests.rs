@@ -200,6 +200,41 @@ fn a_stop_after_a_call_leaves_every_row_handled_sent_and_says_where_to_resume() 
 }
 
 #[test]
+fn a_stop_on_the_call_that_sends_the_last_row_is_finished() {
+    // 11 rejected rows and 501 trips: 512 rows, eight full lookaheads, and the 501st trip (the
+    // source's last row) is what fills the first batch and so triggers the stop.
+    let rejected = (0..11u64).map(|n| {
+        Some(Ok(ReadItem::Rejected(RowRejection {
+            line: n + 2,
+            column: None,
+            reason: RejectReason::BadNumber,
+            detail: String::new(),
+            raw: String::new(),
+        })))
+    });
+    let trips = (0..501u32).map(|n| Some(Ok(trip_item(n % 60, u64::from(n) + 13))));
+    let rows: Vec<_> = rejected.chain(trips).chain([None]).collect();
+    let (mut sink, mut rejects) = (Collected::default(), Collected::default());
+    let runtime = tokio::runtime::Builder::new_current_thread()
+        .build()
+        .unwrap();
+    let produced = runtime
+        .block_on(produce_until(
+            Scripted(rows.into()),
+            "f.csv",
+            None,
+            &mut sink,
+            &mut rejects,
+            || true,
+        ))
+        .unwrap();
+    assert!(produced.finished);
+    assert_eq!(produced.accounting.rows_read, 512);
+    assert_eq!(sink.0.len(), 501);
+    assert_eq!(produced.last_line, 513);
+}
+
+#[test]
 fn batches_hold_at_most_500_records() {
     let mut batch = Batch::default();
     let mut sent = Vec::new();
