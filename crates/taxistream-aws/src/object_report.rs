@@ -38,12 +38,14 @@ pub struct InvocationReport {
     pub rejects_object: Option<String>,
     /// The key of its trips' fingerprints: sorted, 16 bytes each, little-endian.
     pub trips_key: Option<String>,
-    /// Why it failed, when it did (then nothing above counts; a retry overwrites this report).
+    /// Why it failed, when it did (then nothing above counts). A failure is kept beside the
+    /// report of a success, never over it: a retry that succeeds is what counts.
     pub failed: Option<String>,
 }
 
 /// Where the reports of one version of an object go:
-/// `<reports prefix><key>/<etag>/after-line-<n>.json` and `….trips`.
+/// `<reports prefix><key>/<etag>/after-line-<n>.json` and `….trips`, and failures
+/// `after-line-<n>.failed.json`.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct ReportFolder {
     /// The bucket of the reports.
@@ -74,6 +76,11 @@ impl ReportFolder {
     /// The report of the rows after `after_line`.
     pub fn report(&self, after_line: u64) -> ObjectRef {
         self.object(format!("after-line-{after_line}.json"))
+    }
+
+    /// The report of an invocation that failed to read the rows after `after_line`.
+    pub fn failure(&self, after_line: u64) -> ObjectRef {
+        self.object(format!("after-line-{after_line}.failed.json"))
     }
 
     /// The trips' fingerprints of the rows after `after_line` up to `last_line`.
@@ -115,7 +122,11 @@ pub async fn write_report(
     let json = serde_json::to_vec_pretty(&report).map_err(|error| {
         PortError::internal("cannot encode an invocation report").caused_by(error)
     })?;
-    let target = folder.report(report.after_line);
+    let target = if report.failed.is_some() {
+        folder.failure(report.after_line)
+    } else {
+        folder.report(report.after_line)
+    };
     s3.put_object(&target, ByteStream::from(json), "application/json")
         .await?;
     Ok(target)
@@ -237,6 +248,7 @@ mod tests {
             "s3://trips/reports/incoming/jan.parquet/9b2cf535f27731c9/after-line-0.json"
         );
         assert!(folder.trips(5, 9).key.ends_with("/after-line-5-to-9.trips"));
+        assert!(folder.failure(5).key.ends_with("/after-line-5.failed.json"));
         let elsewhere = ReportFolder::of(&object, None, Some("audit"), "r/");
         assert_eq!(elsewhere.bucket, "audit");
         assert_eq!(elsewhere.prefix, "r/incoming/jan.parquet/unknown-version/");

@@ -23,7 +23,7 @@ const MERGE_BUFFER_BYTES: usize = 64 * 1024;
 /// Where an object stands.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 #[serde(rename_all = "snake_case", tag = "state")]
-pub enum Progress {
+pub enum ChainState {
     /// Every row was handled.
     Complete,
     /// No invocation has reported the rows after this line yet: one is running or queued, or
@@ -49,7 +49,7 @@ pub struct ObjectStatus {
     /// The version reported on.
     pub etag: Option<String>,
     /// Done, waiting or failed.
-    pub progress: Progress,
+    pub progress: ChainState,
     /// Invocations whose reports count.
     pub invocations: usize,
     /// The rows handled so far, duplicates across invocations included.
@@ -59,29 +59,33 @@ pub struct ObjectStatus {
 }
 
 /// The reports that count, in row order from the first row, and where the chain stops.
-pub fn follow_chain(reports: &[InvocationReport]) -> (Vec<&InvocationReport>, Progress) {
-    let by_start: HashMap<u64, &InvocationReport> = reports
-        .iter()
-        .map(|report| (report.after_line, report))
-        .collect();
+pub fn follow_chain(reports: &[InvocationReport]) -> (Vec<&InvocationReport>, ChainState) {
+    // Where a success and a failure start at the same line, the success counts.
+    let mut by_start: HashMap<u64, &InvocationReport> = HashMap::new();
+    for report in reports {
+        let kept = by_start.entry(report.after_line).or_insert(report);
+        if kept.failed.is_some() && report.failed.is_none() {
+            *kept = report;
+        }
+    }
     let mut chain = Vec::new();
     let mut after_line = 0;
     loop {
         let Some(report) = by_start.get(&after_line) else {
-            return (chain, Progress::Waiting { after_line });
+            return (chain, ChainState::Waiting { after_line });
         };
         if let Some(error) = &report.failed {
             let error = error.clone();
-            return (chain, Progress::Failed { after_line, error });
+            return (chain, ChainState::Failed { after_line, error });
         }
         chain.push(*report);
         if report.reached_end {
-            return (chain, Progress::Complete);
+            return (chain, ChainState::Complete);
         }
         if report.last_line <= after_line {
             // A report that read nothing yet did not reach the end: the next one starts here
             // too, which would loop. Its successor has not reported.
-            return (chain, Progress::Waiting { after_line });
+            return (chain, ChainState::Waiting { after_line });
         }
         after_line = report.last_line;
     }
@@ -227,7 +231,7 @@ mod tests {
             report(300, 400, true),
         ];
         let (chain, progress) = follow_chain(&reports);
-        assert_eq!(progress, Progress::Complete);
+        assert_eq!(progress, ChainState::Complete);
         let starts: Vec<u64> = chain.iter().map(|report| report.after_line).collect();
         assert_eq!(starts, [0, 100, 250]);
     }
@@ -238,22 +242,30 @@ mod tests {
         let (chain, progress) = follow_chain(&first);
         assert_eq!(
             (chain.len(), progress),
-            (1, Progress::Waiting { after_line: 100 })
+            (1, ChainState::Waiting { after_line: 100 })
         );
         let mut failed = report(100, 100, false);
         failed.failed = Some("GetObject: timeout".into());
-        let (_, progress) = follow_chain(&[report(0, 100, false), failed]);
+        let (_, progress) = follow_chain(&[report(0, 100, false), failed.clone()]);
         assert_eq!(
             progress,
-            Progress::Failed {
+            ChainState::Failed {
                 after_line: 100,
                 error: "GetObject: timeout".into()
             }
         );
+        // A retry that succeeded counts, whichever was listed first.
+        let retried = [report(0, 100, false), failed, report(100, 200, true)];
+        for reports in [
+            retried.clone(),
+            [retried[0].clone(), retried[2].clone(), retried[1].clone()],
+        ] {
+            assert_eq!(follow_chain(&reports).1, ChainState::Complete);
+        }
         let (chain, progress) = follow_chain(&[]);
         assert_eq!(
             (chain.len(), progress),
-            (0, Progress::Waiting { after_line: 0 })
+            (0, ChainState::Waiting { after_line: 0 })
         );
     }
 

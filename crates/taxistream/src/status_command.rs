@@ -6,7 +6,7 @@ use crate::summary;
 use anyhow::bail;
 use std::fmt::Write as _;
 use taxistream_aws::settings::process_environment;
-use taxistream_aws::status::Progress;
+use taxistream_aws::status::ChainState;
 use taxistream_aws::{ObjectRef, ObjectStatus, S3Store, SdkTimeouts, clients, object_status};
 
 /// Prints the object's status; fails (exit status 1) unless it is complete.
@@ -28,11 +28,11 @@ pub async fn status(args: StatusArgs) -> anyhow::Result<()> {
     .await?;
     summary::print(&status, args.json, || to_text(&status))?;
     match &status.progress {
-        Progress::Complete => Ok(()),
-        Progress::Waiting { after_line } => {
+        ChainState::Complete => Ok(()),
+        ChainState::Waiting { after_line } => {
             bail!("{object}: not complete: nothing reported after line {after_line} yet")
         }
-        Progress::Failed { after_line, .. } => {
+        ChainState::Failed { after_line, .. } => {
             bail!("{object}: failed: the rows after line {after_line}")
         }
     }
@@ -41,12 +41,12 @@ pub async fn status(args: StatusArgs) -> anyhow::Result<()> {
 fn to_text(status: &ObjectStatus) -> String {
     let mut out = String::new();
     let state = match &status.progress {
-        Progress::Complete => "complete".to_owned(),
-        Progress::Waiting { after_line } => format!(
+        ChainState::Complete => "complete".to_owned(),
+        ChainState::Waiting { after_line } => format!(
             "in progress: rows up to line {after_line} done; the rest is being read, queued, or \
              failed without a report (see the work queue's dead-letter queue)"
         ),
-        Progress::Failed { after_line, error } => {
+        ChainState::Failed { after_line, error } => {
             format!("failed reading the rows after line {after_line}: {error}")
         }
     };

@@ -7,7 +7,7 @@ use crate::parity::consume_and_compare;
 use crate::ranged::with_row_groups_of;
 use lambda_kinesis_producer::{SqsEvent, Work, handle_with, handle_work};
 use std::path::Path;
-use taxistream_aws::status::Progress;
+use taxistream_aws::status::ChainState;
 use taxistream_aws::{ObjectRef, Producer, SqsWorkQueue, object_status};
 use taxistream_core::Accounting;
 use tokio::time::Instant;
@@ -96,7 +96,7 @@ async fn assert_continued_like_run(
     )
     .await
     .unwrap();
-    assert_eq!(status.progress, Progress::Complete, "{key}");
+    assert_eq!(status.progress, ChainState::Complete, "{key}");
     assert_eq!(status.invocations, invocations as usize, "{key}");
     let (run, _) = local_run(local).await;
     assert_same_rows(key, &status.accounting, &run);

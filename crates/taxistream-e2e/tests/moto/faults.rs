@@ -9,7 +9,7 @@ use std::collections::BTreeSet;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicU32, Ordering};
 use taxistream_aws::dynamodb::RequestItems;
-use taxistream_aws::status::Progress;
+use taxistream_aws::status::ChainState;
 use taxistream_aws::{
     BatchWriteApi, Consumer, DeliveryStats, EntryOutcome, ObjectRef, Producer, PutRecordsApi,
     object_status,
@@ -228,7 +228,7 @@ async fn stream_failures_that_outlast_the_retries_fail_the_invocation() {
             .unwrap()
     };
     match status().await.progress {
-        Progress::Failed { after_line, error } => {
+        ChainState::Failed { after_line, error } => {
             assert_eq!(after_line, 0);
             assert!(error.contains("99 of 99 records refused"), "{error}");
         }
@@ -243,7 +243,7 @@ async fn stream_failures_that_outlast_the_retries_fail_the_invocation() {
         .await
         .unwrap_or_else(|error| panic!("{error:?}"));
     let status = status().await;
-    assert_eq!(status.progress, Progress::Complete);
+    assert_eq!(status.progress, ChainState::Complete);
     assert_eq!(
         (
             status.invocations,
