@@ -76,9 +76,8 @@ pub async fn produce_and_continue<K: PutRecordsApi + Clone, Q: WorkQueue>(
             invocation = continuation.invocation,
             "{object}: continued in a new invocation"
         );
-    } else if let Some(through_line) = outcome.report.through_line {
+    } else if !outcome.report.last_part {
         tracing::info!(
-            through_line,
             invocations = outcome.report.invocation + 1,
             "{object}: a part done (`taxistream status` tells when all are)"
         );

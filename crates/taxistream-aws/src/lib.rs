@@ -17,6 +17,7 @@
 
 pub mod clients;
 pub mod consumer;
+mod csv_object;
 pub mod deadline;
 pub mod dynamodb;
 pub mod error;

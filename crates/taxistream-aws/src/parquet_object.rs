@@ -53,9 +53,9 @@ impl ObjectTail {
 /// Ranged reads of one version of an object.
 #[derive(Debug, Clone)]
 pub struct RangedObject {
-    client: aws_sdk_s3::Client,
-    object: ObjectRef,
-    etag: Option<String>,
+    pub(crate) client: aws_sdk_s3::Client,
+    pub(crate) object: ObjectRef,
+    pub(crate) etag: Option<String>,
 }
 
 impl RangedObject {

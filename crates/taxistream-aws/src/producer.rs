@@ -4,7 +4,7 @@
 use crate::kinesis_sink::{KinesisSink, PutRecordsApi};
 use crate::object_report::{InvocationReport, ReportFolder, write_report};
 use crate::retry::DeliveryStats;
-use crate::s3::{ObjectError, ObjectRef, OpenedObject, ReadFrom, S3Rejects, S3Store};
+use crate::s3::{ObjectError, ObjectPart, ObjectRef, OpenedObject, ReadFrom, S3Rejects, S3Store};
 use crate::settings::ProducerSettings;
 use crate::work::{Continuation, WorkQueue};
 use serde::Serialize;
@@ -36,10 +36,8 @@ pub struct ObjectReport {
     /// True when this invocation's rows are done (the object's, or its part's); false when a
     /// continuation goes on from here.
     pub finished: bool,
-    /// When the object was split into parts: the last row of the part read; `None`: the part
-    /// read runs to the object's end.
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub through_line: Option<u64>,
+    /// False when the object was split into parts and the part read is not the last one.
+    pub last_part: bool,
 }
 
 /// What one invocation did with an object, and where the next one goes on if it stopped early.
@@ -264,6 +262,7 @@ impl<K: PutRecordsApi + Clone> Producer<K> {
         if let Some(queue) = parts {
             self.queue_other_parts(object, &opened, queue).await?;
         }
+        let reaches_end = opened.reaches_end();
         let (info, source) = (opened.info, opened.source);
         report.etag.clone_from(&opened.etag);
         report.format = Some(info.format);
@@ -285,7 +284,7 @@ impl<K: PutRecordsApi + Clone> Producer<K> {
         let last_line = produced.last_line.max(from.after_line);
         report.last_line = last_line;
         // A part other than the last ends before the object does.
-        report.reached_end = produced.finished && opened.through_line.is_none();
+        report.reached_end = produced.finished && reaches_end;
         report.accounting = produced.accounting.clone();
         report.rejects_object = rejects_object.as_ref().map(ToString::to_string);
         let continuation = (!produced.finished).then(|| Continuation {
@@ -294,6 +293,7 @@ impl<K: PutRecordsApi + Clone> Producer<K> {
             etag: opened.etag,
             after_line: last_line,
             through_line: opened.through_line,
+            csv_part: opened.csv_part,
             invocation: report.invocation + 1,
             accounting: produced.accounting.clone(),
         });
@@ -307,7 +307,7 @@ impl<K: PutRecordsApi + Clone> Producer<K> {
                 unavailable_analyses: info.unavailable_analyses,
                 invocation: report.invocation,
                 finished: produced.finished,
-                through_line: opened.through_line,
+                last_part: reaches_end,
             },
             continuation,
         };
@@ -322,12 +322,17 @@ impl<K: PutRecordsApi + Clone> Producer<K> {
         queue: &Q,
     ) -> Result<(), ProduceObjectError> {
         for part in &opened.other_parts {
+            let (after_line, through_line, csv_part) = match *part {
+                ObjectPart::Rows(rows) => (rows.after, rows.through, None),
+                ObjectPart::Csv(part) => (part.after_line, None, Some(part)),
+            };
             let message = Continuation {
                 bucket: object.bucket.clone(),
                 key: object.key.clone(),
                 etag: opened.etag.clone(),
-                after_line: part.after,
-                through_line: part.through,
+                after_line,
+                through_line,
+                csv_part,
                 invocation: 0,
                 accounting: Accounting::default(),
             };

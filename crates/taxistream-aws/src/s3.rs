@@ -1,6 +1,7 @@
 //! S3: trip objects read as streams (Parquet spilled to a capped local file for random access),
 //! and rejects written as CSV objects.
 
+use crate::csv_object::{open_csv_part, plan_csv_object};
 use crate::error::port_error;
 use crate::parquet_object::{RangedObject, open_parquet};
 use crate::parquet_parts::RowRange;
@@ -13,6 +14,7 @@ use bytes::Bytes;
 use std::io::{self, BufWriter, Read};
 use std::path::{Path, PathBuf};
 use std::time::Duration;
+use taxistream_core::read::CsvPart;
 use taxistream_core::read::open_stream_after;
 use taxistream_core::{InputError, RowRejection};
 use taxistream_pipeline::{
@@ -75,9 +77,21 @@ pub struct ReadFrom {
     pub through_line: Option<u64>,
     /// The version to read (an earlier invocation's); `None`: the current one.
     pub etag: Option<String>,
-    /// Split a Parquet object into parts of whole row groups of at least this many compressed
-    /// bytes, and read only the first (see [`OpenedObject::other_parts`]).
+    /// For a part of a CSV object split into parts: its header and bytes.
+    pub csv_part: Option<CsvPart>,
+    /// Split a plain CSV or Parquet object into parts of at least this many bytes (Parquet: whole
+    /// row groups, by compressed bytes; CSV: whole records), and read only the first (see
+    /// [`OpenedObject::other_parts`]).
     pub split_into: Option<u64>,
+}
+
+/// A part of an object split into parts, for another invocation.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ObjectPart {
+    /// Parquet: whole row groups.
+    Rows(RowRange),
+    /// CSV: the header, then a range of whole records.
+    Csv(CsvPart),
 }
 
 /// An object opened for reading.
@@ -89,10 +103,19 @@ pub struct OpenedObject {
     pub source: BackgroundSource,
     /// The version being read.
     pub etag: Option<String>,
-    /// The last row read (a part's end); `None`: to the end of the object.
+    /// The last row read (a Parquet part's end); `None`: to the end of the object.
     pub through_line: Option<u64>,
+    /// The CSV part read, when the object was split into parts.
+    pub csv_part: Option<CsvPart>,
     /// When the object was split into parts: the parts other than the one read here.
-    pub other_parts: Vec<RowRange>,
+    pub other_parts: Vec<ObjectPart>,
+}
+
+impl OpenedObject {
+    /// True when the rows read run to the end of the object (the last part, or the whole).
+    pub fn reaches_end(&self) -> bool {
+        self.through_line.is_none() && self.csv_part.is_none_or(|part| part.end.is_none())
+    }
 }
 
 /// Why an object could not be read.
@@ -182,7 +205,12 @@ impl S3Store {
                 source: opened.source,
                 etag,
                 through_line: opened.rows.through,
-                other_parts: opened.other_parts,
+                csv_part: None,
+                other_parts: opened
+                    .other_parts
+                    .into_iter()
+                    .map(ObjectPart::Rows)
+                    .collect(),
             });
         }
         if from.through_line.is_some() {
@@ -192,11 +220,35 @@ impl S3Store {
                  read in parts"
             ))));
         }
+        let stall = self.body_stall;
+        let planned = match (from.csv_part, from.split_into) {
+            (Some(part), _) => Some((part, Vec::new())),
+            (None, Some(bytes)) if tail.length > bytes && !tail.is_whole() => {
+                plan_csv_object(&ranged, bytes, stall)
+                    .await?
+                    .map(|mut parts| (parts.remove(0), parts))
+            }
+            _ => None,
+        };
+        if let Some((part, others)) = planned {
+            let workers = settings.reader_workers;
+            let (info, source) =
+                open_csv_part(&ranged, part, from.after_line, workers, stall).await?;
+            return Ok(OpenedObject {
+                info,
+                source,
+                etag,
+                through_line: None,
+                csv_part: Some(part),
+                other_parts: others.into_iter().map(ObjectPart::Csv).collect(),
+            });
+        }
         let opened = |(info, source)| OpenedObject {
             info,
             source,
             etag,
             through_line: None,
+            csv_part: None,
             other_parts: Vec::new(),
         };
         let (workers, after) = (settings.reader_workers, from.after_line);
@@ -267,7 +319,7 @@ pub(crate) fn get_object_error(
 
 /// Reads the body on the async side and hands its chunks to a synchronous reader; a body silent
 /// for `stall` fails with a timeout.
-fn pump_body(mut body: ByteStream, stall: Duration) -> BodyReader {
+pub(crate) fn pump_body(mut body: ByteStream, stall: Duration) -> BodyReader {
     let (sender, receiver) = mpsc::channel(BODY_CHUNKS_IN_FLIGHT);
     tokio::spawn(async move {
         loop {
@@ -292,7 +344,7 @@ fn pump_body(mut body: ByteStream, stall: Duration) -> BodyReader {
 }
 
 /// An object body as a blocking reader (for use on a blocking thread only).
-struct BodyReader {
+pub(crate) struct BodyReader {
     receiver: mpsc::Receiver<io::Result<Bytes>>,
     current: Bytes,
 }

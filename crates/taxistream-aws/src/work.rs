@@ -6,6 +6,7 @@ use crate::s3::{ObjectRef, ReadFrom};
 use serde::{Deserialize, Serialize};
 use std::future::Future;
 use taxistream_core::Accounting;
+use taxistream_core::read::CsvPart;
 use taxistream_pipeline::PortError;
 
 /// Where an object goes on: the exact resume position and the counts so far. Sent as JSON.
@@ -22,6 +23,9 @@ pub struct Continuation {
     /// For a part of a Parquet object split into parts: its last row; `None`: to the end.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub through_line: Option<u64>,
+    /// For a part of a CSV object split into parts: its header and bytes.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub csv_part: Option<CsvPart>,
     /// Which invocation of this object this is: 1 for the first continuation.
     pub invocation: u32,
     /// The accounting of the rows done, by the invocations before.
@@ -43,6 +47,7 @@ impl Continuation {
             after_line: self.after_line,
             through_line: self.through_line,
             etag: self.etag.clone(),
+            csv_part: self.csv_part,
             split_into: None,
         }
     }
@@ -112,6 +117,7 @@ mod tests {
             etag: Some("\"abc\"".into()),
             after_line: 501,
             through_line: Some(900),
+            csv_part: None,
             invocation: 2,
             accounting,
         };
@@ -120,9 +126,10 @@ mod tests {
         // Without a part's end the field is left out, as in messages from before parts existed.
         let whole = Continuation {
             through_line: None,
-            ..continuation
+            ..continuation.clone()
         };
         assert!(!whole.to_json().contains("through_line"));
+        assert!(!whole.to_json().contains("csv_part"));
         assert_eq!(Continuation::from_json(&whole.to_json()).unwrap(), whole);
         let error = Continuation::from_json("{\"bucket\": 3}").unwrap_err();
         assert_eq!(error.fault(), taxistream_pipeline::Fault::Data);

@@ -64,7 +64,7 @@ pub async fn produce(args: ProduceArgs) -> anyhow::Result<()> {
                     unavailable_analyses,
                     invocation: 0,
                     finished: true,
-                    through_line: None,
+                    last_part: true,
                 }
             }
         };

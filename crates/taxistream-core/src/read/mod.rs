@@ -13,7 +13,9 @@ pub use csv_parts::{CsvPart, plan_csv_parts};
 pub use csv_reader::CsvTripReader;
 pub use csv_rows::StreamLines;
 pub use parquet_reader::{BATCH_ROWS, ParquetTripReader, RecordBatches};
-pub use sniff::{Format, open_path, open_stream, open_stream_after, open_stream_lines};
+pub use sniff::{
+    Format, open_path, open_stream, open_stream_after, open_stream_lines, read_prefix,
+};
 
 use crate::identity::TripId;
 use crate::reject::{RejectReason, RowRejection};

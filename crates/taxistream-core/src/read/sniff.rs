@@ -140,10 +140,11 @@ fn binary_content(head: &[u8]) -> Option<String> {
     }
 }
 
-fn read_prefix(file: &mut File, buffer: &mut [u8]) -> std::io::Result<usize> {
+/// Reads up to `buffer.len()` bytes, fewer only at the end of `reader`; returns how many.
+pub fn read_prefix(reader: &mut impl Read, buffer: &mut [u8]) -> std::io::Result<usize> {
     let mut filled = 0;
     while filled < buffer.len() {
-        match file.read(&mut buffer[filled..])? {
+        match reader.read(&mut buffer[filled..])? {
             0 => break,
             read => filled += read,
         }

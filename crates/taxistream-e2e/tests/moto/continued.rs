@@ -3,9 +3,10 @@
 //! the accounting `taxistream status` makes of the invocations' reports.
 
 use crate::common::{Pipeline, local_run, s3_event, sdk_config, testdata, unique};
+use crate::inputs::{distinct_csv, distinct_parquet, with_row_groups_of};
 use crate::parity::consume_and_compare;
-use crate::ranged::with_row_groups_of;
 use lambda_kinesis_producer::{SqsEvent, Work, handle_with, handle_work};
+use std::collections::BTreeSet;
 use std::path::Path;
 use taxistream_aws::status::ChainState;
 use taxistream_aws::{ObjectRef, Producer, SqsWorkQueue, object_status};
@@ -35,7 +36,9 @@ async fn produce_in_continuations(
     let response = handle_with(&producer, &s3_event(&pipeline.bucket, key), Some(&work))
         .await
         .unwrap_or_else(|error| panic!("{error:?}"));
-    assert!(!response.objects[0].finished, "{response:?}");
+    // It stopped early, or read the first of several parts.
+    let first = &response.objects[0];
+    assert!(!first.finished || !first.last_part, "{response:?}");
     let mut invocations = 1;
     loop {
         let received = sqs
@@ -63,6 +66,16 @@ async fn produce_in_continuations(
     invocations
 }
 
+/// What of `taxistream run`'s output the stream is compared with.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Compare {
+    /// The three tables, item by item, after the consumer handler wrote them to DynamoDB.
+    Tables,
+    /// The trips: the stream carries every trip id of the local tables and no other (moto's
+    /// DynamoDB takes minutes for 100,000 trips; the consumer's side is the same at any size).
+    TripIds,
+}
+
 /// Returns the accounting of `status`, and the number of invocations.
 async fn assert_continued_like_run(
     key: &str,
@@ -70,6 +83,18 @@ async fn assert_continued_like_run(
     local: &Path,
     rows: u64,
     part_bytes: Option<u64>,
+) -> (Accounting, u32) {
+    assert_continued_like(key, body, local, rows, part_bytes, Compare::Tables).await
+}
+
+/// [`assert_continued_like_run`], comparing what `compare` says.
+async fn assert_continued_like(
+    key: &str,
+    body: Vec<u8>,
+    local: &Path,
+    rows: u64,
+    part_bytes: Option<u64>,
+    compare: Compare,
 ) -> (Accounting, u32) {
     let pipeline = Pipeline::create(2).await;
     let invocations = produce_in_continuations(&pipeline, key, body, part_bytes).await;
@@ -79,7 +104,24 @@ async fn assert_continued_like_run(
         "{key}: {invocations} invocations"
     );
     let records = pipeline.read_stream().await;
-    consume_and_compare(&pipeline, &records, local).await;
+    let (run, tables) = local_run(local).await;
+    match compare {
+        Compare::Tables => consume_and_compare(&pipeline, &records, local).await,
+        Compare::TripIds => {
+            let sent: BTreeSet<&str> = records
+                .iter()
+                .map(|record| record.partition_key.as_str())
+                .collect();
+            let trips: BTreeSet<&str> = tables["trip_duration_analysis"]
+                .keys()
+                .map(String::as_str)
+                .collect();
+            assert!(
+                sent == trips,
+                "{key}: the trips on the stream are not run's"
+            );
+        }
+    }
 
     let object = ObjectRef {
         bucket: pipeline.bucket.clone(),
@@ -98,14 +140,13 @@ async fn assert_continued_like_run(
     .unwrap();
     assert_eq!(status.progress, ChainState::Complete, "{key}");
     assert_eq!(status.invocations, invocations as usize, "{key}");
-    let (run, _) = local_run(local).await;
     assert_same_rows(key, &status.accounting, &run);
     (status.accounting, invocations)
 }
 
 /// The rows' part of two accountings agree (the producer does not analyse trips: items and
 /// categories are the consumer's).
-fn assert_same_rows(name: &str, status: &Accounting, run: &Accounting) {
+pub(crate) fn assert_same_rows(name: &str, status: &Accounting, run: &Accounting) {
     let rows = |a: &Accounting| {
         (
             a.rows_read,
@@ -147,13 +188,60 @@ async fn a_csv_object_continued_many_times_gives_the_tables_and_accounting_of_ru
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn a_gzip_csv_object_continued_many_times_gives_the_tables_of_run() {
-    let name = "yellow_tripdata_2020-01_head499_tail500.csv";
-    let path = testdata(name);
+async fn a_gzip_csv_object_of_100k_rows_continued_sends_the_trips_and_accounting_of_run() {
+    let input = distinct_csv(10, 600);
     let mut gzip = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::fast());
-    std::io::Write::write_all(&mut gzip, &std::fs::read(&path).unwrap()).unwrap();
+    std::io::Write::write_all(&mut gzip, &input.body).unwrap();
     let body = gzip.finish().unwrap();
-    assert_continued_like_run("incoming/continued.csv.gz", body, &path, 999, None).await;
+    // A part size far below the object's: a gzip object is one part all the same, continued
+    // after every 500 records.
+    let (accounting, invocations) = assert_continued_like(
+        "incoming/month.csv.gz",
+        body,
+        &input.path,
+        100_600,
+        Some(1),
+        Compare::TripIds,
+    )
+    .await;
+    // Each invocation stops after its first call of 500 records, and its closing flush sends
+    // the record that started the next batch: 501 records each. Every trip was sent (repeats
+    // too, by another invocation than the first sighting's), so records = trips + duplicates.
+    let sent = accounting.trips + accounting.duplicates;
+    assert_eq!(u64::from(invocations), sent.div_ceil(501), "{accounting:?}");
+    assert!(accounting.duplicates >= 590, "{accounting:?}");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_csv_object_of_100k_rows_in_parts_each_continued_sends_the_trips_and_accounting_of_run() {
+    let input = distinct_csv(10, 600);
+    // About 12 MB in parts of 2 MB or a little more: 6 parts of about 16,800 rows, each in 34
+    // invocations of at most 501 records.
+    let (accounting, invocations) = assert_continued_like(
+        "incoming/month.csv",
+        input.body.clone(),
+        &input.path,
+        100_600,
+        Some(2_000_000),
+        Compare::TripIds,
+    )
+    .await;
+    assert!(
+        (202..=210).contains(&invocations),
+        "{invocations} invocations"
+    );
+    // The repeats were sent again by the last part; status counts them as run does.
+    assert!(accounting.duplicates >= 590, "{accounting:?}");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_official_crlf_csv_object_in_parts_gives_the_tables_and_accounting_of_run() {
+    // Raw TLC bytes: CRLF line endings, 500 rows without some columns.
+    let path = testdata("yellow_tripdata_2020-01_head499_tail500.csv");
+    let body = std::fs::read(&path).unwrap();
+    let (_, invocations) =
+        assert_continued_like_run("incoming/crlf.csv", body, &path, 999, Some(10_000)).await;
+    assert!(invocations >= 9, "{invocations} invocations: about 9 parts");
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -170,26 +258,26 @@ async fn a_parquet_object_in_row_groups_continued_many_times_gives_the_tables_of
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn a_parquet_object_split_into_parts_each_continued_gives_the_tables_and_accounting_of_run() {
-    let dir = tempfile::tempdir().unwrap();
-    let file = dir.path().join("parts.parquet");
-    let row_groups = with_row_groups_of(
-        &testdata("yellow_tripdata_2025-01_first10k.parquet"),
-        700,
-        &file,
-    );
-    let body = std::fs::read(&file).unwrap();
-    // A part per row group, and each of 700 rows takes two invocations of 500 records or less.
-    let (accounting, invocations) =
-        assert_continued_like_run("incoming/parts.parquet", body, &file, 10_000, Some(1)).await;
-    assert_eq!(row_groups, 15);
-    // Unsplit, 20 invocations of 500 rows would do.
-    assert_eq!(invocations, 2 * 14 + 1, "the last row group holds 200 rows");
-    assert_eq!(accounting.rows_read, 10_000);
+async fn a_parquet_object_of_100k_rows_in_parts_each_continued_gives_the_tables_and_accounting_of_run()
+ {
+    let (input, row_groups) = distinct_parquet(10, 4_700);
+    assert_eq!(row_groups, 22);
+    // A part per row group: 21 parts of 4,700 rows, each in 10 invocations of at most 501 records,
+    // and a last one of 1,300 in 3. Unsplit, 201 invocations would do.
+    let (accounting, invocations) = assert_continued_like_run(
+        "incoming/month.parquet",
+        input.body.clone(),
+        &input.path,
+        100_000,
+        Some(1),
+    )
+    .await;
+    assert_eq!(invocations, 21 * 10 + 3);
+    assert_eq!(accounting.rows_read, 100_000);
 }
 
 /// A new work queue in moto: its client, its URL, and the producer's handle on it.
-async fn work_queue() -> (aws_sdk_sqs::Client, String, SqsWorkQueue) {
+pub(crate) async fn work_queue() -> (aws_sdk_sqs::Client, String, SqsWorkQueue) {
     let sqs = aws_sdk_sqs::Client::new(&sdk_config().await);
     let url = sqs
         .create_queue()
@@ -204,7 +292,7 @@ async fn work_queue() -> (aws_sdk_sqs::Client, String, SqsWorkQueue) {
 }
 
 /// The event Lambda would deliver for `message`.
-fn sqs_event(message: &aws_sdk_sqs::types::Message) -> SqsEvent {
+pub(crate) fn sqs_event(message: &aws_sdk_sqs::types::Message) -> SqsEvent {
     serde_json::from_value(serde_json::json!({
         "Records": [{
             "messageId": message.message_id.clone().unwrap(),

@@ -7,6 +7,8 @@ use taxistream_e2e::moto as common;
 mod continued;
 mod events;
 mod faults;
+mod inputs;
 mod limits;
 mod parity;
+mod part_faults;
 mod ranged;

@@ -2,15 +2,12 @@
 //! per row group, never the whole object; and the tables are the local run's.
 
 use crate::common::{Pipeline, sdk_config, testdata};
+use crate::inputs::with_row_groups_of;
 use crate::parity::assert_parity_with;
-use arrow_array::RecordBatch;
 use aws_sdk_s3::config::interceptors::BeforeTransmitInterceptorContextRef;
 use aws_sdk_s3::config::{ConfigBag, Intercept, RuntimeComponents};
 use aws_sdk_s3::error::BoxError;
-use parquet::arrow::ArrowWriter;
 use parquet::arrow::arrow_reader::ParquetRecordBatchReaderBuilder;
-use parquet::file::properties::WriterProperties;
-use std::path::Path;
 use std::sync::{Arc, Mutex};
 use taxistream_aws::S3Store;
 
@@ -40,28 +37,6 @@ impl Intercept for RecordedRequests {
         ));
         Ok(())
     }
-}
-
-/// `source` rewritten with row groups of at most `rows` rows.
-pub fn with_row_groups_of(source: &Path, rows: usize, out: &Path) -> usize {
-    let reader = ParquetRecordBatchReaderBuilder::try_new(std::fs::File::open(source).unwrap())
-        .unwrap()
-        .build()
-        .unwrap();
-    let batches: Vec<RecordBatch> = reader.map(Result::unwrap).collect();
-    let properties = WriterProperties::builder()
-        .set_max_row_group_row_count(Some(rows))
-        .build();
-    let mut writer = ArrowWriter::try_new(
-        std::fs::File::create(out).unwrap(),
-        batches[0].schema(),
-        Some(properties),
-    )
-    .unwrap();
-    for batch in &batches {
-        writer.write(batch).unwrap();
-    }
-    writer.close().unwrap().row_groups().len()
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
