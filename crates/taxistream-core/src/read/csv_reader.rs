@@ -54,6 +54,9 @@ impl<R: Read + Send + 'static> CsvTripReader<R> {
             return Err(InputError::Empty { source_name });
         }
         header.trim();
+        if header.iter().any(|name| name.contains(&b'\r')) {
+            return Err(InputError::CarriageReturnLines { source_name });
+        }
         let names: Vec<String> = header
             .iter()
             .enumerate()
@@ -417,5 +420,16 @@ mod tests {
             .map(|e| e.to_string());
         assert!(error.is_some_and(|e| e.contains("found columns: LocationID, Borough")));
         assert!(matches!(read(""), Err(InputError::Empty { .. })));
+    }
+
+    #[test]
+    fn lines_ending_in_a_lone_cr_are_refused_not_read_as_a_file_without_rows() {
+        let text =
+            "tpep_pickup_datetime,tpep_dropoff_datetime\r2024-01-01 00:00:00,2024-01-01 00:10:00\r";
+        let error = read(text).err().map(|e| e.to_string());
+        assert!(
+            error.is_some_and(|e| e.contains("line 1: lines end in a lone carriage return")),
+            "{text:?}"
+        );
     }
 }

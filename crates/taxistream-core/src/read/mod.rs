@@ -98,6 +98,15 @@ pub enum InputError {
         /// What was seen.
         detail: String,
     },
+    /// The lines end in a lone carriage return (classic Mac OS), so the whole file would read as
+    /// its header: refused rather than read as a file without rows.
+    #[error(
+        "{source_name}: line 1: lines end in a lone carriage return (CR); convert them to LF or CRLF"
+    )]
+    CarriageReturnLines {
+        /// The file.
+        source_name: String,
+    },
     /// The header has no pickup or dropoff column.
     #[error("{source_name}: {missing}")]
     NotATripFile {
