@@ -44,7 +44,11 @@ async fn main() -> Result<(), lambda_runtime::Error> {
             .min()
             // No deadline known and no cap: an hour is past any Lambda time limit.
             .unwrap_or(started + Duration::from_secs(3_600));
-        let work = queue.as_ref().map(|queue| Work { queue, until });
+        let work = queue.as_ref().map(|queue| Work {
+            queue,
+            until,
+            deadline,
+        });
         match event_source(&event.payload) {
             Some("aws:sqs") => {
                 let Some(work) = &work else {

@@ -15,6 +15,9 @@ pub struct Work<'a, Q> {
     pub queue: &'a Q,
     /// The moment to stop and continue in a new invocation.
     pub until: Instant,
+    /// The invocation's time limit less its safety margin (`None`: not known): what nothing may
+    /// run past, not even planning an object's parts, which cannot stop half way.
+    pub deadline: Option<Instant>,
 }
 
 /// An SQS event: the fields this function reads.
@@ -60,8 +63,9 @@ pub async fn produce_and_continue<K: PutRecordsApi + Clone, Q: WorkQueue>(
     work: Option<&Work<'_, Q>>,
 ) -> Result<ObjectReport, ProduceObjectError> {
     let until = work.map(|work| work.until);
+    let deadline = work.and_then(|work| work.deadline);
     let outcome = producer
-        .produce_object_until(object, continued, until, work.map(|work| work.queue))
+        .produce_object_until(object, continued, (until, deadline), work.map(|work| work.queue))
         .await?;
     if let (Some(continuation), Some(work)) = (&outcome.continuation, work) {
         work.queue

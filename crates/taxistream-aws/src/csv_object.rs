@@ -6,6 +6,7 @@ use crate::parquet_object::RangedObject;
 use crate::s3::{ObjectError, get_object_error, pump_body};
 use std::io::{self, Read};
 use std::time::Duration;
+use tokio::time::Instant;
 use taxistream_core::InputError;
 use taxistream_core::read::{CsvPart, open_stream_lines, plan_csv_parts, read_prefix};
 use taxistream_pipeline::{BackgroundSource, PortError, SourceInfo, open_in_background};
@@ -41,33 +42,91 @@ impl RangedObject {
 }
 
 /// Parses the object once, as it streams, and cuts it into parts of at least `part_bytes`;
-/// `None` for a gzip object (one part) or one that makes a single part.
+/// `None` for a gzip object (one part) or one that makes a single part. An object not planned
+/// by `until` is refused: planning it again would take as long.
 pub(crate) async fn plan_csv_object(
     object: &RangedObject,
     part_bytes: u64,
     stall: Duration,
+    until: Option<Instant>,
 ) -> Result<Option<Vec<CsvPart>>, ObjectError> {
-    let mut body = object.stream(0, None, stall).await?;
+    let body = object.stream(0, None, stall).await?;
     let source_name = object.object.to_string();
+    let started = Instant::now();
+    let mut body = UntilRead { inner: body, until, read: 0 };
     let planned = tokio::task::spawn_blocking(move || {
-        let mut head = [0; 2];
-        let read = read_prefix(&mut body, &mut head).map_err(|error| InputError::Read {
-            source_name: source_name.clone(),
-            line: 0,
-            detail: error.to_string(),
-        })?;
-        if head[..read] == GZIP_MAGIC {
-            return Ok(None);
+        match plan(&mut body, &source_name, part_bytes) {
+            Err(_) if body.timed_out() => Err(PlanError::OutOfTime { read: body.read }),
+            planned => planned.map_err(PlanError::Input),
         }
-        let text = io::Cursor::new(head[..read].to_vec()).chain(body);
-        let parts = plan_csv_parts(text, &source_name, part_bytes)?;
-        Ok((parts.len() > 1).then_some(parts))
     })
     .await
     .map_err(|error| {
         ObjectError::Storage(PortError::internal("the CSV planner stopped").caused_by(error))
     })?;
-    planned.map_err(ObjectError::Input)
+    planned.map_err(|error| match error {
+        PlanError::Input(error) => ObjectError::Input(error),
+        PlanError::OutOfTime { read } => ObjectError::Storage(PortError::refused_data(format!(
+            "{}: its parts were not planned before the invocation's deadline ({} MiB read in {} s); \
+             one invocation cannot split a CSV object this large: upload it as several files, \
+             gzip CSV or Parquet",
+            object.object,
+            read >> 20,
+            started.elapsed().as_secs()
+        ))),
+    })
+}
+
+/// Why planning failed.
+enum PlanError {
+    /// The object is not a trip file, or is damaged.
+    Input(InputError),
+    /// The deadline came first, after `read` bytes.
+    OutOfTime { read: u64 },
+}
+
+/// The parts of the object `body` streams; `None` for a gzip object or a single part.
+fn plan(
+    body: &mut impl Read,
+    source_name: &str,
+    part_bytes: u64,
+) -> Result<Option<Vec<CsvPart>>, InputError> {
+    let mut head = [0; 2];
+    let read = read_prefix(body, &mut head).map_err(|error| InputError::Read {
+        source_name: source_name.to_owned(),
+        line: 0,
+        detail: error.to_string(),
+    })?;
+    if head[..read] == GZIP_MAGIC {
+        return Ok(None);
+    }
+    let text = io::Cursor::new(head[..read].to_vec()).chain(body);
+    let parts = plan_csv_parts(text, source_name, part_bytes)?;
+    Ok((parts.len() > 1).then_some(parts))
+}
+
+/// A reader that fails once `until` has passed, and counts the bytes it gave.
+struct UntilRead<R> {
+    inner: R,
+    until: Option<Instant>,
+    read: u64,
+}
+
+impl<R> UntilRead<R> {
+    fn timed_out(&self) -> bool {
+        self.until.is_some_and(|until| Instant::now() >= until)
+    }
+}
+
+impl<R: Read> Read for UntilRead<R> {
+    fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
+        if self.timed_out() {
+            return Err(io::Error::new(io::ErrorKind::TimedOut, "the deadline passed"));
+        }
+        let read = self.inner.read(buf)?;
+        self.read += read as u64;
+        Ok(read)
+    }
 }
 
 /// Opens one part of a CSV object: its header's bytes, then its own, read as one file whose

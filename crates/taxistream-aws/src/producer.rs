@@ -165,13 +165,14 @@ impl<K: PutRecordsApi + Clone> Producer<K> {
     ) -> Result<ObjectReport, ProduceObjectError> {
         let no_parts: Option<&crate::work::SqsWorkQueue> = None;
         Ok(self
-            .produce_object_until(object, None, None, no_parts)
+            .produce_object_until(object, None, (None, None), no_parts)
             .await?
             .report)
     }
 
     /// Reads `object` from the start, or from where `continued` says, and stops at the first
     /// PutRecords call that ends at or after `until`: then the outcome carries the continuation.
+    /// Planning a CSV object's parts, which cannot stop half way, is given until `deadline`.
     /// Duplicates are told apart within one invocation: a trip repeated in a later invocation's
     /// rows is sent again (the same item, written again) and counted as a trip there; `status`
     /// counts it as a duplicate from the invocations' reports, one of which this writes (also
@@ -184,12 +185,13 @@ impl<K: PutRecordsApi + Clone> Producer<K> {
         &self,
         object: &ObjectRef,
         continued: Option<&Continuation>,
-        until: Option<Instant>,
+        (until, deadline): (Option<Instant>, Option<Instant>),
         parts: Option<&Q>,
     ) -> Result<ObjectOutcome, ProduceObjectError> {
         let mut from = continued.map(Continuation::read_from).unwrap_or_default();
         if continued.is_none() && parts.is_some() {
-            from.split_into = self.settings.part_bytes;
+            from.split_into = Some(self.settings.part_bytes);
+            from.plan_until = deadline;
         }
         let invocation = continued.map_or(0, |continuation| continuation.invocation);
         let mut report = InvocationReport {

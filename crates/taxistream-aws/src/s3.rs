@@ -14,6 +14,7 @@ use bytes::Bytes;
 use std::io::{self, BufWriter, Read};
 use std::path::{Path, PathBuf};
 use std::time::Duration;
+use tokio::time::Instant;
 use taxistream_core::read::CsvPart;
 use taxistream_core::read::open_stream_after;
 use taxistream_core::{InputError, RowRejection};
@@ -83,6 +84,9 @@ pub struct ReadFrom {
     /// row groups, by compressed bytes; CSV: whole records), and read only the first (see
     /// [`OpenedObject::other_parts`]).
     pub split_into: Option<u64>,
+    /// When planning a CSV object's parts must be done by: past it, the object is refused (see
+    /// [`plan_csv_object`]); `None`: no limit.
+    pub plan_until: Option<Instant>,
 }
 
 /// A part of an object split into parts, for another invocation.
@@ -224,7 +228,7 @@ impl S3Store {
         let planned = match (from.csv_part, from.split_into) {
             (Some(part), _) => Some((part, Vec::new())),
             (None, Some(bytes)) if tail.length > bytes && !tail.is_whole() => {
-                plan_csv_object(&ranged, bytes, stall)
+                plan_csv_object(&ranged, bytes, stall, from.plan_until)
                     .await?
                     .map(|mut parts| (parts.remove(0), parts))
             }

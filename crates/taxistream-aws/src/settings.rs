@@ -17,7 +17,7 @@ pub const REJECTS_BUCKET: &str = "TAXISTREAM_REJECTS_BUCKET";
 pub const REJECTS_PREFIX: &str = "TAXISTREAM_REJECTS_PREFIX";
 /// Key prefix of the producer's per-invocation reports (`taxistream status`); default `reports/`.
 pub const REPORTS_PREFIX: &str = "TAXISTREAM_REPORTS_PREFIX";
-/// Compressed bytes of a part of a Parquet object split into parts; default 32 MiB.
+/// Bytes of a part of an object split into parts (Parquet: compressed); default 32 MiB.
 pub const PART_BYTES: &str = "TAXISTREAM_PART_BYTES";
 /// The default part size.
 pub const DEFAULT_PART_BYTES: u64 = 32 * 1024 * 1024;
@@ -109,9 +109,10 @@ pub struct ProducerSettings {
     pub read: ReadSettings,
     /// Retries of PutRecords.
     pub retry: RetryPolicy,
-    /// A Parquet object larger than this (compressed) is split into parts of whole row groups,
-    /// each queued for its own invocation (with a work queue only).
-    pub part_bytes: Option<u64>,
+    /// An object larger than this is split into parts (Parquet: whole row groups, by compressed
+    /// bytes; plain CSV: whole records), each queued for its own invocation (with a work queue
+    /// only).
+    pub part_bytes: u64,
     /// The work queue continuations go to; without it an invocation reads its object to the end.
     pub work_queue_url: Option<String>,
     /// The longest an invocation works before it continues in a new one (besides its deadline).
@@ -144,7 +145,7 @@ impl ProducerSettings {
                 reader_workers: std::thread::available_parallelism().map_or(1, usize::from),
             },
             retry: RetryPolicy::default(),
-            part_bytes: Some(match env.get(PART_BYTES) {
+            part_bytes: match env.get(PART_BYTES) {
                 None => DEFAULT_PART_BYTES,
                 Some(text) => text
                     .parse()
@@ -156,7 +157,7 @@ impl ProducerSettings {
                             format!("expected a number of bytes above 0, got {text:?}"),
                         )
                     })?,
-            }),
+            },
             work_queue_url: env.get(WORK_QUEUE_URL),
             max_work: match env.get(MAX_WORK_SECONDS) {
                 None => None,
@@ -324,9 +325,9 @@ mod tests {
         assert_eq!(producer.stream, "taxi_trips");
         assert_eq!(producer.rejects_prefix, "rejects/");
         assert_eq!(producer.reports_prefix, "reports/");
-        assert_eq!(producer.part_bytes, Some(DEFAULT_PART_BYTES));
+        assert_eq!(producer.part_bytes, DEFAULT_PART_BYTES);
         let small = ProducerSettings::from_env(&env(&[(PART_BYTES, "4096")])).unwrap();
-        assert_eq!(small.part_bytes, Some(4096));
+        assert_eq!(small.part_bytes, 4096);
         let error = ProducerSettings::from_env(&env(&[(PART_BYTES, "0")])).unwrap_err();
         assert_eq!(error.variable, PART_BYTES);
         let consumer = ConsumerSettings::from_env(&env(&[(REJECTS_BUCKET, "bucket")])).unwrap();

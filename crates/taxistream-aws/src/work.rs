@@ -49,6 +49,7 @@ impl Continuation {
             etag: self.etag.clone(),
             csv_part: self.csv_part,
             split_into: None,
+            plan_until: None,
         }
     }
 

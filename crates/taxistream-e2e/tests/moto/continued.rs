@@ -24,7 +24,7 @@ async fn produce_in_continuations(
     pipeline.upload(key, body).await;
     let (sqs, url, queue) = work_queue().await;
     let mut settings = pipeline.producer_settings();
-    if part_bytes.is_some() {
+    if let Some(part_bytes) = part_bytes {
         settings.part_bytes = part_bytes;
     }
     let producer = Producer::new(pipeline.s3_store(), pipeline.kinesis.clone(), settings);
@@ -32,6 +32,7 @@ async fn produce_in_continuations(
     let work = Work {
         queue: &queue,
         until: Instant::now(),
+        deadline: None,
     };
     let response = handle_with(&producer, &s3_event(&pipeline.bucket, key), Some(&work))
         .await
@@ -322,6 +323,7 @@ async fn a_continuation_of_an_object_deleted_since_is_skipped_not_retried() {
     let work = Work {
         queue: &queue,
         until: Instant::now(),
+        deadline: None,
     };
     handle_with(&producer, &s3_event(&pipeline.bucket, key), Some(&work))
         .await

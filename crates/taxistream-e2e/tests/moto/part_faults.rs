@@ -1,6 +1,7 @@
 //! A part of an object that fails half way (a PutRecords call refused after others went through)
 //! is delivered again by the work queue and retried: the tables end as `taxistream run`'s, and
 //! `status` says the object is complete, with run's accounting.
+//! A CSV object too large to plan before the deadline is refused, not read past it.
 
 use crate::common::{Pipeline, local_run, s3_event, testdata};
 use crate::continued::{assert_same_rows, sqs_event, work_queue};
@@ -54,7 +55,7 @@ async fn a_part_that_fails_half_way_and_is_retried_leaves_the_tables_and_account
     let mut settings = pipeline.producer_settings();
     // A part per row group of 700 rows: two PutRecords calls each. The fourth call is the
     // second of the second part read: it fails after the part's first 500 records were sent.
-    settings.part_bytes = Some(1);
+    settings.part_bytes = 1;
     let kinesis = FailsOnce {
         real: pipeline.kinesis.clone(),
         calls: Arc::default(),
@@ -64,6 +65,7 @@ async fn a_part_that_fails_half_way_and_is_retried_leaves_the_tables_and_account
     let work = Work {
         queue: &queue,
         until: Instant::now() + Duration::from_secs(3_600),
+        deadline: None,
     };
     handle_with(&producer, &s3_event(&pipeline.bucket, key), Some(&work))
         .await
@@ -116,4 +118,35 @@ async fn a_part_that_fails_half_way_and_is_retried_leaves_the_tables_and_account
     assert_eq!(status.invocations, 15);
     let (run, _) = local_run(&file).await;
     assert_same_rows(key, &status.accounting, &run);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_csv_object_not_planned_by_the_deadline_is_refused_naming_it_and_nothing_is_sent() {
+    let pipeline = Pipeline::create(1).await;
+    let key = "incoming/too-big-to-plan.csv";
+    let body = std::fs::read(testdata("yellow_tripdata_sample_2019-07.csv")).unwrap();
+    pipeline.upload(key, body).await;
+    let (_, _, queue) = work_queue().await;
+    let mut settings = pipeline.producer_settings();
+    settings.part_bytes = 4096;
+    let producer = Producer::new(pipeline.s3_store(), pipeline.kinesis.clone(), settings);
+    // The invocation's deadline has passed before planning starts.
+    let work = Work {
+        queue: &queue,
+        until: Instant::now(),
+        deadline: Some(Instant::now()),
+    };
+    let error = handle_with(&producer, &s3_event(&pipeline.bucket, key), Some(&work))
+        .await
+        .unwrap_err();
+    let expected = format!(
+        "s3://{}/{key}: its parts were not planned before the invocation's deadline",
+        pipeline.bucket
+    );
+    assert!(
+        error.error_message.contains(&expected),
+        "{}",
+        error.error_message
+    );
+    assert!(pipeline.read_stream().await.is_empty(), "nothing sent");
 }
