@@ -120,10 +120,11 @@ def describe(work: dict) -> str:
     """A work message in a few words: which part, from where."""
     if work.get("csv_part"):
         part = work["csv_part"]
-        return f"CSV part, bytes {part['start']:,}–{part.get('end') or 'end'}, after line {work['after_line']:,}"
+        end = f"{part['end']:,}" if part.get("end") else "the end"
+        return f"CSV part, bytes {part['start']:,}–{end}, after line {work['after_line']:,}"
     if work.get("through_line"):
         return f"Parquet rows {work['after_line'] + 1:,}–{work['through_line']:,}"
-    return f"continuation after line {work['after_line']:,}"
+    return f"work message: from row {work['after_line'] + 1:,} to the end"
 
 
 def report_keys(key: str) -> set[str]:

@@ -65,7 +65,12 @@ pub async fn produce_and_continue<K: PutRecordsApi + Clone, Q: WorkQueue>(
     let until = work.map(|work| work.until);
     let deadline = work.and_then(|work| work.deadline);
     let outcome = producer
-        .produce_object_until(object, continued, (until, deadline), work.map(|work| work.queue))
+        .produce_object_until(
+            object,
+            continued,
+            (until, deadline),
+            work.map(|work| work.queue),
+        )
         .await?;
     if let (Some(continuation), Some(work)) = (&outcome.continuation, work) {
         work.queue

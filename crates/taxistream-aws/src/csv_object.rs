@@ -6,10 +6,10 @@ use crate::parquet_object::RangedObject;
 use crate::s3::{ObjectError, get_object_error, pump_body};
 use std::io::{self, Read};
 use std::time::Duration;
-use tokio::time::Instant;
 use taxistream_core::InputError;
 use taxistream_core::read::{CsvPart, open_stream_lines, plan_csv_parts, read_prefix};
 use taxistream_pipeline::{BackgroundSource, PortError, SourceInfo, open_in_background};
+use tokio::time::Instant;
 
 /// The first bytes of a gzip stream: such an object is one part, read in order.
 const GZIP_MAGIC: [u8; 2] = [0x1f, 0x8b];
@@ -53,17 +53,20 @@ pub(crate) async fn plan_csv_object(
     let body = object.stream(0, None, stall).await?;
     let source_name = object.object.to_string();
     let started = Instant::now();
-    let mut body = UntilRead { inner: body, until, read: 0 };
-    let planned = tokio::task::spawn_blocking(move || {
-        match plan(&mut body, &source_name, part_bytes) {
+    let mut body = UntilRead {
+        inner: body,
+        until,
+        read: 0,
+    };
+    let planned =
+        tokio::task::spawn_blocking(move || match plan(&mut body, &source_name, part_bytes) {
             Err(_) if body.timed_out() => Err(PlanError::OutOfTime { read: body.read }),
             planned => planned.map_err(PlanError::Input),
-        }
-    })
-    .await
-    .map_err(|error| {
-        ObjectError::Storage(PortError::internal("the CSV planner stopped").caused_by(error))
-    })?;
+        })
+        .await
+        .map_err(|error| {
+            ObjectError::Storage(PortError::internal("the CSV planner stopped").caused_by(error))
+        })?;
     planned.map_err(|error| match error {
         PlanError::Input(error) => ObjectError::Input(error),
         PlanError::OutOfTime { read } => ObjectError::Storage(PortError::refused_data(format!(
@@ -121,7 +124,10 @@ impl<R> UntilRead<R> {
 impl<R: Read> Read for UntilRead<R> {
     fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
         if self.timed_out() {
-            return Err(io::Error::new(io::ErrorKind::TimedOut, "the deadline passed"));
+            return Err(io::Error::new(
+                io::ErrorKind::TimedOut,
+                "the deadline passed",
+            ));
         }
         let read = self.inner.read(buf)?;
         self.read += read as u64;

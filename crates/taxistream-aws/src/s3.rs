@@ -14,7 +14,6 @@ use bytes::Bytes;
 use std::io::{self, BufWriter, Read};
 use std::path::{Path, PathBuf};
 use std::time::Duration;
-use tokio::time::Instant;
 use taxistream_core::read::CsvPart;
 use taxistream_core::read::open_stream_after;
 use taxistream_core::{InputError, RowRejection};
@@ -22,6 +21,7 @@ use taxistream_pipeline::{
     BackgroundSource, PortError, RejectSink, RejectsCsv, SourceInfo, open_in_background,
 };
 use tokio::sync::mpsc;
+use tokio::time::Instant;
 
 /// Body chunks buffered between the network and the reader thread.
 const BODY_CHUNKS_IN_FLIGHT: usize = 16;
