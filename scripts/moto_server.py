@@ -3,6 +3,10 @@
 Single-threaded on purpose: in its default threaded mode moto acknowledges Kinesis writes and then
 loses some of them. Picks a free port, writes it to --port-file once listening, serves until killed.
 
+DynamoDB's BatchWriteItem limits, which moto does not check, are enforced here as DynamoDB does:
+at most 25 requests per call, and no item over 400 KB (DynamoDB's measure), else the whole call
+fails with a ValidationException.
+
 One fix to moto's speed, not to what it answers: moto 5.2.5 finds a Kinesis shard's first and last
 sequence numbers by copying the keys of every record the shard holds, once per record put, so a
 shard's writes slow down as it fills (quadratic; a month of trips would take days). Its records
@@ -31,6 +35,61 @@ def fix_kinesis_sequence_lookups() -> None:
     Shard.get_max_sequence_number = lambda shard: next(reversed(shard.records), 0)
 
 
+MAX_BATCH_WRITE_REQUESTS = 25
+MAX_ITEM_BYTES = 400 * 1024
+
+
+def attribute_value_size(value: dict) -> int:
+    """DynamoDB's measure of one attribute value (strings: UTF-8 bytes; numbers: a byte per two
+    significant digits, plus one)."""
+    (kind, content), = value.items()
+    if kind == "S":
+        return len(content.encode("utf-8"))
+    if kind == "N":
+        digits = "".join(ch for ch in content if ch.isdigit()).strip("0")
+        return (max(len(digits), 1) + 1) // 2 + 1
+    if kind == "B":
+        return len(content)
+    if kind in ("BOOL", "NULL"):
+        return 1
+    if kind in ("SS", "NS", "BS"):
+        return sum(attribute_value_size({kind[0]: member}) for member in content)
+    if kind == "L":
+        return 3 + sum(1 + attribute_value_size(member) for member in content)
+    if kind == "M":
+        return 3 + sum(len(k.encode("utf-8")) + 1 + attribute_value_size(v) for k, v in content.items())
+    return len(str(content))
+
+
+def item_size(item: dict) -> int:
+    """DynamoDB's measure of an item: each attribute's name and value."""
+    return sum(len(name.encode("utf-8")) + attribute_value_size(value) for name, value in item.items())
+
+
+def enforce_batch_write_limits() -> None:
+    """BatchWriteItem refuses more than 25 requests, or an item over 400 KB, as DynamoDB does."""
+    from moto.dynamodb.exceptions import MockValidationException
+    from moto.dynamodb.responses import DynamoHandler
+
+    original = DynamoHandler.batch_write_item
+
+    def batch_write_item(handler):
+        requests = [r for rs in handler.body.get("RequestItems", {}).values() for r in rs]
+        if len(requests) > MAX_BATCH_WRITE_REQUESTS:
+            raise MockValidationException(
+                "1 validation error detected: Value at 'requestItems' failed to satisfy "
+                "constraint: Map value must satisfy constraint: [Member must have length less "
+                f"than or equal to {MAX_BATCH_WRITE_REQUESTS}]"
+            )
+        for request in requests:
+            item = request.get("PutRequest", {}).get("Item")
+            if item is not None and item_size(item) > MAX_ITEM_BYTES:
+                raise MockValidationException("Item size has exceeded the maximum allowed size")
+        return original(handler)
+
+    DynamoHandler.batch_write_item = batch_write_item
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--port-file", required=True, help="where to write the chosen port")
@@ -46,6 +105,7 @@ def main() -> None:
     signal.signal(signal.SIGTERM, lambda *_: sys.exit(0))
 
     fix_kinesis_sequence_lookups()
+    enforce_batch_write_limits()
     app = DomainDispatcherApplication(create_backend_app)
     server = make_server(
         "127.0.0.1", port, app, threaded=False, request_handler=MotoRequestHandler

@@ -14,6 +14,7 @@ pub mod accounting;
 pub mod analytics;
 pub mod categories;
 pub mod identity;
+pub mod item_size;
 pub mod number;
 pub mod read;
 pub mod record;

@@ -22,6 +22,10 @@ pub enum RejectReason {
     InvalidUtf8,
     /// The trip's stream record would exceed the 1 MiB Kinesis record limit.
     RecordTooLarge,
+    /// The CSV row is longer than the reader's row size bound.
+    RowTooLarge,
+    /// One of the trip's DynamoDB items could pass the 400 KB item limit.
+    ItemTooLarge,
     /// The data's `trip_id` is longer than a Kinesis partition key may be (256 characters).
     BadTripId,
     /// A stream record that is not a trip record (consumer side).
@@ -30,7 +34,7 @@ pub enum RejectReason {
 
 impl RejectReason {
     /// Every reason, in a stable order.
-    pub const ALL: [RejectReason; 9] = [
+    pub const ALL: [RejectReason; 11] = [
         RejectReason::MissingTimestamp,
         RejectReason::BadTimestamp,
         RejectReason::BadNumber,
@@ -38,6 +42,8 @@ impl RejectReason {
         RejectReason::ExtraFields,
         RejectReason::InvalidUtf8,
         RejectReason::RecordTooLarge,
+        RejectReason::RowTooLarge,
+        RejectReason::ItemTooLarge,
         RejectReason::BadTripId,
         RejectReason::BadRecord,
     ];
@@ -52,6 +58,8 @@ impl RejectReason {
             RejectReason::ExtraFields => "extra_fields",
             RejectReason::InvalidUtf8 => "invalid_utf8",
             RejectReason::RecordTooLarge => "record_too_large",
+            RejectReason::RowTooLarge => "row_too_large",
+            RejectReason::ItemTooLarge => "item_too_large",
             RejectReason::BadTripId => "bad_trip_id",
             RejectReason::BadRecord => "bad_record",
         }

@@ -2,6 +2,8 @@
 
 pub use crate::poison::PoisonRecord;
 use crate::ports::{PortError, TripRecord, TripTables};
+use taxistream_core::item_size::{MAX_ITEM_BYTES, largest_item_size};
+use taxistream_core::record::RecordError;
 use taxistream_core::{Accounting, AnalysisRules, AnalysisSummary, analyse};
 
 /// A batch that could not be written whole: records before `first_unwritten` are done (their
@@ -39,8 +41,8 @@ impl ConsumeOutcome {
     }
 }
 
-/// Analyses every record of a batch and writes the items in record order; undecodable records
-/// are set aside. When the tables fail part way, the outcome says which records are done.
+/// Analyses every record of a batch and writes the items in record order; undecodable records,
+/// and trips whose items DynamoDB would refuse, are set aside. When the tables fail part way, the outcome says which records are done.
 pub async fn consume<R: TripRecord, T: TripTables>(
     records: &[R],
     rules: &AnalysisRules,
@@ -51,7 +53,14 @@ pub async fn consume<R: TripRecord, T: TripTables>(
     // The record each item came from, to map "items written" back to records.
     let mut item_record = Vec::with_capacity(records.len() * 3);
     for (index, record) in records.iter().enumerate() {
-        match record.decode() {
+        let decoded = record.decode().and_then(|decoded| {
+            let largest = largest_item_size(&decoded.trip, &decoded.id);
+            if largest > MAX_ITEM_BYTES {
+                return Err(RecordError::ItemTooLarge(largest));
+            }
+            Ok(decoded)
+        });
+        match decoded {
             Ok(decoded) => {
                 let analysis = analyse(&decoded.trip, &decoded.id, rules);
                 let summary = AnalysisSummary::of(&analysis);
@@ -146,6 +155,29 @@ mod tests {
         // Two trips, each a duration item and a fare-per-mile item.
         assert_eq!(tables.written.len(), 4);
         assert_eq!(outcome.accounting.items[&Table::TripDurationAnalysis], 2);
+    }
+
+    #[tokio::test]
+    async fn a_trip_whose_item_dynamodb_would_refuse_is_set_aside_not_written() {
+        let rules = Thresholds::default().validate().unwrap();
+        let mut huge = record(5, 2);
+        let vendor = format!(r#"{{"vendor_id":"{}","#, "v".repeat(410_000));
+        huge.data.splice(..1, vendor.into_bytes());
+        let records = [record(5, 1), huge, record(20, 3)];
+        let mut tables = Failing {
+            capacity: usize::MAX,
+            written: Vec::new(),
+        };
+        let outcome = consume(&records, &rules, &mut tables).await;
+        assert!(outcome.failure.is_none());
+        let poison: Vec<_> = outcome
+            .poison
+            .iter()
+            .map(|p| p.to_rejection().reason)
+            .collect();
+        assert_eq!(poison, [RejectReason::ItemTooLarge]);
+        assert_eq!(outcome.poison[0].sequence_number.as_deref(), Some("2"));
+        assert_eq!(tables.written.len(), 4);
     }
 
     #[tokio::test]

@@ -19,12 +19,17 @@ pub struct PoisonRecord {
 }
 
 impl PoisonRecord {
-    /// The record as a rejected row (`bad_record`), for the rejects destination.
+    /// The record as a rejected row (`bad_record`, or `item_too_large`), for the rejects
+    /// destination.
     pub fn to_rejection(&self) -> RowRejection {
+        let reason = match self.error {
+            RecordError::ItemTooLarge(_) => RejectReason::ItemTooLarge,
+            _ => RejectReason::BadRecord,
+        };
         RowRejection {
             line: 0,
             column: None,
-            reason: RejectReason::BadRecord,
+            reason,
             detail: format!(
                 "stream record {} (partition key {}): {}",
                 self.sequence_number.as_deref().unwrap_or("?"),

@@ -2,6 +2,7 @@
 
 use crate::ports::{PortError, RecordSink, RejectSink, StreamRecord, TripSource};
 use crate::seen::SeenTrips;
+use taxistream_core::item_size::{MAX_ITEM_BYTES, largest_item_size};
 use taxistream_core::reject::RowRejection;
 use taxistream_core::{Accounting, InputError, ReadItem, RejectReason, Trip, TripId, record};
 
@@ -175,6 +176,7 @@ fn item_line(item: &ReadItem) -> u64 {
 /// Kinesis limits.
 pub fn stream_record(trip: &Trip, id: &TripId, line: u64) -> Result<StreamRecord, RowRejection> {
     check_partition_key(id, line)?;
+    check_item_size(trip, id, line)?;
     let mut data = Vec::with_capacity(384);
     record::encode(trip, id, &mut data);
     let record = StreamRecord {
@@ -192,6 +194,7 @@ pub fn stream_record(trip: &Trip, id: &TripId, line: u64) -> Result<StreamRecord
 /// stream that carries trips themselves, so that it rejects exactly what Kinesis would.
 pub fn check_record_limits(trip: &Trip, id: &TripId, line: u64) -> Result<(), RowRejection> {
     check_partition_key(id, line)?;
+    check_item_size(trip, id, line)?;
     if record::surely_fits(trip, id) {
         return Ok(());
     }
@@ -220,6 +223,36 @@ fn check_partition_key(id: &TripId, line: u64) -> Result<(), RowRejection> {
     })
 }
 
+/// Refuses a trip whose largest DynamoDB item could pass the item limit: DynamoDB would refuse
+/// its write, so no store keeps it.
+fn check_item_size(trip: &Trip, id: &TripId, line: u64) -> Result<(), RowRejection> {
+    let largest = largest_item_size(trip, id);
+    if largest <= MAX_ITEM_BYTES {
+        return Ok(());
+    }
+    let mut data = Vec::new();
+    record::encode(trip, id, &mut data);
+    Err(RowRejection {
+        line,
+        column: None,
+        reason: RejectReason::ItemTooLarge,
+        detail: format!(
+            "trip {}: its largest table item would be {largest} bytes, over DynamoDB's \
+             {MAX_ITEM_BYTES}-byte item limit",
+            id.as_str(),
+        ),
+        raw: record_prefix(&data),
+    })
+}
+
+/// The start of a record, for the rejects file.
+fn record_prefix(data: &[u8]) -> String {
+    format!(
+        "{}… (first {RAW_PREFIX_BYTES} bytes of the record)",
+        String::from_utf8_lossy(&data[..RAW_PREFIX_BYTES.min(data.len())])
+    )
+}
+
 fn too_large(id: &TripId, line: u64, data: &[u8]) -> RowRejection {
     let billed = data.len() + id.as_str().len();
     RowRejection {
@@ -230,10 +263,7 @@ fn too_large(id: &TripId, line: u64, data: &[u8]) -> RowRejection {
             "trip {} encodes to {billed} bytes, over the {MAX_RECORD_BYTES}-byte record limit",
             id.as_str(),
         ),
-        raw: format!(
-            "{}… (first {RAW_PREFIX_BYTES} bytes of the record)",
-            String::from_utf8_lossy(&data[..RAW_PREFIX_BYTES.min(data.len())])
-        ),
+        raw: record_prefix(data),
     }
 }
 

@@ -4,7 +4,8 @@
 //! [`CsvTripReader::with_workers`], one thread reads records and worker threads convert chunks of
 //! them, and the reader still yields rows in file order.
 
-use super::csv_rows::{RowConverter, StreamLines, csv_parser, fill_chunk};
+use super::bounded_records::{BoundedRecords, DEFAULT_MAX_ROW_BYTES};
+use super::csv_rows::{CutRow, RowConverter, StreamLines, bounded_csv_parser, fill_chunk};
 use super::parallel::ParallelRows;
 use super::{IDENTIFY_ROWS, InputError, ReadItem};
 use crate::schema::ColumnMap;
@@ -22,8 +23,9 @@ pub struct CsvTripReader<R: Read + Send + 'static> {
 enum Rows<R: Read + Send + 'static> {
     /// Read and convert on the caller's thread, a chunk of rows at a time.
     Inline {
-        reader: csv::Reader<R>,
+        reader: csv::Reader<BoundedRecords<R>>,
         chunk: Vec<ByteRecord>,
+        cuts: Vec<CutRow>,
         converted: std::vec::IntoIter<ReadItem>,
         converter: RowConverter,
         source_name: String,
@@ -39,9 +41,21 @@ enum Rows<R: Read + Send + 'static> {
 }
 
 impl<R: Read + Send + 'static> CsvTripReader<R> {
-    /// Reads the header and checks that it names a pickup and a dropoff column.
+    /// Reads the header and checks that it names a pickup and a dropoff column; rows longer
+    /// than [`DEFAULT_MAX_ROW_BYTES`] are rejected.
     pub fn new(source: R, source_name: String, is_gzip: bool) -> Result<Self, InputError> {
-        let mut reader = csv_parser(source);
+        Self::with_max_row_bytes(source, source_name, is_gzip, DEFAULT_MAX_ROW_BYTES)
+    }
+
+    /// As [`Self::new`], rows longer than `max_row_bytes` rejected (`row_too_large`): the
+    /// reader never holds more of a row than that.
+    pub fn with_max_row_bytes(
+        source: R,
+        source_name: String,
+        is_gzip: bool,
+        max_row_bytes: u64,
+    ) -> Result<Self, InputError> {
+        let mut reader = bounded_csv_parser(source, max_row_bytes);
         let mut header = ByteRecord::new();
         let read = reader
             .read_byte_record(&mut header)
@@ -52,6 +66,14 @@ impl<R: Read + Send + 'static> CsvTripReader<R> {
             })?;
         if !read {
             return Err(InputError::Empty { source_name });
+        }
+        let header_end = reader.position().byte();
+        if let Some(cut) = reader.get_mut().take_cut(header_end) {
+            return Err(InputError::HeaderTooLarge {
+                source_name,
+                bytes: cut.bytes,
+                limit: cut.limit,
+            });
         }
         header.trim();
         if header.iter().any(|name| name.contains(&b'\r')) {
@@ -77,6 +99,7 @@ impl<R: Read + Send + 'static> CsvTripReader<R> {
             rows: Rows::Inline {
                 reader,
                 chunk: Vec::new(),
+                cuts: Vec::new(),
                 converted: Vec::new().into_iter(),
                 converter: RowConverter::new(columns.clone(), header_line),
                 source_name,
@@ -134,10 +157,12 @@ impl<R: Read + Send + 'static> CsvTripReader<R> {
         &self.columns
     }
 
-    /// Bytes of text read so far.
+    /// Bytes of text read so far (of the source: rows cut to the size bound count whole).
     pub fn bytes_read(&self) -> u64 {
         match &self.rows {
-            Rows::Inline { reader, .. } => reader.position().byte(),
+            Rows::Inline { reader, .. } => {
+                reader.get_ref().source_position(reader.position().byte())
+            }
             Rows::Parallel(rows) => rows.bytes_read(),
             Rows::Empty => 0,
         }
@@ -157,6 +182,7 @@ impl<R: Read + Send + 'static> Iterator for CsvTripReader<R> {
             Rows::Inline {
                 reader,
                 chunk,
+                cuts,
                 converted,
                 converter,
                 source_name,
@@ -172,8 +198,8 @@ impl<R: Read + Send + 'static> Iterator for CsvTripReader<R> {
                 }
                 chunk.resize_with(IDENTIFY_ROWS, ByteRecord::new);
                 let mut last_line = converter.last_line();
-                let (filled, outcome) = fill_chunk(reader, chunk, &mut last_line, *lines);
-                *converted = converter.convert_chunk(&chunk[..filled]).into_iter();
+                let (filled, outcome) = fill_chunk(reader, chunk, cuts, &mut last_line, *lines);
+                *converted = converter.convert_chunk(&chunk[..filled], cuts).into_iter();
                 *end = match outcome {
                     Ok(true) => None,
                     Ok(false) => Some(Ok(())),

@@ -1,6 +1,7 @@
 //! CSV records → identified trips or rejected rows: the conversion shared by the inline and the
 //! parallel CSV readers, and the reading of non-blank records into chunks.
 
+use super::bounded_records::{BoundedRecords, CutRecord};
 use super::{Converted, ReadItem, identify_chunk, reason_for};
 use crate::reject::{RejectReason, RowRejection};
 use crate::schema::{ColumnMap, ColumnTarget, FieldKind};
@@ -8,27 +9,54 @@ use crate::trip::TripBuilder;
 use csv::ByteRecord;
 use std::io::Read;
 
-/// Reads non-blank records into `chunk`, at most its length, following the last line read in
-/// `last_line`. Returns how many, and how reading stopped: `Ok(true)` the chunk is full,
+/// Text of records read at most into one chunk (a chunk of long rows holds fewer of them).
+const CHUNK_BYTES: usize = 4 << 20;
+/// A record buffer that grew past this is dropped after use rather than kept for reuse.
+const KEPT_RECORD_BYTES: usize = 64 << 10;
+
+/// A record cut to the row size bound: its index in the chunk, and the cut.
+#[derive(Debug, Clone, Copy)]
+pub(super) struct CutRow {
+    pub index: usize,
+    pub cut: CutRecord,
+}
+
+/// Reads non-blank records into `chunk`, at most its length (and about [`CHUNK_BYTES`] of
+/// text), following the last line read in `last_line`; records cut to the size bound are noted
+/// in `cuts`. Returns how many, and how reading stopped: `Ok(true)` the chunk is full,
 /// `Ok(false)` the input ended, `Err` it failed.
 pub(super) fn fill_chunk<R: Read>(
-    reader: &mut csv::Reader<R>,
+    reader: &mut csv::Reader<BoundedRecords<R>>,
     chunk: &mut [ByteRecord],
+    cuts: &mut Vec<CutRow>,
     last_line: &mut u64,
     lines: StreamLines,
 ) -> (usize, csv::Result<bool>) {
-    let mut filled = 0;
-    while filled < chunk.len() {
+    cuts.clear();
+    let (mut filled, mut text) = (0, 0);
+    while filled < chunk.len() && text < CHUNK_BYTES {
+        if chunk[filled].as_slice().len() > KEPT_RECORD_BYTES {
+            chunk[filled] = ByteRecord::new();
+        }
         match reader.read_byte_record(&mut chunk[filled]) {
             Ok(true) if is_blank(&chunk[filled]) => {}
             Ok(true) => {
+                let end = reader.position().byte();
+                let cut = reader.get_mut().take_cut(end);
                 let record = &mut chunk[filled];
-                let first = first_line(record, reader.position().line());
+                let first = match cut {
+                    Some(cut) => Some(cut.line),
+                    None => first_line(record, reader.position().line()),
+                };
                 set_line(record, first.map(|line| line + lines.line_offset));
                 *last_line = line_of(record, *last_line);
                 // Rows on `after_line` and before were read by an earlier invocation: parsed
                 // (so quoted line breaks hold), not converted.
                 if *last_line > lines.after_line {
+                    if let Some(cut) = cut {
+                        cuts.push(CutRow { index: filled, cut });
+                    }
+                    text += record.as_slice().len();
                     filled += 1;
                 }
             }
@@ -51,6 +79,15 @@ pub(super) fn csv_parser<R: Read>(source: R) -> csv::Reader<R> {
         // record into a new one (measured: 13% of reading a row).
         .buffer_capacity(256 * 1024)
         .from_reader(source)
+}
+
+/// [`csv_parser`] over a source whose records are cut to `max_row_bytes` (see
+/// [`BoundedRecords`]).
+pub(super) fn bounded_csv_parser<R: Read>(
+    source: R,
+    max_row_bytes: u64,
+) -> csv::Reader<BoundedRecords<R>> {
+    csv_parser(BoundedRecords::new(source, max_row_bytes))
 }
 
 /// Which records of a CSV stream are read, and the lines they are on in the whole file.
@@ -133,10 +170,39 @@ impl RowConverter {
         self.last_line
     }
 
-    /// Converts a chunk of records and identifies its trips together.
-    pub(super) fn convert_chunk(&mut self, records: &[ByteRecord]) -> Vec<ReadItem> {
-        let rows = records.iter().map(|record| self.convert(record)).collect();
+    /// Converts a chunk of records and identifies its trips together; `cuts` are the records
+    /// cut to the row size bound, rejected.
+    pub(super) fn convert_chunk(
+        &mut self,
+        records: &[ByteRecord],
+        cuts: &[CutRow],
+    ) -> Vec<ReadItem> {
+        let rows = records
+            .iter()
+            .enumerate()
+            .map(
+                |(index, record)| match cuts.iter().find(|cut| cut.index == index) {
+                    Some(cut) => self.reject_cut(record, cut.cut),
+                    None => self.convert(record),
+                },
+            )
+            .collect();
         identify_chunk(rows)
+    }
+
+    /// A row longer than the bound: rejected, with only the start of what was read kept.
+    fn reject_cut(&mut self, record: &ByteRecord, cut: CutRecord) -> Converted {
+        let line = line_of(record, self.last_line);
+        self.last_line = line;
+        let detail = format!(
+            "the row is {} bytes, over the limit of {} bytes; only its first {} bytes are kept",
+            cut.bytes, cut.limit, REJECTED_PREFIX_BYTES
+        );
+        let mut rejected = self.reject(record, line, None, RejectReason::RowTooLarge, detail);
+        if let Converted::Rejected(rejection) = &mut rejected {
+            truncate_at_char(&mut rejection.raw, REJECTED_PREFIX_BYTES);
+        }
+        rejected
     }
 
     fn convert(&mut self, record: &ByteRecord) -> Converted {
@@ -217,6 +283,19 @@ impl RowConverter {
             detail,
             raw: raw_row(record),
         })
+    }
+}
+
+/// Bytes of a row too large that the rejects file keeps.
+const REJECTED_PREFIX_BYTES: usize = 4096;
+
+/// Shortens `text` to at most `bytes` bytes, at a character boundary.
+fn truncate_at_char(text: &mut String, bytes: usize) {
+    if text.len() > bytes {
+        let boundary = (0..=bytes)
+            .rev()
+            .find(|&index| text.is_char_boundary(index));
+        text.truncate(boundary.unwrap_or(0));
     }
 }
 

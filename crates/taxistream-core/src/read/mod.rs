@@ -1,6 +1,7 @@
 //! Readers that turn a trip file (CSV, gzip CSV or Parquet, told apart by content) into trips and
 //! rejected rows, streaming, with memory bounded whatever the file size.
 
+mod bounded_records;
 mod csv_parts;
 mod csv_reader;
 mod csv_rows;
@@ -9,6 +10,7 @@ mod parquet_columns;
 mod parquet_reader;
 mod sniff;
 
+pub use bounded_records::DEFAULT_MAX_ROW_BYTES;
 pub use csv_parts::{CsvPart, plan_csv_parts};
 pub use csv_reader::CsvTripReader;
 pub use csv_rows::StreamLines;
@@ -107,6 +109,18 @@ pub enum InputError {
         /// The file.
         source_name: String,
     },
+    /// The header row is longer than the row size bound.
+    #[error(
+        "{source_name}: line 1: the header is {bytes} bytes, over the limit of {limit} bytes for a row"
+    )]
+    HeaderTooLarge {
+        /// The file.
+        source_name: String,
+        /// The header's length.
+        bytes: u64,
+        /// The bound.
+        limit: u64,
+    },
     /// The header has no pickup or dropoff column.
     #[error("{source_name}: {missing}")]
     NotATripFile {
@@ -197,6 +211,17 @@ impl Iterator for TripReader {
     }
 }
 
+/// The endings of trip files' names, for messages.
+pub const TRIP_FILE_SUFFIXES: &str = ".csv, .csv.gz or .parquet";
+
+/// True for a name ending in `.csv`, `.csv.gz` or `.parquet`, in any case (`TRIPS.CSV` too).
+pub fn is_trip_file_name(name: &str) -> bool {
+    let name = name.to_ascii_lowercase();
+    [".csv", ".csv.gz", ".parquet"]
+        .iter()
+        .any(|suffix| name.ends_with(suffix))
+}
+
 /// Tables that a source with these columns can never fill, and the column each lacks.
 pub fn unavailable_analyses(columns: &ColumnMap) -> Vec<(&'static str, &'static str)> {
     let mut unavailable = Vec::new();
@@ -225,5 +250,20 @@ fn reason_for(error: FieldError) -> RejectReason {
     match error {
         FieldError::Timestamp(_) => RejectReason::BadTimestamp,
         FieldError::Number(_) => RejectReason::BadNumber,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::is_trip_file_name;
+
+    #[test]
+    fn trip_files_are_told_by_their_suffix_in_any_case() {
+        for name in ["a/t.csv", "T.CSV", "x.Csv.GZ", "jan.Parquet", "y.parquet"] {
+            assert!(is_trip_file_name(name), "{name}");
+        }
+        for name in ["notes.txt", "t.csv.bak", "t.gz", "parquet", "t.csv/"] {
+            assert!(!is_trip_file_name(name), "{name}");
+        }
     }
 }

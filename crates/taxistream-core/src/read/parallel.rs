@@ -1,6 +1,7 @@
 //! CSV records read on one thread, converted to trips on worker threads, yielded in file order.
 
-use super::csv_rows::{RowConverter, StreamLines, fill_chunk};
+use super::bounded_records::BoundedRecords;
+use super::csv_rows::{CutRow, RowConverter, StreamLines, fill_chunk};
 use super::{InputError, ReadItem};
 use csv::ByteRecord;
 use std::collections::BTreeMap;
@@ -19,6 +20,7 @@ type Sequenced<T> = (u64, Result<T, InputError>);
 #[derive(Default)]
 struct Chunk {
     records: Vec<ByteRecord>,
+    cuts: Vec<CutRow>,
 }
 
 /// The rows of a CSV source, converted in parallel, in order.
@@ -34,7 +36,7 @@ pub(super) struct ParallelRows {
 impl ParallelRows {
     /// Starts one reading thread and `workers` converting threads.
     pub(super) fn start<R: Read + Send + 'static>(
-        reader: csv::Reader<R>,
+        reader: csv::Reader<BoundedRecords<R>>,
         converter: RowConverter,
         source_name: String,
         workers: usize,
@@ -78,7 +80,7 @@ impl ParallelRows {
                         .recv();
                     let Ok((number, chunk)) = next else { return };
                     let converted = chunk.map(|chunk: Chunk| {
-                        let items = converter.convert_chunk(&chunk.records);
+                        let items = converter.convert_chunk(&chunk.records, &chunk.cuts);
                         // When the reader has enough spare chunks, this one is just dropped.
                         let _ = recycle.try_send(chunk);
                         items
@@ -142,7 +144,7 @@ struct Chunks {
 
 /// The reading thread: non-blank records in chunks, numbered; an error ends the stream.
 fn read_chunks<R: Read>(
-    mut reader: csv::Reader<R>,
+    mut reader: csv::Reader<BoundedRecords<R>>,
     chunks: &Chunks,
     bytes_read: &AtomicU64,
     source_name: &str,
@@ -152,9 +154,16 @@ fn read_chunks<R: Read>(
         // A chunk back from a worker keeps its records' buffers: refill them in place.
         let mut chunk = chunks.recycled.try_recv().unwrap_or_default();
         chunk.records.resize_with(CHUNK_ROWS, ByteRecord::new);
-        let (filled, outcome) = fill_chunk(&mut reader, &mut chunk.records, &mut last_line, lines);
+        let (filled, outcome) = fill_chunk(
+            &mut reader,
+            &mut chunk.records,
+            &mut chunk.cuts,
+            &mut last_line,
+            lines,
+        );
         chunk.records.truncate(filled);
-        bytes_read.store(reader.position().byte(), Ordering::Relaxed);
+        let position = reader.get_ref().source_position(reader.position().byte());
+        bytes_read.store(position, Ordering::Relaxed);
         if !chunk.records.is_empty() && chunks.sender.send((number, Ok(chunk))).is_err() {
             return;
         }

@@ -39,6 +39,12 @@ pub enum RecordError {
     /// No pickup or dropoff timestamp.
     #[error("no {0}")]
     MissingTimestamp(&'static str),
+    /// A trip whose largest table item could pass DynamoDB's item limit.
+    #[error(
+        "its largest table item would be {0} bytes, over DynamoDB's {max}-byte item limit",
+        max = crate::item_size::MAX_ITEM_BYTES
+    )]
+    ItemTooLarge(usize),
 }
 
 /// A decoded record: the trip and its id (given, or generated as the producer would).

@@ -59,6 +59,47 @@ fn the_limit_check_without_encoding_agrees_with_the_encoded_record() {
     }
 }
 
+/// A trip whose vendor id is `bytes` long.
+fn with_vendor(bytes: usize) -> (Trip, TripId) {
+    let mut builder = timed(10);
+    let vendor = "v".repeat(bytes);
+    let field = taxistream_core::schema::Field::VendorId;
+    assert!(builder.set_text(field, &vendor).is_ok());
+    let trip = builder.finish().unwrap();
+    let id = TripId::identify(&trip);
+    (trip, id)
+}
+
+#[test]
+fn a_trip_whose_item_would_pass_400_kb_is_rejected_at_the_boundary_on_both_paths() {
+    use taxistream_core::item_size::{MAX_ITEM_BYTES, largest_item_size};
+    let (trip, id) = with_vendor(MAX_ITEM_BYTES);
+    // Every byte of the vendor id is a byte of the item.
+    let fixed = largest_item_size(&trip, &id) - MAX_ITEM_BYTES;
+    let (at_limit, id_at_limit) = with_vendor(MAX_ITEM_BYTES - fixed);
+    assert_eq!(largest_item_size(&at_limit, &id_at_limit), MAX_ITEM_BYTES);
+    assert!(stream_record(&at_limit, &id_at_limit, 1).is_ok());
+    assert!(check_record_limits(&at_limit, &id_at_limit, 1).is_ok());
+    let (over, over_id) = with_vendor(MAX_ITEM_BYTES - fixed + 1);
+    for rejected in [
+        stream_record(&over, &over_id, 4).map(|_| ()),
+        check_record_limits(&over, &over_id, 4),
+    ] {
+        let rejection = rejected.unwrap_err();
+        assert_eq!(
+            (rejection.line, rejection.reason),
+            (4, RejectReason::ItemTooLarge)
+        );
+        let largest = MAX_ITEM_BYTES + 1;
+        assert!(
+            rejection
+                .detail
+                .contains(&format!("would be {largest} bytes"))
+        );
+        assert!(rejection.raw.len() < 1024);
+    }
+}
+
 #[test]
 fn a_given_trip_id_over_256_characters_is_rejected() {
     let trip = timed(10).finish().unwrap();

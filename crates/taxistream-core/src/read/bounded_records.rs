@@ -1,0 +1,523 @@
+//! CSV text with every record cut to a size bound before the parser sees it: whatever a file
+//! holds (a gigabyte-long line, a quoted field without end), no record buffers more than the
+//! bound, and the records after a cut one are read as they are.
+//!
+//! The scanner follows the CSV syntax as the `csv` parser reads it (fields, quoted fields, `""`,
+//! records ending at a line feed). Of a record longer than the bound it passes on the first
+//! `limit` bytes, a closing quote if they end inside a quoted field, and the record's line feeds
+//! (as empty lines, which the parser skips), so later records keep their line numbers.
+
+use memchr::{memchr, memchr2};
+use std::collections::VecDeque;
+use std::io::{self, Read};
+
+/// Bytes a CSV row may have, by default (its line feed left out). A longer row is rejected as
+/// `row_too_large`, and only its first bytes are read.
+pub const DEFAULT_MAX_ROW_BYTES: u64 = 1 << 20;
+
+/// Bytes read from the source at a time.
+const INPUT_BYTES: usize = 64 * 1024;
+
+/// A record that was cut, as the parser will see it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(super) struct CutRecord {
+    /// The parser's byte position just after the record (in the text passed on).
+    pub end: u64,
+    /// The line of the stream the record starts on (1-based).
+    pub line: u64,
+    /// The record's length in the source, its line feed left out.
+    pub bytes: u64,
+    /// The bound it passed.
+    pub limit: u64,
+}
+
+/// A source whose records are cut to `limit` bytes.
+pub(super) struct BoundedRecords<R> {
+    inner: R,
+    input: Box<[u8]>,
+    start: usize,
+    end: usize,
+    at_end: bool,
+    scanner: Scanner,
+}
+
+impl<R: Read> BoundedRecords<R> {
+    pub(super) fn new(inner: R, limit: u64) -> Self {
+        BoundedRecords {
+            inner,
+            input: vec![0; INPUT_BYTES].into_boxed_slice(),
+            start: 0,
+            end: 0,
+            at_end: false,
+            scanner: Scanner::new(limit.max(1)),
+        }
+    }
+
+    /// The cut record that ends at the parser's byte position `end`, if any; cut records that
+    /// end before it (blank ones, which the parser skips) are forgotten.
+    pub(super) fn take_cut(&mut self, end: u64) -> Option<CutRecord> {
+        let cuts = &mut self.scanner.cuts;
+        while let Some(cut) = cuts.front().copied() {
+            if cut.end > end {
+                return None;
+            }
+            cuts.pop_front();
+            if cut.end == end {
+                return Some(cut);
+            }
+        }
+        None
+    }
+
+    /// The position in the source of the parser's byte position `parsed`: bytes dropped from
+    /// cut records so far are added back.
+    pub(super) fn source_position(&self, parsed: u64) -> u64 {
+        parsed + self.scanner.scanned.saturating_sub(self.scanner.emitted)
+    }
+
+    fn refill(&mut self) -> io::Result<()> {
+        loop {
+            match self.inner.read(&mut self.input) {
+                Ok(read) => {
+                    (self.start, self.end) = (0, read);
+                    if read == 0 {
+                        self.at_end = true;
+                        self.scanner.finish();
+                    }
+                    return Ok(());
+                }
+                Err(error) if error.kind() == io::ErrorKind::Interrupted => {}
+                Err(error) => return Err(error),
+            }
+        }
+    }
+}
+
+impl<R: Read> Read for BoundedRecords<R> {
+    fn read(&mut self, out: &mut [u8]) -> io::Result<usize> {
+        let mut written = 0;
+        while written < out.len() {
+            written += self.scanner.drain_pending(&mut out[written..]);
+            if self.scanner.has_pending() {
+                break;
+            }
+            if self.start == self.end {
+                if written > 0 || self.at_end {
+                    break;
+                }
+                self.refill()?;
+                continue;
+            }
+            let (used, wrote) = self
+                .scanner
+                .step(&self.input[self.start..self.end], &mut out[written..]);
+            self.start += used;
+            self.scanner.scanned += used as u64;
+            written += wrote;
+        }
+        Ok(written)
+    }
+}
+
+/// Where the scanner stands in the CSV syntax (the parser's states).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum State {
+    /// Between records.
+    StartRecord,
+    /// After a delimiter.
+    StartField,
+    /// In an unquoted field (a quote here is text).
+    InField,
+    /// In a quoted field.
+    InQuoted,
+    /// Just after a quote in a quoted field: it closed the field, or a second quote follows.
+    QuoteInQuoted,
+}
+
+/// A record being cut: what to pass on when it ends.
+#[derive(Debug, Clone, Copy)]
+struct Cutting {
+    close_quote: bool,
+    line_feeds: u64,
+}
+
+/// The CSV syntax scanner and the output it owes.
+#[derive(Debug)]
+struct Scanner {
+    limit: u64,
+    state: State,
+    /// Bytes of the current record so far, its line feed left out.
+    record_bytes: u64,
+    /// Line feeds seen so far.
+    line_feeds: u64,
+    record_line: u64,
+    cutting: Option<Cutting>,
+    pending_quote: bool,
+    pending_line_feeds: u64,
+    /// Bytes passed on so far.
+    emitted: u64,
+    /// Bytes of the source scanned so far.
+    scanned: u64,
+    cuts: VecDeque<CutRecord>,
+}
+
+impl Scanner {
+    fn new(limit: u64) -> Self {
+        Scanner {
+            limit,
+            state: State::StartRecord,
+            record_bytes: 0,
+            line_feeds: 0,
+            record_line: 1,
+            cutting: None,
+            pending_quote: false,
+            pending_line_feeds: 0,
+            emitted: 0,
+            scanned: 0,
+            cuts: VecDeque::new(),
+        }
+    }
+
+    fn has_pending(&self) -> bool {
+        self.pending_quote || self.pending_line_feeds > 0
+    }
+
+    fn drain_pending(&mut self, out: &mut [u8]) -> usize {
+        let mut written = 0;
+        if self.pending_quote && written < out.len() {
+            out[written] = b'"';
+            written += 1;
+            self.pending_quote = false;
+        }
+        let line_feeds = (out.len() - written).min(self.pending_line_feeds as usize);
+        out[written..written + line_feeds].fill(b'\n');
+        written += line_feeds;
+        self.pending_line_feeds -= line_feeds as u64;
+        self.emitted += written as u64;
+        written
+    }
+
+    /// The source ended: a record being cut ends here, without a line feed.
+    fn finish(&mut self) {
+        if let Some(cutting) = self.cutting.take() {
+            self.end_cut(cutting, false);
+        }
+    }
+
+    /// Reads from `input` and writes to `out` until either is used up or a cut record ends (its
+    /// end is owed first). Returns the bytes used and written.
+    fn step(&mut self, input: &[u8], out: &mut [u8]) -> (usize, usize) {
+        let (mut used, mut written) = (0, 0);
+        while used < input.len() && written < out.len() && !self.has_pending() {
+            let rest = &input[used..];
+            let quoted = self.state == State::InQuoted;
+            // A run of bytes that leaves the state as its last byte says: no quote, and no line
+            // feed outside a quoted field.
+            let run_end = if quoted {
+                memchr(b'"', rest)
+            } else {
+                memchr2(b'"', b'\n', rest)
+            }
+            .unwrap_or(rest.len());
+            if run_end == 0 {
+                // A quote or a line feed: one byte.
+                let byte = rest[0];
+                if let Some(cutting) = self.cutting {
+                    self.cut_byte(cutting, byte);
+                } else if self.starts_record_byte(byte) && self.record_bytes >= self.limit {
+                    self.start_cut();
+                    continue;
+                } else {
+                    out[written] = byte;
+                    written += 1;
+                    self.emitted += 1;
+                    self.pass_byte(byte);
+                }
+                used += 1;
+                continue;
+            }
+            let mut run = &rest[..run_end];
+            if self.cutting.is_none() {
+                let room = self.limit.saturating_sub(self.record_bytes);
+                if room == 0 {
+                    self.start_cut();
+                    continue;
+                }
+                let take = run.len().min(out.len() - written).min(room as usize);
+                run = &run[..take];
+                out[written..written + take].copy_from_slice(run);
+                written += take;
+                self.emitted += take as u64;
+            }
+            self.pass_run(run);
+            used += run.len();
+        }
+        (used, written)
+    }
+
+    /// True if `byte`, read now, is part of a record (not a line feed that ends or skips one).
+    fn starts_record_byte(&self, byte: u8) -> bool {
+        byte != b'\n' || self.state == State::InQuoted
+    }
+
+    fn start_cut(&mut self) {
+        self.cutting = Some(Cutting {
+            close_quote: self.state == State::InQuoted,
+            line_feeds: 0,
+        });
+    }
+
+    /// A run of bytes with no quote, and no line feed unless in a quoted field.
+    fn pass_run(&mut self, run: &[u8]) {
+        let Some(&last) = run.last() else { return };
+        if self.state == State::StartRecord {
+            self.record_line = self.line_feeds + 1;
+        }
+        self.record_bytes += run.len() as u64;
+        if self.state == State::InQuoted {
+            let line_feeds = run.iter().filter(|&&byte| byte == b'\n').count() as u64;
+            self.line_feeds += line_feeds;
+            if let Some(cutting) = &mut self.cutting {
+                cutting.line_feeds += line_feeds;
+            }
+        } else {
+            self.state = if last == b',' {
+                State::StartField
+            } else {
+                State::InField
+            };
+        }
+    }
+
+    /// A quote or a line feed, passed on.
+    fn pass_byte(&mut self, byte: u8) {
+        if byte == b'\n' {
+            self.line_feeds += 1;
+            if self.state == State::InQuoted {
+                self.record_bytes += 1;
+            } else {
+                self.state = State::StartRecord;
+                self.record_bytes = 0;
+            }
+            return;
+        }
+        if self.state == State::StartRecord {
+            self.record_line = self.line_feeds + 1;
+        }
+        self.record_bytes += 1;
+        self.state = match self.state {
+            State::StartRecord | State::StartField | State::QuoteInQuoted => State::InQuoted,
+            State::InQuoted => State::QuoteInQuoted,
+            State::InField => State::InField,
+        };
+    }
+
+    /// A quote or a line feed of a record being cut: dropped, and the state follows it.
+    fn cut_byte(&mut self, mut cutting: Cutting, byte: u8) {
+        if byte == b'\n' && self.state != State::InQuoted {
+            self.line_feeds += 1;
+            self.cutting = None;
+            self.end_cut(cutting, true);
+            return;
+        }
+        if byte == b'\n' {
+            cutting.line_feeds += 1;
+            self.cutting = Some(cutting);
+        }
+        self.pass_byte(byte);
+    }
+
+    /// Owes the end of the cut record: a closing quote if needed, and its line feeds.
+    fn end_cut(&mut self, cutting: Cutting, line_feed: bool) {
+        let owed = u64::from(cutting.close_quote) + u64::from(line_feed);
+        self.cuts.push_back(CutRecord {
+            end: self.emitted + owed,
+            line: self.record_line,
+            bytes: self.record_bytes,
+            limit: self.limit,
+        });
+        self.pending_quote = cutting.close_quote;
+        // At the end of the source, nothing follows: the record ends where the text does.
+        self.pending_line_feeds = if line_feed { 1 + cutting.line_feeds } else { 0 };
+        self.state = State::StartRecord;
+        self.record_bytes = 0;
+    }
+}
+
+#[cfg(test)]
+#[allow(clippy::unwrap_used)]
+mod tests {
+    use super::*;
+    use crate::read::{CsvTripReader, InputError, ReadItem};
+    use crate::reject::RejectReason;
+    use proptest::prelude::*;
+
+    /// The text passed on, read a few bytes at a time, and the cuts.
+    fn bound(text: &[u8], limit: u64, read_size: usize) -> (Vec<u8>, Vec<CutRecord>) {
+        let mut bounded = BoundedRecords::new(text, limit);
+        let mut out = Vec::new();
+        let mut buffer = vec![0; read_size];
+        loop {
+            let read = bounded.read(&mut buffer).unwrap();
+            if read == 0 {
+                break;
+            }
+            out.extend_from_slice(&buffer[..read]);
+        }
+        (out, bounded.scanner.cuts.into_iter().collect())
+    }
+
+    #[test]
+    fn a_long_line_keeps_its_first_bytes_and_the_next_lines_are_untouched() {
+        let (out, cuts) = bound(b"h\nabcdefghij\nxy\n", 4, 3);
+        assert_eq!(out, b"h\nabcd\nxy\n");
+        let cut = CutRecord {
+            end: 7,
+            line: 2,
+            bytes: 10,
+            limit: 4,
+        };
+        assert_eq!(cuts, [cut]);
+    }
+
+    #[test]
+    fn a_quoted_field_cut_is_closed_and_its_line_feeds_kept_as_empty_lines() {
+        let (out, cuts) = bound(b"a\n\"x\ny\nzz\"\"z\",q\nb\n", 3, 64);
+        assert_eq!(out, b"a\n\"x\n\"\n\nb\n");
+        let cut = CutRecord {
+            end: 7,
+            line: 2,
+            bytes: 13,
+            limit: 3,
+        };
+        assert_eq!(cuts, [cut]);
+    }
+
+    #[test]
+    fn a_record_cut_at_the_end_of_the_text_ends_there() {
+        let (out, cuts) = bound(b"a\n\"xyz\nw", 2, 64);
+        assert_eq!(out, b"a\n\"x\"");
+        let cut = CutRecord {
+            end: 5,
+            line: 2,
+            bytes: 6,
+            limit: 2,
+        };
+        assert_eq!(cuts, [cut]);
+    }
+
+    #[test]
+    fn the_parser_ends_a_cut_record_where_the_cut_says() {
+        let text = b"h,i\n\"1234567\n89\",x\n\n3,4\n";
+        let mut reader = crate::read::csv_rows::bounded_csv_parser(&text[..], 5);
+        let mut record = csv::ByteRecord::new();
+        let (mut lines, mut last) = (Vec::new(), Vec::new());
+        while reader.read_byte_record(&mut record).unwrap() {
+            last = record.as_slice().to_vec();
+            let end = reader.position().byte();
+            let cut = reader.get_mut().take_cut(end);
+            let line = crate::read::csv_rows::first_line(&record, reader.position().line());
+            lines.push((line.unwrap(), cut.map(|cut| cut.line)));
+        }
+        assert_eq!(lines, [(1, None), (2, Some(2)), (5, None)]);
+        assert_eq!(last, b"34");
+    }
+
+    const HEADER: &str = "tpep_pickup_datetime,tpep_dropoff_datetime,passenger_count,fare_amount";
+    const ROW: &str = "2025-01-01 00:00:00,2025-01-01 00:10:00,1,3";
+
+    fn read_bounded(text: &str, limit: u64, workers: usize) -> Result<Vec<ReadItem>, InputError> {
+        let source = std::io::Cursor::new(text.as_bytes().to_vec());
+        CsvTripReader::with_max_row_bytes(source, "t.csv".to_owned(), false, limit)?
+            .with_workers(workers)
+            .collect()
+    }
+
+    #[test]
+    fn a_row_over_the_bound_is_rejected_on_its_line_and_the_rows_after_it_are_read() {
+        let long = "x".repeat(3000);
+        let over = format!("{ROW},\"{long}\n{long}\"");
+        let text = format!("{HEADER}\n{ROW}\n{over}\n{ROW}\n\n{ROW}\n");
+        for workers in [1, 2] {
+            let items = read_bounded(&text, 1000, workers).unwrap();
+            let seen: Vec<(u64, Option<RejectReason>)> = items
+                .iter()
+                .map(|item| match item {
+                    ReadItem::Trip { line, .. } => (*line, None),
+                    ReadItem::Rejected(rejection) => (rejection.line, Some(rejection.reason)),
+                })
+                .collect();
+            let rejected = Some(RejectReason::RowTooLarge);
+            assert_eq!(seen, [(2, None), (3, rejected), (5, None), (7, None)]);
+            let ReadItem::Rejected(rejection) = &items[1] else {
+                unreachable!()
+            };
+            // The row's first 1000 bytes, less the quote that opened its last field.
+            assert_eq!(rejection.raw.len(), 999);
+            let bytes = over.len();
+            assert_eq!(
+                rejection.detail,
+                format!(
+                    "the row is {bytes} bytes, over the limit of 1000 bytes; only its first 4096 bytes are kept"
+                )
+            );
+        }
+    }
+
+    #[test]
+    fn a_header_over_the_bound_refuses_the_file_naming_it() {
+        let error = read_bounded(&format!("{HEADER}\n{ROW}\n"), 20, 1).unwrap_err();
+        let expected = format!(
+            "t.csv: line 1: the header is {} bytes, over the limit of 20 bytes for a row",
+            HEADER.len()
+        );
+        assert_eq!(error.to_string(), expected);
+    }
+
+    proptest! {
+        #[test]
+        fn records_within_the_bound_pass_unchanged(
+            text in proptest::collection::vec(prop::sample::select(&b"ab,\"\n\r"[..]), 0..400),
+            read_size in 1usize..50,
+        ) {
+            let (out, cuts) = bound(&text, 10_000, read_size);
+            prop_assert_eq!(out, text);
+            prop_assert!(cuts.is_empty());
+        }
+
+        #[test]
+        fn the_parser_reads_the_same_records_on_the_same_lines_and_cut_ones_within_the_bound(
+            text in proptest::collection::vec(prop::sample::select(&b"ab,\"\n"[..]), 0..400),
+            limit in 1u64..20,
+        ) {
+            let mut whole = crate::read::csv_rows::csv_parser(&text[..]);
+            let mut bounded = crate::read::csv_rows::bounded_csv_parser(&text[..], limit);
+            let (mut expected, mut record) = (csv::ByteRecord::new(), csv::ByteRecord::new());
+            while whole.read_byte_record(&mut expected).unwrap_or(false) {
+                prop_assert!(bounded.read_byte_record(&mut record).unwrap_or(false));
+                let line = |end: &csv::Position, record| {
+                    crate::read::csv_rows::first_line(record, end.line())
+                };
+                let end = bounded.position().byte();
+                let cut = bounded.get_mut().take_cut(end);
+                // The line of a last record with no line feed after empty lines is not told
+                // apart (see `first_line`), and a cut record's line feeds become empty lines:
+                // lines are compared for the records before the last.
+                let lines_known = whole.position().byte() < text.len() as u64;
+                let whole_line = line(whole.position(), &expected);
+                match cut {
+                    Some(cut) => {
+                        prop_assert!(!lines_known || whole_line == Some(cut.line));
+                        prop_assert!(record.as_slice().len() as u64 <= limit);
+                    }
+                    None => {
+                        let bounded_line = line(bounded.position(), &record);
+                        prop_assert!(!lines_known || whole_line == bounded_line);
+                        prop_assert_eq!(&expected, &record);
+                    }
+                }
+            }
+            prop_assert!(!bounded.read_byte_record(&mut record).unwrap_or(false));
+        }
+    }
+}
