@@ -385,40 +385,37 @@ def s3_filter_matches(configuration: dict[str, Any], key: str, resolver: Resolve
     return key.startswith(rules.get("prefix", "")) and key.endswith(rules.get("suffix", ""))
 
 
-def test_producer_is_triggered_by_trip_files_under_the_input_prefix_only(
+def test_producer_is_triggered_by_every_object_under_the_input_prefix_only(
     translated_template: dict[str, Any], resolver: Resolver
 ) -> None:
+    """No suffix filter: S3's are case-sensitive, so TRIPS.CSV would never trigger the producer. The
+    producer picks trip files by suffix in any case itself (tested with the producer's code)."""
     configurations = props(translated_template, "TripBucket")["NotificationConfiguration"][
         "LambdaConfigurations"
     ]
-    assert len(configurations) == 3
-    for configuration in configurations:
-        assert configuration["Event"] == "s3:ObjectCreated:*"
-        assert configuration["Function"] == {"Fn::GetAtt": ["ProducerFunction", "Arn"]}
-        rules = {rule["Name"]: rule["Value"] for rule in configuration["Filter"]["S3Key"]["Rules"]}
-        assert rules["prefix"] == {"Ref": "InputPrefix"}
-    assert sorted(c["Filter"]["S3Key"]["Rules"][1]["Value"] for c in configurations) == [
-        ".csv",
-        ".csv.gz",
-        ".parquet",
-    ]
+    (configuration,) = configurations
+    assert configuration["Event"] == "s3:ObjectCreated:*"
+    assert configuration["Function"] == {"Fn::GetAtt": ["ProducerFunction", "Arn"]}
+    rules = {rule["Name"]: rule["Value"] for rule in configuration["Filter"]["S3Key"]["Rules"]}
+    assert rules == {"prefix": {"Ref": "InputPrefix"}}
 
     def triggers(key: str) -> bool:
-        return any(s3_filter_matches(c, key, resolver) for c in configurations)
+        return s3_filter_matches(configuration, key, resolver)
 
     for key in (
         "incoming/yellow_tripdata_2025-01.parquet",
         "incoming/trips.csv",
         "incoming/2024/trips.csv.gz",
+        "incoming/TRIPS.CSV",
+        "incoming/jan.Parquet",
     ):
         assert triggers(key), key
-    # Rejects written by the producer and by the consumer, and other files, never trigger it.
+    # Rejects written by the producer and by the consumer, and files elsewhere, never trigger it.
     for key in (
         "rejects/incoming/trips.csv.rejects.csv",
         "rejects/stream/shardId-000000000000/49650.json",
+        "reports/incoming/trips.csv/9b2cf535f27731c9/after-line-0.json",
         "trips.csv",
-        "incoming/notes.txt",
-        "incoming/trips.csv.bak",
     ):
         assert not triggers(key), key
 

@@ -6,6 +6,7 @@ use aws_lambda_events::s3::S3Event;
 use lambda_runtime::Diagnostic;
 use serde::Serialize;
 use taxistream_aws::s3::decode_event_key;
+use taxistream_core::read::{TRIP_FILE_SUFFIXES, is_trip_file_name};
 mod work;
 
 pub use work::{BatchResponse, SqsEvent, Work, handle_work, produce_and_continue};
@@ -102,6 +103,18 @@ pub async fn handle_with<K: PutRecordsApi + Clone, Q: WorkQueue>(
         if let Some(output) = producer.own_output_of(&object.key) {
             let reason = format!("under the {output} prefix: written by this function, never read");
             tracing::warn!(%object, %reason, "skipped");
+            response.skipped.push(Skipped {
+                object: object.to_string(),
+                reason,
+            });
+            continue;
+        }
+        // The trigger has no suffix filter (S3's are case-sensitive): trip files are told here.
+        if !is_trip_file_name(&object.key) {
+            let reason = format!(
+                "not a trip file: its name does not end in {TRIP_FILE_SUFFIXES} (in any case)"
+            );
+            tracing::info!(%object, %reason, "skipped");
             response.skipped.push(Skipped {
                 object: object.to_string(),
                 reason,

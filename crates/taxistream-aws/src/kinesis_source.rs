@@ -6,6 +6,7 @@ use aws_sdk_kinesis::types::ShardIteratorType;
 use serde::{Deserialize, Serialize};
 use std::collections::BTreeMap;
 use std::path::Path;
+use taxistream_pipeline::local::staging::replace_durably;
 use taxistream_pipeline::{PortError, StreamRecord};
 
 /// Where reading starts on a shard that has no checkpoint.
@@ -57,16 +58,14 @@ impl Checkpoints {
         Ok(checkpoints)
     }
 
-    /// Saves atomically (a temporary file renamed over the old one).
+    /// Saves atomically and durably (a synced temporary file renamed over the old one, and the
+    /// directory synced): a crash leaves the old checkpoints or the new ones.
     pub fn save(&self, path: &Path) -> Result<(), PortError> {
         let failed = |error: Box<dyn std::error::Error + Send + Sync>| {
             PortError::permanent(format!("checkpoint file {}", path.display())).caused_by(error)
         };
         let text = serde_json::to_string_pretty(self).map_err(|error| failed(error.into()))?;
-        let mut temporary = path.as_os_str().to_owned();
-        temporary.push(".tmp");
-        std::fs::write(&temporary, text).map_err(|error| failed(error.into()))?;
-        std::fs::rename(&temporary, path).map_err(|error| failed(error.into()))
+        replace_durably(path, text.as_bytes()).map_err(|error| failed(error.into()))
     }
 }
 

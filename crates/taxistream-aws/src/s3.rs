@@ -35,9 +35,19 @@ pub struct ObjectRef {
     pub key: String,
 }
 
+/// `s3://bucket/key`, with control characters escaped (`\n`, `\u{1b}`): a key holding a line
+/// break or a terminal escape cannot forge a log line or an error message.
 impl std::fmt::Display for ObjectRef {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        write!(f, "s3://{}/{}", self.bucket, self.key)
+        write!(f, "s3://{}/", self.bucket)?;
+        for character in self.key.chars() {
+            if character.is_control() {
+                write!(f, "{}", character.escape_default())?;
+            } else {
+                write!(f, "{character}")?;
+            }
+        }
+        Ok(())
     }
 }
 
@@ -430,6 +440,18 @@ mod tests {
         );
         assert_eq!(decode_event_key("caf%C3%A9.csv"), "café.csv");
         assert_eq!(decode_event_key("bad%zz.csv"), "bad%zz.csv");
+    }
+
+    #[test]
+    fn a_key_with_control_characters_is_displayed_escaped() {
+        let forged = ObjectRef {
+            bucket: "bucket".to_owned(),
+            key: "a\nERROR forged\u{1b}[2J.csv".to_owned(),
+        };
+        assert_eq!(
+            forged.to_string(),
+            "s3://bucket/a\\nERROR forged\\u{1b}[2J.csv"
+        );
     }
 
     #[test]

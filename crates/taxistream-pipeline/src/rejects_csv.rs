@@ -1,6 +1,11 @@
 //! Rejected rows as CSV: `source,line,column,reason,detail,raw`, to a file or an in-memory object.
+//!
+//! A cell that a spreadsheet would run as a formula (it starts with `=`, `+`, `-`, `@`, a tab or
+//! a carriage return) is written with a `'` before it, as OWASP advises against CSV injection:
+//! strip that one quote to get the text back.
 
 use crate::ports::{PortError, RejectSink};
+use std::borrow::Cow;
 use std::io::Write;
 use taxistream_core::RowRejection;
 
@@ -63,12 +68,12 @@ impl<W: Write> RejectsCsv<W> {
             .unwrap_or_default();
         self.writer
             .write_record([
-                source_name,
+                &*inert(source_name),
                 &rejection.line.to_string(),
-                &column,
+                &inert(&column),
                 rejection.reason.name(),
-                &rejection.detail,
-                &rejection.raw,
+                &inert(&rejection.detail),
+                &inert(&rejection.raw),
             ])
             .map_err(|error| PortError::permanent("rejects").caused_by(error.to_string()))?;
         self.rows += 1;
@@ -83,5 +88,40 @@ impl<W: Write + Send> RejectSink for RejectsCsv<W> {
         rejection: &RowRejection,
     ) -> Result<(), PortError> {
         self.write(source_name, rejection)
+    }
+}
+
+/// The cell, with a `'` before it if a spreadsheet would take it for a formula.
+fn inert(cell: &str) -> Cow<'_, str> {
+    if cell.starts_with(['=', '+', '-', '@', '\t', '\r']) {
+        Cow::Owned(format!("'{cell}"))
+    } else {
+        Cow::Borrowed(cell)
+    }
+}
+
+#[cfg(test)]
+#[allow(clippy::unwrap_used)]
+mod tests {
+    use super::*;
+    use taxistream_core::RejectReason;
+
+    #[test]
+    fn cells_a_spreadsheet_would_run_as_formulas_are_made_inert() {
+        let mut rejects = RejectsCsv::new(Vec::new()).unwrap();
+        let rejection = RowRejection {
+            line: 3,
+            column: Some((2, "=col".to_owned())),
+            reason: RejectReason::BadNumber,
+            detail: "not a number: \"x\"".to_owned(),
+            raw: "-1,=HYPERLINK(\"http://x\"),@SUM(A1)".to_owned(),
+        };
+        rejects.write("+file.csv", &rejection).unwrap();
+        let text = String::from_utf8(rejects.into_inner().unwrap()).unwrap();
+        let row = text.lines().nth(1).unwrap();
+        assert_eq!(
+            row,
+            r#"'+file.csv,3,2:=col,bad_number,"not a number: ""x""","'-1,=HYPERLINK(""http://x""),@SUM(A1)""#
+        );
     }
 }

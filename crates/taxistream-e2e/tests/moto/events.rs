@@ -31,6 +31,33 @@ async fn keys_with_spaces_and_plus_signs_are_read() {
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_trip_file_named_in_capitals_is_read_and_a_file_of_another_kind_skipped() {
+    let pipeline = Pipeline::create(1).await;
+    let body = std::fs::read(testdata("yellow_tripdata_2021-01_head99.csv")).unwrap();
+    pipeline.upload("incoming/JAN.CSV", body.clone()).await;
+    pipeline.upload("incoming/notes.txt", body).await;
+    let mut event = s3_event(&pipeline.bucket, "incoming/JAN.CSV");
+    event
+        .records
+        .extend(s3_event(&pipeline.bucket, "incoming/notes.txt").records);
+    let response = lambda_kinesis_producer::handle(&producer(&pipeline), &event)
+        .await
+        .unwrap_or_else(|error| panic!("{error:?}"));
+    let sources: Vec<&str> = response.objects.iter().map(|o| o.source.as_str()).collect();
+    assert_eq!(
+        sources,
+        [format!("s3://{}/incoming/JAN.CSV", pipeline.bucket)]
+    );
+    assert_eq!(response.skipped.len(), 1);
+    assert!(
+        response.skipped[0].reason.starts_with("not a trip file"),
+        "{:?}",
+        response.skipped
+    );
+    assert_eq!(pipeline.read_stream().await.len(), 99);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn an_object_that_is_not_a_trip_file_fails_the_invocation_with_its_columns() {
     let pipeline = Pipeline::create(1).await;
     let key = "incoming/zones.csv";

@@ -106,14 +106,8 @@ pub(super) fn check_outputs(
 }
 
 fn is_trip_file_name(path: &Path) -> bool {
-    let name = path
-        .file_name()
-        .map(|name| name.to_string_lossy().to_ascii_lowercase());
-    name.is_some_and(|name| {
-        [".csv", ".csv.gz", ".parquet"]
-            .iter()
-            .any(|ext| name.ends_with(ext))
-    })
+    path.file_name()
+        .is_some_and(|name| taxistream_core::read::is_trip_file_name(&name.to_string_lossy()))
 }
 
 /// The files that are trip files: every named file must open and have a trip header (refused

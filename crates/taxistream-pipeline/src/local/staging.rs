@@ -188,6 +188,19 @@ fn same_file(_file: &File, path: &Path) -> io::Result<bool> {
     exists(path)
 }
 
+/// Replaces the file at `path` with `contents` atomically and durably: written to `<path>.tmp`,
+/// synced, renamed over `path`, and the directory synced, so that a crash leaves the old file or
+/// the new one, whole.
+pub fn replace_durably(path: &Path, contents: &[u8]) -> io::Result<()> {
+    let temporary = with_suffix(path, ".tmp");
+    let mut file = File::create(&temporary)?;
+    io::Write::write_all(&mut file, contents)?;
+    file.sync_all()?;
+    drop(file);
+    std::fs::rename(&temporary, path)?;
+    sync_directory(path)
+}
+
 /// Makes the new name durable (the directory entry), where the platform allows it.
 #[cfg(unix)]
 fn sync_directory(path: &Path) -> io::Result<()> {
@@ -215,6 +228,16 @@ mod tests {
             .collect();
         names.sort();
         names
+    }
+
+    #[test]
+    fn a_file_replaced_durably_holds_the_new_contents_and_no_temporary_file_is_left() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("checkpoint.json");
+        replace_durably(&path, b"old").unwrap();
+        replace_durably(&path, b"new").unwrap();
+        assert_eq!(std::fs::read(&path).unwrap(), b"new");
+        assert_eq!(names(dir.path()), ["checkpoint.json"]);
     }
 
     #[test]
