@@ -1,4 +1,9 @@
 //! Property tests: no input makes a reader panic; the record codec and decimals round-trip exactly.
+//!
+//! The "no input makes … panic" properties are the fuzzers: the test command runs each for
+//! `TAXISTREAM_FUZZ_CASES` cases (default 256, seconds in all). For an hour, under a memory cap:
+//! `TAXISTREAM_FUZZ_CASES=2000000 timeout 3600 prlimit --as=2147483648 cargo test --release -p
+//! taxistream-core --test properties no_` (see the README's "Repository").
 #![allow(clippy::unwrap_used, clippy::panic)]
 
 use proptest::prelude::*;
@@ -26,8 +31,16 @@ fn drain_stream(bytes: Vec<u8>) {
     assert_eq!(seen[0], seen[1], "inline and parallel conversion disagree");
 }
 
+/// Cases per fuzzing property: `TAXISTREAM_FUZZ_CASES`, or 256.
+fn fuzz_cases() -> u32 {
+    std::env::var("TAXISTREAM_FUZZ_CASES")
+        .ok()
+        .and_then(|cases| cases.parse().ok())
+        .unwrap_or(256)
+}
+
 proptest! {
-    #![proptest_config(ProptestConfig::with_cases(512))]
+    #![proptest_config(ProptestConfig::with_cases(fuzz_cases()))]
 
     #[test]
     fn no_byte_string_makes_the_stream_reader_panic(bytes in proptest::collection::vec(any::<u8>(), 0..2048)) {
@@ -66,6 +79,25 @@ proptest! {
         if let Ok(reader) = ParquetTripReader::new(bytes::Bytes::from(bytes), "fuzz.parquet".to_owned()) {
             for item in reader.take(20_000) {
                 let _ = item;
+            }
+        }
+    }
+
+    #[test]
+    fn no_row_however_long_makes_the_csv_reader_panic_or_hold_it_whole(
+        rows in proptest::collection::vec((0usize..3 << 20, prop::sample::select(&b"x,\"\n\r"[..])), 1..4),
+    ) {
+        let mut bytes = HEADER.to_vec();
+        for (length, byte) in &rows {
+            bytes.extend(b"1,2025-01-01 00:00:00,2025-01-01 00:10:00,1,2,");
+            bytes.resize(bytes.len() + length, *byte);
+            bytes.push(b'\n');
+        }
+        let stream = Box::new(std::io::Cursor::new(bytes));
+        let reader = open_stream(stream, "fuzz".to_owned(), 2).unwrap();
+        for item in reader {
+            if let Ok(taxistream_core::ReadItem::Rejected(rejection)) = item {
+                prop_assert!(rejection.raw.len() <= 4 << 20, "{} bytes kept", rejection.raw.len());
             }
         }
     }

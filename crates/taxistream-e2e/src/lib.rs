@@ -5,4 +5,5 @@
 // Test support: a failed setup step is a failed test, said with its cause.
 #![allow(clippy::panic, clippy::unwrap_used, clippy::expect_used)]
 
+pub mod fault_proxy;
 pub mod moto;

@@ -235,3 +235,115 @@ async fn status_says_whether_an_object_is_done_and_its_accounting() {
     let text = String::from_utf8_lossy(&status().stdout).into_owned();
     assert!(text.contains("complete") && text.contains("99"), "{text}");
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_reshards_children_found_at_a_restart_are_read_from_their_start_even_from_latest() {
+    let pipeline = Pipeline::create(1).await;
+    let dir = tempfile::tempdir().unwrap();
+    produce(
+        &pipeline,
+        dir.path(),
+        &testdata("yellow_tripdata_2021-01_head99.csv"),
+    );
+    let first = json(
+        &consume(&pipeline, dir.path(), &["--until-idle"])
+            .output()
+            .unwrap(),
+    );
+    assert_eq!(first["report"]["totals"]["records_done"], 99);
+    // While no consumer runs, the only shard splits in two, and new trips go to its children.
+    let listed = pipeline
+        .kinesis
+        .list_shards()
+        .stream_name(&pipeline.stream)
+        .send()
+        .await
+        .unwrap();
+    let parent = listed.shards()[0].shard_id().to_owned();
+    pipeline
+        .kinesis
+        .split_shard()
+        .stream_name(&pipeline.stream)
+        .shard_to_split(&parent)
+        .new_starting_hash_key((1u128 << 127).to_string())
+        .send()
+        .await
+        .unwrap();
+    let produced = produce(
+        &pipeline,
+        dir.path(),
+        &testdata("yellow_tripdata_sample_2019-07.csv"),
+    );
+    let trips = produced["accounting"]["trips"].as_u64().unwrap();
+    assert!(trips > 0);
+    let restarted = json(
+        &consume(&pipeline, dir.path(), &["--until-idle", "--from", "latest"])
+            .output()
+            .unwrap(),
+    );
+    assert_eq!(restarted["report"]["totals"]["records_done"], trips);
+}
+
+/// `command` through the fault proxy, run again (as a user or a scheduler would) until it
+/// succeeds; each failure must say what failed. Returns the successful output.
+fn until_success(mut command: Command, proxy: &taxistream_e2e::fault_proxy::FaultProxy) -> Output {
+    command
+        .env("AWS_ENDPOINT_URL", &proxy.endpoint)
+        .env("TAXISTREAM_CONNECT_TIMEOUT_SECONDS", "2")
+        .env("TAXISTREAM_ATTEMPT_TIMEOUT_SECONDS", "2")
+        .env("TAXISTREAM_OPERATION_TIMEOUT_SECONDS", "20");
+    for _ in 0..3 {
+        let started = Instant::now();
+        let output = command.output().unwrap();
+        assert!(started.elapsed() < Duration::from_secs(120), "hung");
+        if output.status.success() {
+            return output;
+        }
+        let stderr = String::from_utf8_lossy(&output.stderr);
+        assert!(stderr.contains("error"), "a failure must say why: {stderr}");
+    }
+    panic!("still failing after 3 runs: {:?}", proxy.injected());
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn produce_and_consume_through_a_faulty_network_give_the_tables_of_run() {
+    use taxistream_e2e::fault_proxy::{FaultProxy, rule};
+    let name = "yellow_tripdata_2020-01_head499_tail500.csv";
+    let pipeline = Pipeline::create(2).await;
+    let dir = tempfile::tempdir().unwrap();
+    let faults = |target: &str| {
+        [
+            "status-500",
+            "throttle",
+            "reset-before",
+            "reset-after",
+            "stall",
+            "status-503",
+        ]
+        .iter()
+        .zip(0..)
+        .map(|(fault, skip)| rule(target, fault, skip, 1))
+        .collect::<Vec<_>>()
+    };
+    let proxy = FaultProxy::start(&faults("Kinesis_20131202.PutRecords"));
+    let mut command = taxistream(&pipeline, dir.path());
+    command
+        .args(["produce", "--json", "--no-progress"])
+        .arg(testdata(name));
+    let produced = json(&until_success(command, &proxy));
+    assert_eq!(produced["accounting"]["rows_read"], 999);
+    assert_eq!(proxy.injected().len(), 6, "{:?}", proxy.injected());
+
+    let mut rules = faults("DynamoDB_20120810.BatchWriteItem");
+    rules.extend(faults("Kinesis_20131202.GetRecords"));
+    let proxy = FaultProxy::start(&rules);
+    json(&until_success(
+        consume(&pipeline, dir.path(), &["--until-idle"]),
+        &proxy,
+    ));
+    assert_eq!(proxy.injected().len(), 12, "{:?}", proxy.injected());
+    assert_eq!(
+        pipeline.dump_tables().await,
+        local_tables(&testdata(name)).await
+    );
+}
