@@ -119,6 +119,9 @@ def s3_event() -> dict:
     record["bucket"]["name"] = BUCKET
     record["bucket"]["arn"] = f"arn:aws:s3:::{BUCKET}"
     record["object"]["key"] = urllib.parse.quote_plus(KEY, safe="/")
+    # The version uploaded, as S3 names it in its events (the producer reads only that one).
+    etag = boto3.client("s3").head_object(Bucket=BUCKET, Key=KEY)["ETag"]
+    record["object"]["eTag"] = etag.strip('"')
     return event
 
 

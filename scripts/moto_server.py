@@ -4,8 +4,8 @@ Single-threaded on purpose: in its default threaded mode moto acknowledges Kines
 loses some of them. Picks a free port, writes it to --port-file once listening, serves until killed.
 
 DynamoDB's BatchWriteItem limits, which moto does not check, are enforced here as DynamoDB does:
-at most 25 requests per call, and no item over 400 KB (DynamoDB's measure), else the whole call
-fails with a ValidationException.
+at most 25 requests per call, no item over 400 KB (DynamoDB's measure), and no key twice in one
+table, else the whole call fails with a ValidationException.
 
 One fix to moto's speed, not to what it answers: moto 5.2.5 finds a Kinesis shard's first and last
 sequence numbers by copying the keys of every record the shard holds, once per record put, so a
@@ -14,6 +14,7 @@ are kept in insertion order, so the first and last keys are found directly.
 """
 
 import argparse
+import json
 import os
 import signal
 import socket
@@ -85,6 +86,21 @@ def enforce_batch_write_limits() -> None:
             item = request.get("PutRequest", {}).get("Item")
             if item is not None and item_size(item) > MAX_ITEM_BYTES:
                 raise MockValidationException("Item size has exceeded the maximum allowed size")
+        # One key twice in one table (put or delete) is refused; the same key in two tables is
+        # not (moto compares keys across tables, and whole put items rather than their keys).
+        for table_name, table_requests in handler.body.get("RequestItems", {}).items():
+            table = handler.dynamodb_backend.get_table(table_name)
+            names = [table.hash_key_attr] + ([table.range_key_attr] if table.range_key_attr else [])
+            seen = set()
+            for request in table_requests:
+                attributes = request.get("PutRequest", {}).get("Item") or request.get(
+                    "DeleteRequest", {}
+                ).get("Key", {})
+                key = json.dumps([attributes.get(name) for name in names], sort_keys=True)
+                if key in seen:
+                    raise MockValidationException("Provided list of item keys contains duplicates")
+                seen.add(key)
+        handler._contains_duplicates = lambda keys: False
         return original(handler)
 
     DynamoHandler.batch_write_item = batch_write_item

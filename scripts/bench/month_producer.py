@@ -44,7 +44,9 @@ def s3_event(key: str, size: int) -> dict:
     fixture = ROOT / "crates/taxistream-e2e/tests/fixtures/s3_put_event.json"
     event = json.loads(fixture.read_text())
     event["Records"][0]["s3"]["bucket"]["name"] = BUCKET
-    event["Records"][0]["s3"]["object"].update(key=key, size=size)
+    # The version uploaded, as S3 names it in its events (the producer reads only that one).
+    etag = boto3.client("s3").head_object(Bucket=BUCKET, Key=key)["ETag"].strip('"')
+    event["Records"][0]["s3"]["object"].update(key=key, size=size, eTag=etag)
     return event
 
 

@@ -9,10 +9,11 @@ use taxistream_aws::s3::decode_event_key;
 use taxistream_core::read::{TRIP_FILE_SUFFIXES, is_trip_file_name};
 mod work;
 
-pub use work::{BatchResponse, SqsEvent, Work, handle_work, produce_and_continue};
+pub use work::{BatchResponse, SqsEvent, Version, Work, handle_work, produce_and_continue};
 
 use taxistream_aws::{
-    ObjectRef, ObjectReport, ProduceObjectError, Producer, PutRecordsApi, SqsWorkQueue, WorkQueue,
+    ObjectError, ObjectRef, ObjectReport, ProduceObjectError, Producer, PutRecordsApi,
+    SqsWorkQueue, WorkQueue,
 };
 use taxistream_pipeline::ErrorChain;
 
@@ -37,8 +38,8 @@ pub struct Skipped {
 
 /// An object named by an event record, or why the record names none to read.
 pub enum EventObject {
-    /// An object was created: read it.
-    Created(ObjectRef),
+    /// An object was created: read it, the version the event names (its ETag).
+    Created(ObjectRef, Option<String>),
     /// Nothing to read.
     Skipped(Skipped),
 }
@@ -65,10 +66,11 @@ pub fn event_objects(event: &S3Event) -> Vec<EventObject> {
                     reason: "event names no bucket or key".to_owned(),
                 });
             }
-            EventObject::Created(ObjectRef {
+            let object = ObjectRef {
                 bucket: bucket.to_owned(),
                 key: decode_event_key(key),
-            })
+            };
+            EventObject::Created(object, record.s3.object.e_tag.clone())
         })
         .collect()
 }
@@ -92,8 +94,8 @@ pub async fn handle_with<K: PutRecordsApi + Clone, Q: WorkQueue>(
     let mut response = ProducerResponse::default();
     let mut failures = Vec::new();
     for object in event_objects(event) {
-        let object = match object {
-            EventObject::Created(object) => object,
+        let (object, etag) = match object {
+            EventObject::Created(object, etag) => (object, etag),
             EventObject::Skipped(skipped) => {
                 tracing::info!(object = %skipped.object, reason = %skipped.reason, "skipped");
                 response.skipped.push(skipped);
@@ -121,7 +123,11 @@ pub async fn handle_with<K: PutRecordsApi + Clone, Q: WorkQueue>(
             });
             continue;
         }
-        match produce_and_continue(producer, &object, None, work).await {
+        let version = Version {
+            etag: etag.as_deref(),
+            continued: None,
+        };
+        match produce_and_continue(producer, &object, version, work).await {
             Ok(report) => {
                 tracing::info!(
                     report = %serde_json::to_string(&report).unwrap_or_default(),
@@ -129,8 +135,16 @@ pub async fn handle_with<K: PutRecordsApi + Clone, Q: WorkQueue>(
                 );
                 response.objects.push(report);
             }
-            Err(ProduceObjectError::Object(taxistream_aws::ObjectError::Missing(object))) => {
-                let reason = "no such object: deleted before it was read".to_owned();
+            Err(ProduceObjectError::Object(
+                error @ (ObjectError::Missing(_) | ObjectError::Replaced(_)),
+            )) => {
+                let reason = match error {
+                    ObjectError::Replaced(_) => {
+                        "replaced by a newer upload since the event: that upload's own event reads it"
+                    }
+                    _ => "no such object: deleted before it was read",
+                }
+                .to_owned();
                 tracing::warn!(%object, %reason, "skipped");
                 response.skipped.push(Skipped {
                     object: object.to_string(),

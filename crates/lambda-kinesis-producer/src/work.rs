@@ -59,15 +59,16 @@ pub struct BatchItemFailure {
 pub async fn produce_and_continue<K: PutRecordsApi + Clone, Q: WorkQueue>(
     producer: &Producer<K>,
     object: &ObjectRef,
-    continued: Option<&Continuation>,
+    version: Version<'_>,
     work: Option<&Work<'_, Q>>,
 ) -> Result<ObjectReport, ProduceObjectError> {
     let until = work.map(|work| work.until);
     let deadline = work.and_then(|work| work.deadline);
     let outcome = producer
-        .produce_object_until(
+        .produce_version_until(
             object,
-            continued,
+            version.etag,
+            version.continued,
             (until, deadline),
             work.map(|work| work.queue),
         )
@@ -99,6 +100,16 @@ pub async fn produce_and_continue<K: PutRecordsApi + Clone, Q: WorkQueue>(
     Ok(outcome.report)
 }
 
+/// Which version of an object an invocation reads: the one an S3 event names (its ETag), or
+/// where an earlier invocation stopped.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct Version<'a> {
+    /// The event's ETag, for an object read from its start.
+    pub etag: Option<&'a str>,
+    /// The earlier invocation's continuation.
+    pub continued: Option<&'a Continuation>,
+}
+
 /// Handles a work-queue event: each message's object goes on where it stopped.
 pub async fn handle_work<K: PutRecordsApi + Clone, Q: WorkQueue>(
     producer: &Producer<K>,
@@ -110,7 +121,11 @@ pub async fn handle_work<K: PutRecordsApi + Clone, Q: WorkQueue>(
         let result = match Continuation::from_json(&message.body) {
             Ok(continuation) => {
                 let object = continuation.object();
-                produce_and_continue(producer, &object, Some(&continuation), Some(work))
+                let version = Version {
+                    etag: None,
+                    continued: Some(&continuation),
+                };
+                produce_and_continue(producer, &object, version, Some(work))
                     .await
                     .map(|report| {
                         tracing::info!(
@@ -122,6 +137,11 @@ pub async fn handle_work<K: PutRecordsApi + Clone, Q: WorkQueue>(
                         // Deleted since: nothing is left to send, and retrying cannot help.
                         ProduceObjectError::Object(taxistream_aws::ObjectError::Missing(_)) => {
                             tracing::warn!(%object, "skipped: no such object (deleted since)");
+                            Ok(())
+                        }
+                        // Replaced since: the newer upload is read on its own event.
+                        ProduceObjectError::Object(taxistream_aws::ObjectError::Replaced(_)) => {
+                            tracing::warn!(%object, "skipped: replaced by a newer upload since");
                             Ok(())
                         }
                         error => Err(ErrorChain(&error).to_string()),

@@ -1,9 +1,12 @@
-//! The three tables in DynamoDB: BatchWriteItem of at most 25 puts, unprocessed items retried.
+//! The three tables in DynamoDB: BatchWriteItem of at most 25 puts (or deletes, for absences),
+//! unprocessed items retried.
 
 use crate::deadline::would_pass;
 use crate::error::port_error;
 use crate::retry::{DeliveryStats, RetryPolicy};
-use aws_sdk_dynamodb::types::{AttributeValue as DynamoValue, PutRequest, WriteRequest};
+use aws_sdk_dynamodb::types::{
+    AttributeValue as DynamoValue, DeleteRequest, PutRequest, WriteRequest,
+};
 use futures_util::StreamExt;
 use std::collections::HashMap;
 use std::future::Future;
@@ -181,8 +184,20 @@ pub fn request_items<'a>(
     Ok(requests)
 }
 
-/// One item as a put request: `trip_id` (S), numbers as N in exact decimal, the rest as S.
+/// One item as a put request: `trip_id` (S), numbers as N in exact decimal, the rest as S. An
+/// absence ([`Item::absence`]) is a delete request of its `trip_id`.
 pub fn put_request(item: &Item) -> Result<WriteRequest, PortError> {
+    if item.is_absence() {
+        let key = HashMap::from([(
+            "trip_id".to_owned(),
+            DynamoValue::S(item.trip_id.to_string()),
+        )]);
+        let delete = DeleteRequest::builder()
+            .set_key(Some(key))
+            .build()
+            .map_err(|error| PortError::internal("delete request").caused_by(error))?;
+        return Ok(WriteRequest::builder().delete_request(delete).build());
+    }
     let mut attributes = HashMap::with_capacity(item.attributes.len() + 1);
     attributes.insert(
         "trip_id".to_owned(),

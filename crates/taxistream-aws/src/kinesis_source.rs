@@ -101,6 +101,8 @@ pub struct StreamReader {
     stream: String,
     start: StartPosition,
     shards: BTreeMap<String, Cursor>,
+    /// Each shard's parents (a reshard's children have one or two).
+    parents: BTreeMap<String, Vec<String>>,
     /// The last sequence number read per shard (done or not).
     last_read: BTreeMap<String, String>,
     listed_once: bool,
@@ -114,6 +116,7 @@ impl StreamReader {
             stream: stream.to_owned(),
             start,
             shards: BTreeMap::new(),
+            parents: BTreeMap::new(),
             last_read: BTreeMap::new(),
             listed_once: false,
         }
@@ -141,6 +144,11 @@ impl StreamReader {
                 self.shards
                     .entry(shard.shard_id().to_owned())
                     .or_insert(cursor);
+                let parents = [shard.parent_shard_id(), shard.adjacent_parent_shard_id()];
+                self.parents.insert(
+                    shard.shard_id().to_owned(),
+                    parents.into_iter().flatten().map(str::to_owned).collect(),
+                );
             }
             next_token = output.next_token().map(str::to_owned);
             if next_token.is_none() {
@@ -149,6 +157,15 @@ impl StreamReader {
         }
         self.listed_once = true;
         Ok(self.open_shards())
+    }
+
+    /// True when a parent of `shard` has a checkpoint.
+    fn parent_was_read(&self, shard: &str, checkpoints: &Checkpoints) -> bool {
+        self.parents.get(shard).is_some_and(|parents| {
+            parents
+                .iter()
+                .any(|parent| checkpoints.shards.contains_key(parent))
+        })
     }
 
     /// The stream read.
@@ -176,12 +193,15 @@ impl StreamReader {
             Some(Cursor::Iterator(iterator)) => iterator.clone(),
             Some(Cursor::Ended) | None => return Ok(ShardRead::default()),
             Some(Cursor::Fresh) => {
-                self.iterator(
-                    shard,
-                    checkpoints.shards.get(shard).map(String::as_str),
-                    false,
-                )
-                .await?
+                let checkpoint = checkpoints.shards.get(shard).map(String::as_str);
+                if checkpoint.is_none() && self.parent_was_read(shard, checkpoints) {
+                    // A reshard's child whose parent an earlier run read: every record of it
+                    // came after that run began, so all are read, whatever the start position.
+                    self.iterator_of_type(shard, ShardIteratorType::TrimHorizon, None)
+                        .await?
+                } else {
+                    self.iterator(shard, checkpoint, false).await?
+                }
             }
             Some(Cursor::At(sequence)) => {
                 let sequence = sequence.clone();

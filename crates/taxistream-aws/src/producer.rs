@@ -188,7 +188,25 @@ impl<K: PutRecordsApi + Clone> Producer<K> {
         (until, deadline): (Option<Instant>, Option<Instant>),
         parts: Option<&Q>,
     ) -> Result<ObjectOutcome, ProduceObjectError> {
+        self.produce_version_until(object, None, continued, (until, deadline), parts)
+            .await
+    }
+
+    /// [`Self::produce_object_until`], reading only the version `etag` (an S3 event's) when the
+    /// object is read from its start: a newer upload since fails it as
+    /// [`ObjectError::Replaced`]. Continuations carry their own version.
+    pub async fn produce_version_until<Q: WorkQueue>(
+        &self,
+        object: &ObjectRef,
+        etag: Option<&str>,
+        continued: Option<&Continuation>,
+        (until, deadline): (Option<Instant>, Option<Instant>),
+        parts: Option<&Q>,
+    ) -> Result<ObjectOutcome, ProduceObjectError> {
         let mut from = continued.map(Continuation::read_from).unwrap_or_default();
+        if continued.is_none() {
+            from.etag = etag.filter(|etag| !etag.is_empty()).map(quoted_etag);
+        }
         if continued.is_none() && parts.is_some() {
             from.split_into = Some(self.settings.part_bytes);
             from.plan_until = deadline;
@@ -230,7 +248,10 @@ impl<K: PutRecordsApi + Clone> Producer<K> {
                 Ok(outcome)
             }
             Err(error) => {
-                if let ProduceObjectError::Object(ObjectError::Missing(_)) = error {
+                if let ProduceObjectError::Object(
+                    ObjectError::Missing(_) | ObjectError::Replaced(_),
+                ) = error
+                {
                     return Err(error);
                 }
                 report.failed = Some(ErrorChain(&error).to_string());
@@ -412,5 +433,14 @@ impl<K: PutRecordsApi + Clone> Producer<K> {
             error,
         })?;
         Ok((produced, sink.stats(), seen.sorted_fingerprints()))
+    }
+}
+
+/// An ETag as HTTP's If-Match takes it: in double quotes (S3 events give it bare).
+fn quoted_etag(etag: &str) -> String {
+    if etag.starts_with('"') {
+        etag.to_owned()
+    } else {
+        format!("\"{etag}\"")
     }
 }

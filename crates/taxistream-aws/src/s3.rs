@@ -138,6 +138,10 @@ pub enum ObjectError {
     /// The object does not exist (deleted before it was read).
     #[error("{0}: no such object (deleted before it was read?)")]
     Missing(ObjectRef),
+    /// The version asked for (the event's, or an earlier invocation's) was replaced by a newer
+    /// upload, which has an event of its own.
+    #[error("{0}: replaced by a newer upload since (that upload is read on its own event)")]
+    Replaced(ObjectRef),
     /// The object is not a trip file, or is damaged.
     #[error(transparent)]
     Input(#[from] InputError),
@@ -152,7 +156,7 @@ impl ObjectError {
         match self {
             ObjectError::Storage(error) => error.retryable(),
             ObjectError::Input(InputError::Read { .. }) => true,
-            ObjectError::Missing(_) | ObjectError::Input(_) => false,
+            ObjectError::Missing(_) | ObjectError::Replaced(_) | ObjectError::Input(_) => false,
         }
     }
 }
@@ -316,16 +320,22 @@ impl S3Store {
     }
 }
 
-/// A failed GetObject: the object is missing (deleted before it was read), or S3 failed.
+/// A failed GetObject: the object is missing (deleted before it was read), replaced (its ETag is
+/// not the one asked for: HTTP 412), or S3 failed.
 pub(crate) fn get_object_error(
     object: &ObjectRef,
     error: &SdkError<GetObjectError, HttpResponse>,
 ) -> ObjectError {
+    let precondition_failed = error
+        .raw_response()
+        .is_some_and(|response| response.status().as_u16() == 412);
     if error
         .as_service_error()
         .is_some_and(|service| service.is_no_such_key())
     {
         ObjectError::Missing(object.clone())
+    } else if precondition_failed {
+        ObjectError::Replaced(object.clone())
     } else {
         ObjectError::Storage(port_error(&format!("GetObject {object}"), error))
     }

@@ -27,7 +27,7 @@ impl AnalysisSummary {
             high_value: analysis
                 .items
                 .iter()
-                .any(|item| item.table == Table::HighValueTrips),
+                .any(|item| item.table == Table::HighValueTrips && !item.is_absence()),
         }
     }
 }

@@ -126,7 +126,8 @@ impl AttributeValue {
     }
 }
 
-/// One item to write: a table, the trip id (partition key) and the other attributes.
+/// One item to write: a table, the trip id (partition key) and the other attributes. An item
+/// without attributes is an absence (see [`Item::absence`]).
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Item {
     /// The table the item goes to.
@@ -137,6 +138,24 @@ pub struct Item {
     pub attributes: Vec<(&'static str, AttributeValue)>,
 }
 
+impl Item {
+    /// The trip has no item in `table`: writing this deletes the table's item of `trip_id`, left
+    /// by an earlier version of a trip whose id the data gives.
+    pub fn absence(table: Table, trip_id: Arc<str>) -> Item {
+        Item {
+            table,
+            trip_id,
+            attributes: Vec::new(),
+        }
+    }
+
+    /// True for an [`Item::absence`]. Every analysis item has attributes (at least its
+    /// category, tier or threshold), so none is taken for one.
+    pub fn is_absence(&self) -> bool {
+        self.attributes.is_empty()
+    }
+}
+
 /// What the analyses made of one trip.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct TripAnalysis {
@@ -144,7 +163,8 @@ pub struct TripAnalysis {
     pub duration_category: DurationCategory,
     /// The tier, when a fare-per-mile item was written.
     pub profitability: Option<Profitability>,
-    /// The items to write: always a duration item, and the others when they apply.
+    /// The items to write: always a duration item, and the others when they apply; for a trip
+    /// whose id the data gives, an absence for each table it does not qualify for.
     pub items: Vec<Item>,
 }
 
@@ -204,11 +224,27 @@ pub fn analyse(trip: &Trip, id: &TripId, rules: &AnalysisRules) -> TripAnalysis 
         profitability = Some(tier);
     }
 
+    // The data's own id may come again with other content: its tables then follow the last
+    // version, so an item an earlier version left in a table this one does not qualify for goes.
+    if has_its_own_id(trip) {
+        for table in Table::ALL {
+            if !items.iter().any(|item| item.table == table) {
+                items.push(Item::absence(table, Arc::clone(id)));
+            }
+        }
+    }
     TripAnalysis {
         duration_category,
         profitability,
         items,
     }
+}
+
+/// True when the trip's id is the data's own, not the one generated from its content (which a
+/// stream record carries too): only then can another version of it come.
+fn has_its_own_id(trip: &Trip) -> bool {
+    trip.given_id()
+        .is_some_and(|given| TripId::generate(trip).as_str() != given)
 }
 
 /// Duration in minutes, rounded half away from zero to 2 decimals.
@@ -334,6 +370,61 @@ mod tests {
         assert_eq!(
             duration_minutes(299_999_999).map(|v| v.to_string()),
             Some("0.00".into())
+        );
+    }
+
+    fn trip(id: Option<&str>, total: &str) -> Trip {
+        let mut builder = crate::trip::TripBuilder::new();
+        let mut fields = vec![
+            (Field::PickupDatetime, "2025-01-01 00:00:00"),
+            (Field::DropoffDatetime, "2025-01-01 00:10:00"),
+            (Field::TotalAmount, total),
+        ];
+        fields.extend(id.map(|id| (Field::TripId, id)));
+        for (field, text) in fields {
+            builder.set_text(field, text).unwrap();
+        }
+        builder.finish().unwrap()
+    }
+
+    fn kinds(trip: &Trip) -> Vec<(Table, bool)> {
+        let id = TripId::identify(trip);
+        let analysis = analyse(trip, &id, &AnalysisRules::default());
+        analysis
+            .items
+            .iter()
+            .map(|item| (item.table, item.is_absence()))
+            .collect()
+    }
+
+    #[test]
+    fn a_trip_with_its_own_id_has_an_absence_for_each_table_it_does_not_qualify_for() {
+        assert_eq!(
+            kinds(&trip(Some("t-1"), "12")),
+            [
+                (Table::TripDurationAnalysis, false),
+                (Table::HighValueTrips, true),
+                (Table::DistanceToFareRatio, true),
+            ]
+        );
+        assert_eq!(
+            kinds(&trip(Some("t-1"), "80")),
+            [
+                (Table::HighValueTrips, false),
+                (Table::TripDurationAnalysis, false),
+                (Table::DistanceToFareRatio, true),
+            ]
+        );
+        // A generated id changes with the content: nothing of another version to delete. A
+        // stream record carries it as its trip_id, and it is still told apart.
+        assert_eq!(
+            kinds(&trip(None, "12")),
+            [(Table::TripDurationAnalysis, false)]
+        );
+        let generated = TripId::identify(&trip(None, "12"));
+        assert_eq!(
+            kinds(&trip(Some(generated.as_str()), "12")),
+            [(Table::TripDurationAnalysis, false)]
         );
     }
 }

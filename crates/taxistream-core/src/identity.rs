@@ -113,9 +113,9 @@ impl TripId {
     }
 
     fn from_digest(digest: [u8; 16]) -> TripId {
-        let fingerprint = u128::from_be_bytes(digest);
         let mut text = String::with_capacity(32);
-        crate::speed::text::push_hex128(&mut text, fingerprint);
+        crate::speed::text::push_hex128(&mut text, u128::from_be_bytes(digest));
+        let fingerprint = fingerprint_of(&text);
         TripId { text, fingerprint }
     }
 
@@ -202,17 +202,12 @@ fn field_number(field: Field) -> u8 {
     u8::try_from(field.index() + 1).unwrap_or(u8::MAX)
 }
 
-/// A function of the id's text alone, so equal ids always have equal fingerprints: a generated id
-/// (32 lowercase hex digits) is its own value, any other id its MD5.
+/// The MD5 digest of the id's text: equal ids have equal fingerprints, and different ones differ
+/// but by an MD5 collision. (The text is hashed even when it is a generated id's hex digest:
+/// reading 32 hex digits as the fingerprint would let a given id equal to the digest of another
+/// id's text share that other id's fingerprint.)
 fn fingerprint_of(text: &str) -> u128 {
-    let is_hex = text.len() == 32
-        && text
-            .bytes()
-            .all(|b| b.is_ascii_digit() || (b'a'..=b'f').contains(&b));
-    match u128::from_str_radix(text, 16) {
-        Ok(value) if is_hex => value,
-        _ => u128::from_be_bytes(Md5::digest(text.as_bytes()).into()),
-    }
+    u128::from_be_bytes(Md5::digest(text.as_bytes()).into())
 }
 
 /// Writes a value's normalized text form (the one used in ids, records and tables).
@@ -308,6 +303,17 @@ mod tests {
         let one_by_one: Vec<TripId> = trips.iter().map(TripId::identify).collect();
         assert_eq!(TripId::identify_all(&trips), one_by_one);
         assert!(TripId::identify_all(&[]).is_empty());
+    }
+
+    #[test]
+    fn a_given_id_equal_to_the_digest_of_another_ids_text_has_another_fingerprint() {
+        let plain = TripId::given("T-42");
+        let digest = u128::from_be_bytes(Md5::digest(b"T-42").into());
+        let mut hex = String::new();
+        crate::speed::text::push_hex128(&mut hex, digest);
+        let crafted = TripId::given(&hex);
+        assert_ne!(plain.as_str(), crafted.as_str());
+        assert_ne!(plain.fingerprint(), crafted.fingerprint());
     }
 
     #[test]

@@ -5,7 +5,7 @@
 
 use std::time::{Duration, Instant};
 use taxistream_aws::{Consumer, Producer};
-use taxistream_e2e::moto::{Pipeline, kinesis_events, s3_event};
+use taxistream_e2e::moto::{Pipeline, kinesis_events};
 use taxistream_pipeline::StreamRecord;
 
 /// CPU time (user + system) of this process so far, from /proc (Linux).
@@ -56,7 +56,7 @@ async fn main() {
         pipeline.kinesis.clone(),
         pipeline.producer_settings(),
     );
-    let event = s3_event(&pipeline.bucket, key);
+    let event = pipeline.s3_event(key).await;
     let (response, produced) = measure(lambda_kinesis_producer::handle(&producer, &event)).await;
     let report = response
         .unwrap_or_else(|error| panic!("{error:?}"))

@@ -152,6 +152,19 @@ impl Pipeline {
             .unwrap_or_else(|error| panic!("upload {key}: {error:?}"));
     }
 
+    /// The S3 event of `key` as it is now (its current ETag), as S3 sends it after an upload.
+    pub async fn s3_event(&self, key: &str) -> S3Event {
+        let head = self
+            .s3
+            .head_object()
+            .bucket(&self.bucket)
+            .key(key)
+            .send()
+            .await;
+        let etag = head.ok().and_then(|head| head.e_tag().map(str::to_owned));
+        s3_event_of(&self.bucket, key, etag.as_deref())
+    }
+
     /// An object's bytes, if it exists.
     pub async fn download(&self, key: &str) -> Option<Vec<u8>> {
         let output = self
@@ -356,12 +369,18 @@ pub fn encode_event_key(key: &str) -> String {
     encoded
 }
 
-/// The S3 put event of the fixture, naming the object `key` (encoded as S3 encodes it).
-pub fn s3_event(bucket: &str, key: &str) -> S3Event {
+/// The S3 event announcing `key` in `bucket`, version `etag` (as S3 writes it: no quotes), or
+/// with no ETag (an object that does not exist).
+pub fn s3_event_of(bucket: &str, key: &str, etag: Option<&str>) -> S3Event {
     let text = include_str!("../tests/fixtures/s3_put_event.json")
         .replace("BUCKET", bucket)
         .replace("\"KEY\"", &format!("{:?}", encode_event_key(key)));
-    serde_json::from_str(&text).unwrap_or_else(|error| panic!("S3 event fixture: {error}"))
+    let mut event: S3Event =
+        serde_json::from_str(&text).unwrap_or_else(|error| panic!("S3 event fixture: {error}"));
+    for record in &mut event.records {
+        record.s3.object.e_tag = etag.map(|etag| etag.trim_matches('"').to_owned());
+    }
+    event
 }
 
 /// Kinesis events of at most `batch` records each, built on the fixture's record shape.

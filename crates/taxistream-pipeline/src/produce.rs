@@ -115,16 +115,23 @@ where
             let rejection = match item {
                 ReadItem::Rejected(rejection) => rejection,
                 ReadItem::Trip { trip, id, line } => {
-                    if let Some(seen) = seen.as_deref_mut()
-                        && !seen.first_sighting(&id)
-                    {
+                    let duplicate = seen
+                        .as_deref_mut()
+                        .is_some_and(|seen| !seen.first_sighting(&id));
+                    // A repeat of an id the data gives may carry other content: it is sent, so
+                    // that the tables follow its last version, and counted as a duplicate.
+                    if duplicate && trip.given_id().is_none() {
                         accounting.count_duplicate();
                         continue;
                     }
                     let fingerprint = id.fingerprint();
                     match sink.to_record(trip, id, line) {
                         Ok(record) => {
-                            accounting.count_trip();
+                            if duplicate {
+                                accounting.count_duplicate();
+                            } else {
+                                accounting.count_trip();
+                            }
                             if let Some(full) = batch.push(record, S::billed_size) {
                                 sink.put_records(full).await.map_err(ProduceError::Sink)?;
                                 if stop() {
@@ -138,7 +145,11 @@ where
                             continue;
                         }
                         Err(rejection) => {
-                            if let Some(seen) = seen.as_deref_mut() {
+                            // A first sighting rejected was never sent: a repeat of it is
+                            // rejected too, not counted as its duplicate.
+                            if let Some(seen) = seen.as_deref_mut()
+                                && !duplicate
+                            {
                                 seen.forget(fingerprint);
                             }
                             rejection

@@ -2,7 +2,7 @@
 //! queue in moto), invocation after invocation: the tables end as `taxistream run`'s, and so does
 //! the accounting `taxistream status` makes of the invocations' reports.
 
-use crate::common::{Pipeline, local_run, s3_event, sdk_config, testdata, unique};
+use crate::common::{Pipeline, local_run, sdk_config, testdata, unique};
 use crate::inputs::{distinct_csv, distinct_parquet, with_row_groups_of};
 use crate::parity::consume_and_compare;
 use lambda_kinesis_producer::{SqsEvent, Work, handle_with, handle_work};
@@ -34,7 +34,7 @@ async fn produce_in_continuations(
         until: Instant::now(),
         deadline: None,
     };
-    let response = handle_with(&producer, &s3_event(&pipeline.bucket, key), Some(&work))
+    let response = handle_with(&producer, &pipeline.s3_event(key).await, Some(&work))
         .await
         .unwrap_or_else(|error| panic!("{error:?}"));
     // It stopped early, or read the first of several parts.
@@ -325,7 +325,7 @@ async fn a_continuation_of_an_object_deleted_since_is_skipped_not_retried() {
         until: Instant::now(),
         deadline: None,
     };
-    handle_with(&producer, &s3_event(&pipeline.bucket, key), Some(&work))
+    handle_with(&producer, &pipeline.s3_event(key).await, Some(&work))
         .await
         .unwrap_or_else(|error| panic!("{error:?}"));
     let message = sqs

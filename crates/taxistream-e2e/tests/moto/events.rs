@@ -1,7 +1,7 @@
 //! What the handlers do with the events real S3 and Kinesis send: encoded keys, objects that are
 //! not trip files or are gone, rejected rows, and undecodable records in a batch.
 
-use crate::common::{Pipeline, kinesis_events, s3_event, testdata};
+use crate::common::{Pipeline, kinesis_events, testdata};
 use taxistream_aws::{Consumer, Producer};
 use taxistream_core::RejectReason;
 use taxistream_pipeline::StreamRecord;
@@ -21,7 +21,7 @@ async fn keys_with_spaces_and_plus_signs_are_read() {
     let body = std::fs::read(testdata("yellow_tripdata_2021-01_head99.csv")).unwrap();
     pipeline.upload(key, body).await;
     let response =
-        lambda_kinesis_producer::handle(&producer(&pipeline), &s3_event(&pipeline.bucket, key))
+        lambda_kinesis_producer::handle(&producer(&pipeline), &pipeline.s3_event(key).await)
             .await
             .unwrap_or_else(|error| panic!("{error:?}"));
     let report = &response.objects[0];
@@ -36,10 +36,10 @@ async fn a_trip_file_named_in_capitals_is_read_and_a_file_of_another_kind_skippe
     let body = std::fs::read(testdata("yellow_tripdata_2021-01_head99.csv")).unwrap();
     pipeline.upload("incoming/JAN.CSV", body.clone()).await;
     pipeline.upload("incoming/notes.txt", body).await;
-    let mut event = s3_event(&pipeline.bucket, "incoming/JAN.CSV");
+    let mut event = pipeline.s3_event("incoming/JAN.CSV").await;
     event
         .records
-        .extend(s3_event(&pipeline.bucket, "incoming/notes.txt").records);
+        .extend(pipeline.s3_event("incoming/notes.txt").await.records);
     let response = lambda_kinesis_producer::handle(&producer(&pipeline), &event)
         .await
         .unwrap_or_else(|error| panic!("{error:?}"));
@@ -58,6 +58,38 @@ async fn a_trip_file_named_in_capitals_is_read_and_a_file_of_another_kind_skippe
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_event_whose_object_was_replaced_since_is_skipped_and_the_new_upload_read_on_its_own() {
+    let pipeline = Pipeline::create(1).await;
+    let key = "incoming/jan.csv";
+    let body = std::fs::read(testdata("yellow_tripdata_2021-01_head99.csv")).unwrap();
+    pipeline.upload(key, body.clone()).await;
+    let first_event = pipeline.s3_event(key).await;
+    // Uploaded again, with one row less, before the first event is handled.
+    let shorter = body[..body.len() - 1]
+        .rsplitn(2, |&byte| byte == b'\n')
+        .nth(1)
+        .unwrap();
+    pipeline.upload(key, [shorter, b"\n"].concat()).await;
+    let producer = producer(&pipeline);
+    let first = lambda_kinesis_producer::handle(&producer, &first_event)
+        .await
+        .unwrap_or_else(|error| panic!("{error:?}"));
+    assert!(first.objects.is_empty());
+    assert!(
+        first.skipped[0]
+            .reason
+            .starts_with("replaced by a newer upload"),
+        "{first:?}"
+    );
+    assert!(pipeline.read_stream().await.is_empty());
+    let second = lambda_kinesis_producer::handle(&producer, &pipeline.s3_event(key).await)
+        .await
+        .unwrap_or_else(|error| panic!("{error:?}"));
+    assert_eq!(second.objects[0].accounting.rows_read, 98);
+    assert_eq!(pipeline.read_stream().await.len(), 98);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn an_object_that_is_not_a_trip_file_fails_the_invocation_with_its_columns() {
     let pipeline = Pipeline::create(1).await;
     let key = "incoming/zones.csv";
@@ -68,7 +100,7 @@ async fn an_object_that_is_not_a_trip_file_fails_the_invocation_with_its_columns
         )
         .await;
     let error =
-        lambda_kinesis_producer::handle(&producer(&pipeline), &s3_event(&pipeline.bucket, key))
+        lambda_kinesis_producer::handle(&producer(&pipeline), &pipeline.s3_event(key).await)
             .await
             .unwrap_err()
             .error_message;
@@ -87,8 +119,8 @@ async fn an_object_deleted_before_it_is_read_is_skipped_and_the_rest_produced() 
             std::fs::read(testdata("yellow_tripdata_2021-01_head99.csv")).unwrap(),
         )
         .await;
-    let mut event = s3_event(&pipeline.bucket, "incoming/gone.csv");
-    let mut second = s3_event(&pipeline.bucket, present).records.remove(0);
+    let mut event = pipeline.s3_event("incoming/gone.csv").await;
+    let mut second = pipeline.s3_event(present).await.records.remove(0);
     second.event_name = Some("ObjectCreated:CompleteMultipartUpload".into());
     let mut removal = second.clone();
     removal.event_name = Some("ObjectRemoved:Delete".into());
@@ -121,7 +153,7 @@ async fn rejected_rows_go_to_a_rejects_object_that_is_never_read_back() {
     body.extend_from_slice(b"1,yesterday,2021-01-01 00:30:10,1,1.5,1,N,142,43,2,8,3,0.5,0,0,0.3,11.8,2.5\n1,2021-01-01 00:00:00\n");
     pipeline.upload(key, body).await;
     let producer = producer(&pipeline);
-    let response = lambda_kinesis_producer::handle(&producer, &s3_event(&pipeline.bucket, key))
+    let response = lambda_kinesis_producer::handle(&producer, &pipeline.s3_event(key).await)
         .await
         .unwrap_or_else(|error| panic!("{error:?}"));
     let report = &response.objects[0];
@@ -149,32 +181,66 @@ async fn rejected_rows_go_to_a_rejects_object_that_is_never_read_back() {
     );
     assert!(lines[2].contains(",102,,too_few_fields,"), "{rejects}");
     // S3 would announce the rejects object too, were the trigger misconfigured: never read.
-    let again =
-        lambda_kinesis_producer::handle(&producer, &s3_event(&pipeline.bucket, &rejects_key))
-            .await
-            .unwrap_or_else(|error| panic!("{error:?}"));
+    let again = lambda_kinesis_producer::handle(&producer, &pipeline.s3_event(&rejects_key).await)
+        .await
+        .unwrap_or_else(|error| panic!("{error:?}"));
     assert!(again.objects.is_empty());
     assert!(again.skipped[0].reason.contains("rejects prefix"));
     // Nor are its reports.
     let report_key = format!("reports/{key}/etag/after-line-0.json");
-    let again =
-        lambda_kinesis_producer::handle(&producer, &s3_event(&pipeline.bucket, &report_key))
-            .await
-            .unwrap_or_else(|error| panic!("{error:?}"));
+    let again = lambda_kinesis_producer::handle(&producer, &pipeline.s3_event(&report_key).await)
+        .await
+        .unwrap_or_else(|error| panic!("{error:?}"));
     assert!(again.objects.is_empty());
     assert!(again.skipped[0].reason.contains("reports prefix"));
 }
 
 /// A record in the original tutorial's format: snake_case names, numbers as JSON numbers.
 fn tutorial_record(id: &str, minutes: u32, sequence: &str) -> StreamRecord {
+    priced_record(id, minutes, "55.3", sequence)
+}
+
+/// [`tutorial_record`] with its total amount.
+fn priced_record(id: &str, minutes: u32, total: &str, sequence: &str) -> StreamRecord {
     StreamRecord {
         partition_key: id.to_owned(),
         data: format!(
-            r#"{{"trip_id":"{id}","vendor_id":2,"pickup_datetime":"2019-07-01 08:00:00","dropoff_datetime":"2019-07-01 08:{minutes:02}:00","trip_distance":3.2,"fare_amount":14.5,"total_amount":55.3}}"#
+            r#"{{"trip_id":"{id}","vendor_id":2,"pickup_datetime":"2019-07-01 08:00:00","dropoff_datetime":"2019-07-01 08:{minutes:02}:00","trip_distance":3.2,"fare_amount":14.5,"total_amount":{total}}}"#
         )
         .into_bytes(),
         sequence_number: Some(sequence.to_owned()),
     }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_trip_whose_new_version_is_no_longer_high_value_leaves_that_table() {
+    let pipeline = Pipeline::create(1).await;
+    let consumer = Consumer::new(
+        crate::limits::StrictDynamo(pipeline.dynamodb.clone()),
+        pipeline.s3_store(),
+        pipeline.consumer_settings(),
+    );
+    // Two batches, then both versions in one batch.
+    let first = [
+        priced_record("trip-1", 12, "55.3", "1"),
+        priced_record("trip-2", 12, "60", "2"),
+    ];
+    let second = [priced_record("trip-1", 12, "20", "3")];
+    let both = [
+        priced_record("trip-2", 12, "20", "4"),
+        priced_record("trip-2", 12, "61", "5"),
+    ];
+    for records in [&first[..], &second[..], &both[..]] {
+        let (response, report) =
+            lambda_kinesis_consumer::handle(&consumer, &kinesis_events(records, 100)[0], None)
+                .await;
+        assert!(response.batch_item_failures.is_empty(), "{report:?}");
+    }
+    let tables = pipeline.dump_tables().await;
+    let high_value: Vec<&String> = tables["high_value_trips"].keys().collect();
+    assert_eq!(high_value, ["trip-2"]);
+    assert_eq!(tables["high_value_trips"]["trip-2"]["total_amount"], "61");
+    assert_eq!(tables["trip_duration_analysis"].len(), 2);
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

@@ -2,7 +2,7 @@
 //! lost, nothing is written twice, and the retries show in the reports. Failures that outlast
 //! the retries fail the invocation (producer) or name the first record not written (consumer).
 
-use crate::common::{Pipeline, fast_retries, kinesis_events, local_tables, s3_event, testdata};
+use crate::common::{Pipeline, fast_retries, kinesis_events, local_tables, testdata};
 use crate::limits::{StrictDynamo, StrictKinesis};
 use aws_lambda_events::kinesis::KinesisEvent;
 use std::collections::BTreeSet;
@@ -140,7 +140,7 @@ async fn throttling_and_partial_failures_lose_nothing_and_duplicate_nothing() {
         calls: Arc::default(),
     });
     let producer = Producer::new(pipeline.s3_store(), kinesis, settings);
-    let response = lambda_kinesis_producer::handle(&producer, &s3_event(&pipeline.bucket, &key))
+    let response = lambda_kinesis_producer::handle(&producer, &pipeline.s3_event(&key).await)
         .await
         .unwrap_or_else(|error| panic!("producer: {error:?}"));
     let report = &response.objects[0];
@@ -209,7 +209,7 @@ async fn stream_failures_that_outlast_the_retries_fail_the_invocation() {
     let mut settings = pipeline.producer_settings();
     settings.retry = fast_retries(3);
     let producer = Producer::new(pipeline.s3_store(), Refusing, settings);
-    let error = lambda_kinesis_producer::handle(&producer, &s3_event(&pipeline.bucket, key))
+    let error = lambda_kinesis_producer::handle(&producer, &pipeline.s3_event(key).await)
         .await
         .unwrap_err()
         .error_message;
@@ -239,7 +239,7 @@ async fn stream_failures_that_outlast_the_retries_fail_the_invocation() {
         StrictKinesis(pipeline.kinesis.clone()),
         pipeline.producer_settings(),
     );
-    lambda_kinesis_producer::handle(&producer, &s3_event(&pipeline.bucket, key))
+    lambda_kinesis_producer::handle(&producer, &pipeline.s3_event(key).await)
         .await
         .unwrap_or_else(|error| panic!("{error:?}"));
     let status = status().await;
@@ -270,7 +270,7 @@ async fn head99_on_the_stream() -> (Pipeline, Vec<StreamRecord>, KinesisEvent) {
         pipeline.kinesis.clone(),
         pipeline.producer_settings(),
     );
-    lambda_kinesis_producer::handle(&producer, &s3_event(&pipeline.bucket, &key))
+    lambda_kinesis_producer::handle(&producer, &pipeline.s3_event(&key).await)
         .await
         .unwrap_or_else(|error| panic!("producer: {error:?}"));
     let records = pipeline.read_stream().await;

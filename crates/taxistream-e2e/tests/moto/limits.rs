@@ -46,6 +46,11 @@ impl<A: BatchWriteApi> BatchWriteApi for StrictDynamo<A> {
                 let id = write
                     .put_request()
                     .and_then(|put| put.item().get("trip_id"))
+                    .or_else(|| {
+                        write
+                            .delete_request()
+                            .and_then(|delete| delete.key().get("trip_id"))
+                    })
                     .map(|value| format!("{value:?}"));
                 if !keys.insert((table.clone(), id.clone())) {
                     return Err(PortError::permanent(format!(

@@ -1,7 +1,7 @@
 //! For the same file, the DynamoDB tables written by the two Lambda handlers hold exactly what
 //! the SQLite tables of `taxistream run` hold.
 
-use crate::common::{Pipeline, kinesis_events, local_tables, s3_event, testdata};
+use crate::common::{Pipeline, kinesis_events, local_tables, testdata};
 use crate::limits::{StrictDynamo, StrictKinesis};
 use std::collections::BTreeSet;
 use std::path::Path;
@@ -35,7 +35,7 @@ pub async fn assert_parity_with(
         StrictKinesis(pipeline.kinesis.clone()),
         pipeline.producer_settings(),
     );
-    let event = s3_event(&pipeline.bucket, key);
+    let event = pipeline.s3_event(key).await;
     let response = lambda_kinesis_producer::handle(&producer, &event)
         .await
         .unwrap_or_else(|error| panic!("{name}: producer: {error:?}"));
@@ -116,4 +116,44 @@ async fn gzip_csv_with_carried_columns_gives_the_same_tables() {
     std::io::Write::write_all(&mut gzip, &std::fs::read(testdata(name)).unwrap()).unwrap();
     let body = gzip.finish().unwrap();
     assert_parity(name, "incoming/2015 sample+copy.csv.gz", body).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn rows_that_change_under_a_given_trip_id_leave_the_tables_of_the_last_on_aws_as_locally() {
+    let pipeline = Pipeline::create(2).await;
+    let header =
+        "trip_id,tpep_pickup_datetime,tpep_dropoff_datetime,trip_distance,fare_amount,total_amount";
+    let rows = [
+        // t1: high value with a fare per mile, then neither; t2 the other way round; t3 repeated.
+        "t1,2025-01-01 00:00:00,2025-01-01 00:10:00,3.2,14.5,55.3",
+        "t2,2025-01-01 00:00:00,2025-01-01 00:10:00,0,14.5,20",
+        "t1,2025-01-01 00:00:00,2025-01-01 00:40:00,0,14.5,20",
+        "t2,2025-01-01 00:00:00,2025-01-01 00:10:00,3.2,14.5,70",
+        "t3,2025-01-01 00:00:00,2025-01-01 00:10:00,3.2,14.5,20",
+        "t3,2025-01-01 00:00:00,2025-01-01 00:10:00,3.2,14.5,20",
+    ];
+    let dir = tempfile::tempdir().unwrap();
+    let local = dir.path().join("changed.csv");
+    std::fs::write(&local, format!("{header}\n{}\n", rows.join("\n"))).unwrap();
+    let key = "incoming/changed.csv";
+    pipeline.upload(key, std::fs::read(&local).unwrap()).await;
+    let producer = Producer::new(
+        pipeline.s3_store(),
+        StrictKinesis(pipeline.kinesis.clone()),
+        pipeline.producer_settings(),
+    );
+    let response = lambda_kinesis_producer::handle(&producer, &pipeline.s3_event(key).await)
+        .await
+        .unwrap_or_else(|error| panic!("{error:?}"));
+    let accounting = &response.objects[0].accounting;
+    assert_eq!((accounting.trips, accounting.duplicates), (3, 3));
+    // Every row of a given id is sent: its last version is the one that stays.
+    let records = pipeline.read_stream().await;
+    assert_eq!(records.len(), 6);
+    consume_and_compare(&pipeline, &records, &local).await;
+    let tables = pipeline.dump_tables().await;
+    let ids = |table: &str| tables[table].keys().cloned().collect::<Vec<String>>();
+    assert_eq!(ids("high_value_trips"), ["t2"]);
+    assert_eq!(ids("distance_to_fare_ratio"), ["t2", "t3"]);
+    assert_eq!(ids("trip_duration_analysis"), ["t1", "t2", "t3"]);
 }

@@ -3,7 +3,7 @@
 //! `status` says the object is complete, with run's accounting.
 //! A CSV object too large to plan before the deadline is refused, not read past it.
 
-use crate::common::{Pipeline, local_run, s3_event, testdata};
+use crate::common::{Pipeline, local_run, testdata};
 use crate::continued::{assert_same_rows, sqs_event, work_queue};
 use crate::inputs::with_row_groups_of;
 use crate::parity::consume_and_compare;
@@ -67,7 +67,7 @@ async fn a_part_that_fails_half_way_and_is_retried_leaves_the_tables_and_account
         until: Instant::now() + Duration::from_secs(3_600),
         deadline: None,
     };
-    handle_with(&producer, &s3_event(&pipeline.bucket, key), Some(&work))
+    handle_with(&producer, &pipeline.s3_event(key).await, Some(&work))
         .await
         .unwrap_or_else(|error| panic!("{error:?}"));
     let (mut done, mut failed) = (0, 0);
@@ -136,7 +136,7 @@ async fn a_csv_object_not_planned_by_the_deadline_is_refused_naming_it_and_nothi
         until: Instant::now(),
         deadline: Some(Instant::now()),
     };
-    let error = handle_with(&producer, &s3_event(&pipeline.bucket, key), Some(&work))
+    let error = handle_with(&producer, &pipeline.s3_event(key).await, Some(&work))
         .await
         .unwrap_err();
     let expected = format!(

@@ -151,6 +151,11 @@ pub async fn run_local(
     }
     // The writer's own error is the root cause of a consumer's or producer's "stopped".
     writer.finish()?;
+    // The database is published: so is the rejects file, whatever else stopped the run.
+    for record in &poison {
+        rejects.reject("stream", &record.to_rejection()).await?;
+    }
+    rejects.finish()?;
     if let Some(error) = consumer_error {
         return Err(error.into());
     }
@@ -159,10 +164,6 @@ pub async fn run_local(
     }
     produce_result?;
     count_duplicates(&mut accounting, &mut reports, &ledger)?;
-    for record in &poison {
-        rejects.reject("stream", &record.to_rejection()).await?;
-    }
-    rejects.finish()?;
     Ok(LocalRunReport {
         accounting,
         files: reports,

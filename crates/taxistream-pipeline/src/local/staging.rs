@@ -153,7 +153,7 @@ pub fn staging_path(database: &Path) -> PathBuf {
     with_suffix(database, ".partial")
 }
 
-fn with_suffix(path: &Path, suffix: &str) -> PathBuf {
+pub(crate) fn with_suffix(path: &Path, suffix: &str) -> PathBuf {
     let mut name = path.as_os_str().to_owned();
     name.push(suffix);
     PathBuf::from(name)
@@ -197,7 +197,12 @@ pub fn replace_durably(path: &Path, contents: &[u8]) -> io::Result<()> {
     io::Write::write_all(&mut file, contents)?;
     file.sync_all()?;
     drop(file);
-    std::fs::rename(&temporary, path)?;
+    publish_by_rename(&temporary, path)
+}
+
+/// Renames a synced file `from` over `path`, then syncs the directory so the name is durable.
+pub(crate) fn publish_by_rename(from: &Path, path: &Path) -> io::Result<()> {
+    std::fs::rename(from, path)?;
     sync_directory(path)
 }
 

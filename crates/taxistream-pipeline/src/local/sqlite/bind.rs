@@ -19,6 +19,8 @@ pub(super) struct RowBatch {
 struct Row {
     table: Table,
     trip_id: Arc<str>,
+    /// An absence: the trip's row in this table goes (its cells are all NULL).
+    absent: bool,
     /// Its cells: `cells[first_cell..]`, one per column of its table.
     first_cell: usize,
 }
@@ -58,6 +60,7 @@ impl RowBatch {
         self.rows.push(Row {
             table: item.table,
             trip_id: Arc::clone(&item.trip_id),
+            absent: item.is_absence(),
             first_cell: self.cells.len(),
         });
         // An item's attributes are its table's columns, in column order, absent ones left out.
@@ -111,6 +114,27 @@ impl RowBatch {
     /// A row's table and key.
     pub(super) fn key(&self, row: usize) -> Option<(Table, &str)> {
         self.rows.get(row).map(|row| (row.table, &*row.trip_id))
+    }
+
+    /// True when the row is an absence ([`Item::absence`]).
+    pub(super) fn is_absence(&self, row: usize) -> bool {
+        self.rows.get(row).is_some_and(|row| row.absent)
+    }
+
+    /// Runs the table's delete-by-key statement (`statements`, by table index) for the row.
+    pub(super) fn delete(
+        &self,
+        row: usize,
+        statements: &mut [rusqlite::CachedStatement<'_>],
+    ) -> rusqlite::Result<()> {
+        let Some(row) = self.rows.get(row) else {
+            return Ok(());
+        };
+        let Some(statement) = statements.get_mut(row.table.index()) else {
+            return Err(rusqlite::Error::InvalidQuery);
+        };
+        statement.raw_bind_parameter(1, &*row.trip_id)?;
+        statement.raw_execute().map(|_| ())
     }
 
     /// Binds a row to its table's insert statement (trip_id, then each column) and runs it.

@@ -56,6 +56,8 @@ pub struct SqliteWriter {
     path: PathBuf,
     /// Where a new database is written until it is complete.
     staging: Option<Staging>,
+    /// An existing database's lock, held until the writer is done.
+    _run_lock: Option<std::fs::File>,
 }
 
 /// Opens (or creates) the database, creates the tables, and starts the writer thread.
@@ -64,6 +66,11 @@ pub fn open_sqlite_tables(path: &Path) -> Result<(SqliteTables, SqliteWriter), P
         PortError::permanent(format!("database {}", path.display())).caused_by(error)
     };
     let staging = Staging::claim(path).map_err(|error| failed(error.into()))?;
+    // A new database is claimed by its staging lock; an existing one is locked here, for the run.
+    let run_lock = match &staging {
+        Some(_) => None,
+        None => Some(lock_for_the_run(path)?),
+    };
     let opened = match &staging {
         Some(staging) => open_database(staging.path(), Journal::Off),
         None => open_database(path, Journal::Wal),
@@ -91,6 +98,7 @@ pub fn open_sqlite_tables(path: &Path) -> Result<(SqliteTables, SqliteWriter), P
             thread,
             path: path.to_owned(),
             staging,
+            _run_lock: run_lock,
         },
     ))
 }
@@ -134,6 +142,27 @@ impl TripTables for SqliteTables {
             // The writer's own error is the one its finish reports.
             error: PortError::permanent("the database writer stopped (see its error below)"),
         })
+    }
+}
+
+/// Takes an exclusive lock on the database file (an advisory `flock`, apart from SQLite's own
+/// locks, so readers still read): two runs writing one database at once would both bulk-load an
+/// empty table. A second run is refused at once, saying why; the lock goes with the process.
+fn lock_for_the_run(path: &Path) -> Result<std::fs::File, PortError> {
+    let database = format!("database {}", path.display());
+    let file = std::fs::OpenOptions::new()
+        .read(true)
+        .write(true)
+        .open(path)
+        .map_err(|error| PortError::permanent(database.clone()).caused_by(error))?;
+    match file.try_lock() {
+        Ok(()) => Ok(file),
+        Err(std::fs::TryLockError::WouldBlock) => Err(PortError::transient(format!(
+            "{database} is being written by another run; run again once it is done"
+        ))),
+        Err(std::fs::TryLockError::Error(error)) => {
+            Err(PortError::permanent(format!("{database}: cannot lock it")).caused_by(error))
+        }
     }
 }
 

@@ -41,6 +41,21 @@ pub(super) fn keep_last_sql(table: Table) -> String {
     )
 }
 
+/// Deletes the row of one `trip_id` (`?1`), through the key index.
+pub(super) fn delete_sql(table: Table) -> String {
+    format!("DELETE FROM {} WHERE trip_id = ?1", table.name())
+}
+
+/// Deletes the rows that stand for absences in a bulk-loaded table (every column but `trip_id`
+/// NULL; a real row always has its pickup time), once the last version of each trip is the
+/// only one left.
+pub(super) fn delete_absences_sql(table: Table) -> String {
+    format!(
+        "DELETE FROM {} WHERE pickup_datetime IS NULL;",
+        table.name()
+    )
+}
+
 pub(super) fn index_name(table: Table) -> String {
     format!("{}_trip_id", table.name())
 }

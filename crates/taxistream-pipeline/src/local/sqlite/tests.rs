@@ -182,3 +182,78 @@ fn writing_twice_leaves_one_row() -> Result<(), Box<dyn std::error::Error>> {
     assert_eq!((count, minutes), (1, 8.35));
     Ok(())
 }
+
+/// A high-value item of `trip_id` (only its pickup time, which every real item has).
+fn high_value_item(trip_id: &str) -> Item {
+    Item {
+        table: Table::HighValueTrips,
+        trip_id: trip_id.into(),
+        attributes: vec![(
+            "pickup_datetime",
+            AttributeValue::Text("2025-01-01T00:00:00".into()),
+        )],
+    }
+}
+
+fn high_value_ids(path: &Path) -> Vec<String> {
+    let connection = Connection::open(path).unwrap();
+    let mut statement = connection
+        .prepare("SELECT trip_id FROM high_value_trips ORDER BY trip_id")
+        .unwrap();
+    statement
+        .query_map([], |row| row.get(0))
+        .unwrap()
+        .collect::<rusqlite::Result<_>>()
+        .unwrap()
+}
+
+#[test]
+fn an_absence_deletes_the_trips_row_whether_bulk_loaded_or_upserted()
+-> Result<(), Box<dyn std::error::Error>> {
+    let dir = tempfile::tempdir()?;
+    let path = dir.path().join("t.db");
+    let absent = |trip_id: &str| Item::absence(Table::HighValueTrips, trip_id.into());
+    // Bulk load: a row then its absence, an absence alone, an absence then a row.
+    write_run(
+        &path,
+        vec![
+            high_value_item("a"),
+            high_value_item("c"),
+            absent("a"),
+            absent("b"),
+            absent("e"),
+            high_value_item("e"),
+        ],
+    )?;
+    assert_eq!(high_value_ids(&path), ["c", "e"]);
+    assert_eq!(
+        key_of(&path, Table::HighValueTrips),
+        Some(index_name(Table::HighValueTrips))
+    );
+    // Upserts into the table that now has rows.
+    write_run(&path, vec![absent("c"), high_value_item("d"), absent("x")])?;
+    assert_eq!(high_value_ids(&path), ["d", "e"]);
+    Ok(())
+}
+
+#[test]
+fn a_second_run_on_an_existing_database_is_refused_while_the_first_writes()
+-> Result<(), Box<dyn std::error::Error>> {
+    let dir = tempfile::tempdir()?;
+    let path = dir.path().join("t.db");
+    write_run(&path, vec![duration_item("a", 1)])?;
+    let (tables, writer) = open_sqlite_tables(&path)?;
+    let refused = open_sqlite_tables(&path).map(|_| ()).unwrap_err();
+    assert!(refused.retryable());
+    assert!(
+        refused
+            .to_string()
+            .contains("is being written by another run"),
+        "{refused}"
+    );
+    drop(tables);
+    writer.finish()?;
+    write_run(&path, vec![duration_item("b", 2)])?;
+    assert_eq!(durations(&path).len(), 2);
+    Ok(())
+}

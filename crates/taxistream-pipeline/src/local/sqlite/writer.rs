@@ -3,7 +3,10 @@
 
 use super::PAGE_CACHE_KIB;
 use super::bind::RowBatch;
-use super::schema::{Load, create_index_sql, insert_sql, keep_last_sql, prepare_loads, upsert_sql};
+use super::schema::{
+    Load, create_index_sql, delete_absences_sql, delete_sql, insert_sql, keep_last_sql,
+    prepare_loads, upsert_sql,
+};
 use rusqlite::{Connection, ErrorCode};
 use std::time::{Duration, Instant};
 use taxistream_core::Table;
@@ -36,6 +39,9 @@ pub(super) fn write_all(
             Load::Upsert => upsert_sql(*table),
         })
         .collect();
+    let deletes: Vec<String> = Table::ALL.iter().map(|table| delete_sql(*table)).collect();
+    // Bulk-loaded tables that got absences: rows to delete once the key index is built.
+    let mut absences = [false; Table::ALL.len()];
     // Key order only helps a key index; bulk-loaded tables have none until the end.
     let sort_runs = loads.contains(&Load::Upsert);
     if !sort_runs {
@@ -51,6 +57,10 @@ pub(super) fn write_all(
         let mut in_transaction = 0;
         {
             let mut prepared = statements
+                .iter()
+                .map(|sql| transaction.prepare_cached(sql))
+                .collect::<rusqlite::Result<Vec<_>>>()?;
+            let mut prepared_deletes = deletes
                 .iter()
                 .map(|sql| transaction.prepare_cached(sql))
                 .collect::<rusqlite::Result<Vec<_>>>()?;
@@ -82,7 +92,20 @@ pub(super) fn write_all(
                     order.sort_by(|&(a, i), &(b, j)| run[a].key(i).cmp(&run[b].key(j)));
                 }
                 for (batch, row) in order {
-                    run[batch].insert(row, &mut prepared)?;
+                    let rows = &run[batch];
+                    match rows.key(row) {
+                        // A table with its key index deletes the trip's row at once; a bulk-loaded
+                        // one keeps the absence as a row, the trip's last, removed at the end.
+                        Some((table, _)) if rows.is_absence(row) => {
+                            if loads[table.index()] == Load::Upsert {
+                                rows.delete(row, &mut prepared_deletes)?;
+                            } else {
+                                absences[table.index()] = true;
+                                rows.insert(row, &mut prepared)?;
+                            }
+                        }
+                        _ => rows.insert(row, &mut prepared)?,
+                    }
                 }
                 in_transaction += rows;
             }
@@ -92,6 +115,9 @@ pub(super) fn write_all(
     }
     let indexing = Instant::now();
     index_bulk_tables(&connection, &mut loads)?;
+    for (table, _) in Table::ALL.iter().zip(absences).filter(|(_, any)| *any) {
+        connection.execute_batch(&delete_absences_sql(*table))?;
+    }
     tracing::debug!(
         written,
         index_seconds = indexing.elapsed().as_secs_f64(),
