@@ -17,7 +17,7 @@ use parquet::arrow::push_decoder::ParquetPushDecoderBuilder;
 use parquet::file::metadata::{PageIndexPolicy, ParquetMetaDataPushDecoder};
 use std::ops::Range;
 use std::sync::Arc;
-use taxistream_core::read::{BATCH_ROWS, ParquetTripReader};
+use taxistream_core::read::{BATCH_ROWS, ChunkPages, ParquetLimits, ParquetTripReader};
 use taxistream_core::{InputError, TripReader};
 use taxistream_pipeline::{BackgroundSource, PortError, SourceInfo, open_in_background};
 use tokio::sync::mpsc;
@@ -183,6 +183,9 @@ pub async fn open_parquet(
     let metadata = ArrowReaderMetadata::try_new(Arc::new(metadata), ParquetTripReader::options())
         .map_err(|error| invalid(error.to_string()))?;
     let columns = ParquetTripReader::check_schema(metadata.schema(), &source_name)?;
+    let limits = ParquetLimits::default();
+    limits.check_row_groups(metadata.metadata(), &source_name)?;
+    let pages = ChunkPages::new(limits, metadata.metadata(), source_name.clone());
     let groups: Vec<RowGroupSize> = metadata
         .metadata()
         .row_groups()
@@ -209,7 +212,7 @@ pub async fn open_parquet(
             .with_row_group_selections(selections)
             .build()
             .map_err(|error| invalid(error.to_string()))?;
-        tokio::spawn(fetch_row_groups(object, decoder, sender));
+        tokio::spawn(fetch_row_groups(object, decoder, pages, sender));
     }
     let name = source_name.clone();
     let opened = open_in_background(source_name, move || {
@@ -291,10 +294,12 @@ enum Fetched {
     Finished,
 }
 
-/// Fetches each row group in turn (its column chunks in one GET) and hands over its reader.
+/// Fetches each row group in turn (its column chunks in one GET), checks its pages against
+/// their bounds, and hands over its reader.
 async fn fetch_row_groups(
     object: RangedObject,
     mut decoder: parquet::arrow::push_decoder::ParquetPushDecoder,
+    pages: ChunkPages,
     sender: mpsc::Sender<Fetched>,
 ) {
     loop {
@@ -303,9 +308,12 @@ async fn fetch_row_groups(
             Ok(DecodeResult::Finished) => Fetched::Finished,
             Ok(DecodeResult::NeedsData(ranges)) => {
                 let pushed = match object.get_coalesced(&ranges).await {
-                    Ok(buffers) => decoder
-                        .push_ranges(ranges, buffers)
-                        .map_err(|error| ArrowError::ParquetError(error.to_string())),
+                    Ok(buffers) => match check_pages(&pages, &ranges, &buffers) {
+                        Ok(()) => decoder
+                            .push_ranges(ranges, buffers)
+                            .map_err(|error| ArrowError::ParquetError(error.to_string())),
+                        Err(error) => Err(ArrowError::ExternalError(Box::new(error))),
+                    },
                     Err(error) => Err(ArrowError::ExternalError(Box::new(error))),
                 };
                 match pushed {
@@ -320,6 +328,18 @@ async fn fetch_row_groups(
             return;
         }
     }
+}
+
+/// Checks the pages of the column chunks fetched, before they are decoded.
+fn check_pages(
+    pages: &ChunkPages,
+    ranges: &[Range<u64>],
+    buffers: &[Bytes],
+) -> Result<(), InputError> {
+    ranges
+        .iter()
+        .zip(buffers)
+        .try_for_each(|(range, bytes)| pages.check(range.start, bytes))
 }
 
 /// Calls the Parquet library, which can panic on corrupt input: that is bad input, not a bug.

@@ -5,7 +5,9 @@ mod bounded_records;
 mod csv_parts;
 mod csv_reader;
 mod csv_rows;
+mod page_header;
 mod parallel;
+mod parquet_bounds;
 mod parquet_columns;
 mod parquet_reader;
 mod sniff;
@@ -14,6 +16,9 @@ pub use bounded_records::DEFAULT_MAX_ROW_BYTES;
 pub use csv_parts::{CsvPart, plan_csv_parts};
 pub use csv_reader::CsvTripReader;
 pub use csv_rows::StreamLines;
+pub use parquet_bounds::{
+    ChunkPages, DEFAULT_MAX_PAGE_BYTES, DEFAULT_MAX_ROW_GROUP_BYTES, ParquetLimits,
+};
 pub use parquet_reader::{BATCH_ROWS, ParquetTripReader, RecordBatches};
 pub use sniff::{
     Format, open_path, open_stream, open_stream_after, open_stream_lines, read_prefix,
@@ -146,6 +151,21 @@ pub enum InputError {
         source_name: String,
         /// The Parquet library's message.
         detail: String,
+    },
+    /// A Parquet page or row group decodes past its bound (see [`ParquetLimits`]).
+    #[error(
+        "{source_name}: {part} decodes to more than the limit of {limit} bytes ({bytes} bytes \
+         counted); rewrite the file with smaller pages or row groups"
+    )]
+    ParquetTooLarge {
+        /// The file.
+        source_name: String,
+        /// Which row group, or which page of which column.
+        part: String,
+        /// Its decoded size (for a gzip page, counted to one past the bound).
+        bytes: u64,
+        /// The bound.
+        limit: u64,
     },
     /// A Parquet column of a type trip files never use.
     #[error("{source_name}: column {column} has unsupported Parquet type {data_type}")]

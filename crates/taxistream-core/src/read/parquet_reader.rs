@@ -1,6 +1,7 @@
 //! Parquet rows → trips: TLC's physical types (int32/int64 or double for integers, timestamps in
 //! ms/us/ns, string/large_string, nullable everything), read one record batch at a time.
 
+use super::parquet_bounds::ParquetLimits;
 use super::parquet_columns::{Batch, Cell, carry_cell, cell_text, supported};
 use super::{Converted, IDENTIFY_ROWS, InputError, ReadItem, identify_chunk, reason_for};
 use crate::reject::{RejectReason, RowRejection};
@@ -8,7 +9,9 @@ use crate::schema::{ColumnMap, ColumnTarget, FieldKind};
 use crate::trip::{FieldError, TripBuilder};
 use arrow_array::RecordBatch;
 use arrow_schema::{ArrowError, Schema};
-use parquet::arrow::arrow_reader::{ArrowReaderOptions, ParquetRecordBatchReaderBuilder};
+use parquet::arrow::arrow_reader::{
+    ArrowReaderMetadata, ArrowReaderOptions, ParquetRecordBatchReaderBuilder,
+};
 use parquet::file::reader::ChunkReader;
 
 /// Rows per record batch.
@@ -31,15 +34,25 @@ pub struct ParquetTripReader {
 }
 
 impl ParquetTripReader {
-    /// Opens a Parquet source (a file, or bytes) and checks its columns.
+    /// Opens a Parquet source (a file, or bytes) and checks its columns, and its pages and row
+    /// groups against the default [`ParquetLimits`].
     pub fn new<R: ChunkReader + 'static>(
         source: R,
         source_name: String,
     ) -> Result<Self, InputError> {
+        Self::with_limits(source, source_name, ParquetLimits::default())
+    }
+
+    /// As [`Self::new`], a page or row group decoding past `limits` refused.
+    pub fn with_limits<R: ChunkReader + 'static>(
+        source: R,
+        source_name: String,
+        limits: ParquetLimits,
+    ) -> Result<Self, InputError> {
         // The Parquet library can panic on some corrupt metadata: that is bad input, not a bug.
         let name = source_name.clone();
         std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
-            Self::open(source, source_name)
+            Self::open(source, source_name, limits)
         }))
         .unwrap_or_else(|panic| {
             Err(InputError::Parquet {
@@ -49,15 +62,21 @@ impl ParquetTripReader {
         })
     }
 
-    fn open<R: ChunkReader + 'static>(source: R, source_name: String) -> Result<Self, InputError> {
+    fn open<R: ChunkReader + 'static>(
+        source: R,
+        source_name: String,
+        limits: ParquetLimits,
+    ) -> Result<Self, InputError> {
         let parquet_error = |error: parquet::errors::ParquetError| InputError::Parquet {
             source_name: source_name.clone(),
             detail: error.to_string(),
         };
-        let builder =
-            ParquetRecordBatchReaderBuilder::try_new_with_options(source, Self::options())
-                .map_err(parquet_error)?;
-        let columns = Self::check_schema(builder.schema(), &source_name)?;
+        let metadata =
+            ArrowReaderMetadata::load(&source, Self::options()).map_err(parquet_error)?;
+        let columns = Self::check_schema(metadata.schema(), &source_name)?;
+        limits.check_row_groups(metadata.metadata(), &source_name)?;
+        limits.check_pages(&source, metadata.metadata(), &source_name)?;
+        let builder = ParquetRecordBatchReaderBuilder::new_with_metadata(source, metadata);
         let batches = builder
             .with_batch_size(BATCH_ROWS)
             .build()
@@ -271,13 +290,17 @@ impl Iterator for ParquetTripReader {
                     self.batch = Some(Batch::new(&batch));
                     self.row_in_batch = 0;
                 }
-                // Fetching the file failed (an object store): reading again may succeed.
                 Err(ArrowError::ExternalError(cause)) => {
                     self.failed = true;
-                    return Some(Err(InputError::Read {
-                        source_name: self.source_name.clone(),
-                        line: self.rows_before_batch,
-                        detail: with_causes(cause.as_ref()),
+                    return Some(Err(match cause.downcast::<InputError>() {
+                        // The fetcher found the file at fault (a page past its bound).
+                        Ok(input) => *input,
+                        // Fetching the file failed (an object store): reading again may succeed.
+                        Err(cause) => InputError::Read {
+                            source_name: self.source_name.clone(),
+                            line: self.rows_before_batch,
+                            detail: with_causes(cause.as_ref()),
+                        },
                     }));
                 }
                 Err(error) => {

@@ -110,6 +110,58 @@ async fn an_object_that_is_not_a_trip_file_fails_the_invocation_with_its_columns
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_parquet_object_with_a_page_decoding_past_the_bound_fails_the_invocation_unread() {
+    let pipeline = Pipeline::create(1).await;
+    let key = "incoming/bomb.parquet";
+    pipeline.upload(key, zstd_bomb()).await;
+    let error =
+        lambda_kinesis_producer::handle(&producer(&pipeline), &pipeline.s3_event(key).await)
+            .await
+            .unwrap_err()
+            .error_message;
+    assert!(error.contains("bomb.parquet"), "{error}");
+    assert!(
+        error.contains("column store_and_fwd_flag") && error.contains("decodes to more than"),
+        "{error}"
+    );
+    assert!(pipeline.read_stream().await.is_empty());
+}
+
+/// A trip file of a few kilobytes whose one page decodes to 40 MiB.
+fn zstd_bomb() -> Vec<u8> {
+    use arrow_array::{ArrayRef, RecordBatch, StringArray, TimestampMicrosecondArray};
+    use parquet::basic::{Compression, ZstdLevel};
+    use parquet::file::properties::WriterProperties;
+    let pickup = 1_704_070_675_000_000;
+    let columns: Vec<(&str, ArrayRef)> = vec![
+        (
+            "tpep_pickup_datetime",
+            std::sync::Arc::new(TimestampMicrosecondArray::from(vec![pickup])),
+        ),
+        (
+            "tpep_dropoff_datetime",
+            std::sync::Arc::new(TimestampMicrosecondArray::from(vec![pickup + 60_000_000])),
+        ),
+        (
+            "store_and_fwd_flag",
+            std::sync::Arc::new(StringArray::from(vec!["N".repeat(40 << 20)])),
+        ),
+    ];
+    let batch = RecordBatch::try_from_iter(columns).unwrap();
+    let properties = WriterProperties::builder()
+        .set_compression(Compression::ZSTD(ZstdLevel::default()))
+        .set_dictionary_enabled(false)
+        .build();
+    let mut body = Vec::new();
+    let mut writer =
+        parquet::arrow::ArrowWriter::try_new(&mut body, batch.schema(), Some(properties)).unwrap();
+    writer.write(&batch).unwrap();
+    writer.close().unwrap();
+    assert!(body.len() < 64 << 10, "{} bytes", body.len());
+    body
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn an_object_deleted_before_it_is_read_is_skipped_and_the_rest_produced() {
     let pipeline = Pipeline::create(1).await;
     let present = "incoming/present.csv";
