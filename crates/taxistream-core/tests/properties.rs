@@ -151,7 +151,6 @@ proptest! {
     }
 }
 
-/// `YYYY-MM-DD HH:MM:SS[.fffffffff]` for seconds since 1970 (a tiny civil-date converter for tests).
 proptest! {
     // Each case reads megabytes: a sixteenth of the cases of the other fuzzing properties.
     #![proptest_config(ProptestConfig::with_cases(fuzz_cases().div_ceil(16)))]
@@ -176,6 +175,7 @@ proptest! {
     }
 }
 
+/// `YYYY-MM-DD HH:MM:SS[.fffffffff]` for seconds since 1970 (a tiny civil-date converter for tests).
 fn timestamp(seconds: i64, nanos: u32) -> String {
     let days = seconds.div_euclid(86_400);
     let second_of_day = seconds.rem_euclid(86_400);

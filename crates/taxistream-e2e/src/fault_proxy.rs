@@ -4,6 +4,7 @@
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command};
 use std::time::{Duration, Instant};
+use taxistream_aws::{SdkTimeouts, clients};
 
 /// How long the proxy holds a stalled response: longer than the tests' 2 s attempt timeout.
 const STALL_SECONDS: u32 = 6;
@@ -15,6 +16,34 @@ pub struct FaultProxy {
     pub endpoint: String,
     log: PathBuf,
     _dir: tempfile::TempDir,
+}
+
+/// One of each network fault on the requests matching `target`, one after another: a 500,
+/// throttling, a reset before the request reaches moto and one after it was applied, a stall,
+/// a 503.
+pub fn every_fault(target: &str) -> Vec<serde_json::Value> {
+    [
+        "status-500",
+        "throttle",
+        "reset-before",
+        "reset-after",
+        "stall",
+        "status-503",
+    ]
+    .iter()
+    .zip(0..)
+    .map(|(fault, skip)| rule(target, fault, skip, 1))
+    .collect()
+}
+
+/// SDK clients through a proxy (see [`FaultProxy::clients`]).
+pub struct ProxiedClients {
+    /// S3, path-style.
+    pub s3: aws_sdk_s3::Client,
+    /// Kinesis.
+    pub kinesis: aws_sdk_kinesis::Client,
+    /// DynamoDB.
+    pub dynamodb: aws_sdk_dynamodb::Client,
 }
 
 /// One rule: of the requests whose `METHOD PATH X-Amz-Target` contains `target`, the first
@@ -58,6 +87,39 @@ impl FaultProxy {
             endpoint: format!("http://127.0.0.1:{}", port.trim()),
             log,
             _dir: dir,
+        }
+    }
+
+    /// SDK clients whose every call goes through the proxy, with 2 s connect and attempt
+    /// timeouts (shorter than a stall) and 20 s per call.
+    pub async fn clients(&self) -> ProxiedClients {
+        let timeouts = SdkTimeouts {
+            connect: Duration::from_secs(2),
+            attempt: Duration::from_secs(2),
+            operation: Duration::from_secs(20),
+        };
+        let config = clients::load_config(&timeouts)
+            .await
+            .unwrap_or_else(|error| panic!("{error}"));
+        // Set on each service's builder: `AWS_ENDPOINT_URL` from the environment (moto itself)
+        // would win over the shared configuration's endpoint.
+        ProxiedClients {
+            s3: aws_sdk_s3::Client::from_conf(
+                aws_sdk_s3::config::Builder::from(&config)
+                    .endpoint_url(&self.endpoint)
+                    .force_path_style(true)
+                    .build(),
+            ),
+            kinesis: aws_sdk_kinesis::Client::from_conf(
+                aws_sdk_kinesis::config::Builder::from(&config)
+                    .endpoint_url(&self.endpoint)
+                    .build(),
+            ),
+            dynamodb: aws_sdk_dynamodb::Client::from_conf(
+                aws_sdk_dynamodb::config::Builder::from(&config)
+                    .endpoint_url(&self.endpoint)
+                    .build(),
+            ),
         }
     }
 

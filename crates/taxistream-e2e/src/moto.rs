@@ -140,6 +140,14 @@ impl Pipeline {
         settings
     }
 
+    /// Uploads the `testdata/` file `name` under `incoming/`; returns its key.
+    pub async fn upload_testdata(&self, name: &str) -> String {
+        let key = format!("incoming/{name}");
+        let body = std::fs::read(testdata(name)).unwrap_or_else(|error| panic!("{name}: {error}"));
+        self.upload(&key, body).await;
+        key
+    }
+
     /// Uploads bytes under `key`.
     pub async fn upload(&self, key: &str, body: Vec<u8>) {
         self.s3

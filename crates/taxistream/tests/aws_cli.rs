@@ -307,25 +307,11 @@ fn until_success(mut command: Command, proxy: &taxistream_e2e::fault_proxy::Faul
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn produce_and_consume_through_a_faulty_network_give_the_tables_of_run() {
-    use taxistream_e2e::fault_proxy::{FaultProxy, rule};
+    use taxistream_e2e::fault_proxy::{FaultProxy, every_fault};
     let name = "yellow_tripdata_2020-01_head499_tail500.csv";
     let pipeline = Pipeline::create(2).await;
     let dir = tempfile::tempdir().unwrap();
-    let faults = |target: &str| {
-        [
-            "status-500",
-            "throttle",
-            "reset-before",
-            "reset-after",
-            "stall",
-            "status-503",
-        ]
-        .iter()
-        .zip(0..)
-        .map(|(fault, skip)| rule(target, fault, skip, 1))
-        .collect::<Vec<_>>()
-    };
-    let proxy = FaultProxy::start(&faults("Kinesis_20131202.PutRecords"));
+    let proxy = FaultProxy::start(&every_fault("Kinesis_20131202.PutRecords"));
     let mut command = taxistream(&pipeline, dir.path());
     command
         .args(["produce", "--json", "--no-progress"])
@@ -334,8 +320,8 @@ async fn produce_and_consume_through_a_faulty_network_give_the_tables_of_run() {
     assert_eq!(produced["accounting"]["rows_read"], 999);
     assert_eq!(proxy.injected().len(), 6, "{:?}", proxy.injected());
 
-    let mut rules = faults("DynamoDB_20120810.BatchWriteItem");
-    rules.extend(faults("Kinesis_20131202.GetRecords"));
+    let mut rules = every_fault("DynamoDB_20120810.BatchWriteItem");
+    rules.extend(every_fault("Kinesis_20131202.GetRecords"));
     let proxy = FaultProxy::start(&rules);
     json(&until_success(
         consume(&pipeline, dir.path(), &["--until-idle"]),

@@ -129,10 +129,7 @@ impl BatchWriteApi for BrokenForOneTrip {
 async fn throttling_and_partial_failures_lose_nothing_and_duplicate_nothing() {
     let name = "yellow_tripdata_2020-01_head499_tail500.csv";
     let pipeline = Pipeline::create(2).await;
-    let key = format!("incoming/{name}");
-    pipeline
-        .upload(&key, std::fs::read(testdata(name)).unwrap())
-        .await;
+    let key = pipeline.upload_testdata(name).await;
     let mut settings = pipeline.producer_settings();
     settings.retry = fast_retries(8);
     let kinesis = StrictKinesis(FlakyKinesis {

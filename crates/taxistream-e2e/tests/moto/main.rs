@@ -9,6 +9,7 @@ mod events;
 mod faults;
 mod inputs;
 mod limits;
+mod network;
 mod parity;
 mod part_faults;
 mod ranged;
