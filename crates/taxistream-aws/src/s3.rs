@@ -11,64 +11,21 @@ use aws_sdk_s3::error::SdkError;
 use aws_sdk_s3::operation::get_object::GetObjectError;
 use aws_sdk_s3::primitives::ByteStream;
 use bytes::Bytes;
-use std::io::{self, BufWriter, Read};
-use std::path::{Path, PathBuf};
+use std::io::{self, Read};
+use std::path::PathBuf;
 use std::time::Duration;
+use taxistream_core::InputError;
 use taxistream_core::read::CsvPart;
 use taxistream_core::read::open_stream_after;
-use taxistream_core::{InputError, RowRejection};
-use taxistream_pipeline::{
-    BackgroundSource, PortError, RejectSink, RejectsCsv, SourceInfo, open_in_background,
-};
+use taxistream_pipeline::{BackgroundSource, PortError, SourceInfo, open_in_background};
 use tokio::sync::mpsc;
 use tokio::time::Instant;
 
+pub use crate::object_ref::{ObjectRef, decode_event_key};
+pub use crate::s3_rejects::S3Rejects;
+
 /// Body chunks buffered between the network and the reader thread.
 const BODY_CHUNKS_IN_FLIGHT: usize = 16;
-
-/// An object's address.
-#[derive(Debug, Clone, PartialEq, Eq, Hash, serde::Serialize)]
-pub struct ObjectRef {
-    /// The bucket.
-    pub bucket: String,
-    /// The key, decoded (as stored, not as URL-encoded in events).
-    pub key: String,
-}
-
-/// `s3://bucket/key`, with control characters escaped (`\n`, `\u{1b}`): a key holding a line
-/// break or a terminal escape cannot forge a log line or an error message.
-impl std::fmt::Display for ObjectRef {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        write!(f, "s3://{}/", self.bucket)?;
-        for character in self.key.chars() {
-            if character.is_control() {
-                write!(f, "{}", character.escape_default())?;
-            } else {
-                write!(f, "{character}")?;
-            }
-        }
-        Ok(())
-    }
-}
-
-impl ObjectRef {
-    /// Parses `s3://bucket/key`.
-    pub fn parse_url(url: &str) -> Option<ObjectRef> {
-        let (bucket, key) = url.strip_prefix("s3://")?.split_once('/')?;
-        (!bucket.is_empty() && !key.is_empty()).then(|| ObjectRef {
-            bucket: bucket.to_owned(),
-            key: key.to_owned(),
-        })
-    }
-}
-
-/// A key as S3 event notifications write it: URL-encoded, with `+` for a space.
-pub fn decode_event_key(encoded: &str) -> String {
-    let spaced = encoded.replace('+', " ");
-    percent_encoding::percent_decode_str(&spaced)
-        .decode_utf8_lossy()
-        .into_owned()
-}
 
 /// How trip objects are read.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -384,94 +341,5 @@ impl Read for BodyReader {
         let length = buffer.len().min(self.current.len());
         buffer[..length].copy_from_slice(&self.current.split_to(length));
         Ok(length)
-    }
-}
-
-/// Rejected rows gathered as one CSV object, in a temporary file (a file of bad rows can be as
-/// large as its object: memory stays bounded), written when finished (only if there are any).
-pub struct S3Rejects {
-    object: ObjectRef,
-    csv: RejectsCsv<BufWriter<tempfile::NamedTempFile>>,
-}
-
-impl S3Rejects {
-    /// Rejects to go to `object`, gathered in a temporary file in `dir`.
-    pub fn new(object: ObjectRef, dir: &Path) -> Result<Self, PortError> {
-        let file = tempfile::NamedTempFile::new_in(dir).map_err(|error| {
-            PortError::permanent(format!(
-                "cannot create a temporary rejects file in {}: {error}",
-                dir.display()
-            ))
-        })?;
-        Ok(S3Rejects {
-            object,
-            csv: RejectsCsv::new(BufWriter::new(file))?,
-        })
-    }
-
-    /// Writes the object when there are rows; returns where it went.
-    pub async fn finish(self, store: &S3Store) -> Result<Option<ObjectRef>, PortError> {
-        if self.csv.rows() == 0 {
-            return Ok(None);
-        }
-        let file = self
-            .csv
-            .into_inner()?
-            .into_inner()
-            .map_err(|error| PortError::permanent(format!("rejects: {}", error.error())))?;
-        let body = ByteStream::from_path(file.path()).await.map_err(|error| {
-            PortError::permanent("rejects: cannot read back the temporary file").caused_by(error)
-        })?;
-        store.put_object(&self.object, body, "text/csv").await?;
-        Ok(Some(self.object))
-    }
-}
-
-impl RejectSink for S3Rejects {
-    async fn reject(
-        &mut self,
-        source_name: &str,
-        rejection: &RowRejection,
-    ) -> Result<(), PortError> {
-        self.csv.reject(source_name, rejection).await
-    }
-}
-
-#[cfg(test)]
-#[allow(clippy::unwrap_used)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn event_keys_are_url_decoded_with_plus_as_space() {
-        assert_eq!(
-            decode_event_key("incoming/yellow+trips%2B2025%3D01.csv"),
-            "incoming/yellow trips+2025=01.csv"
-        );
-        assert_eq!(decode_event_key("caf%C3%A9.csv"), "café.csv");
-        assert_eq!(decode_event_key("bad%zz.csv"), "bad%zz.csv");
-    }
-
-    #[test]
-    fn a_key_with_control_characters_is_displayed_escaped() {
-        let forged = ObjectRef {
-            bucket: "bucket".to_owned(),
-            key: "a\nERROR forged\u{1b}[2J.csv".to_owned(),
-        };
-        assert_eq!(
-            forged.to_string(),
-            "s3://bucket/a\\nERROR forged\\u{1b}[2J.csv"
-        );
-    }
-
-    #[test]
-    fn s3_urls_parse() {
-        let object = ObjectRef::parse_url("s3://bucket/dir/a b.csv").unwrap();
-        assert_eq!(
-            (object.bucket.as_str(), object.key.as_str()),
-            ("bucket", "dir/a b.csv")
-        );
-        assert!(ObjectRef::parse_url("s3://bucket/").is_none());
-        assert!(ObjectRef::parse_url("/local/file.csv").is_none());
     }
 }

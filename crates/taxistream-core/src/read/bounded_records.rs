@@ -19,7 +19,7 @@ pub const DEFAULT_MAX_ROW_BYTES: u64 = 1 << 20;
 const INPUT_BYTES: usize = 64 * 1024;
 
 /// A record that was cut, as the parser will see it.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
 pub(super) struct CutRecord {
     /// The parser's byte position just after the record (in the text passed on).
     pub end: u64,
@@ -29,6 +29,13 @@ pub(super) struct CutRecord {
     pub bytes: u64,
     /// The bound it passed.
     pub limit: u64,
+    /// The source's byte position just after the record (its line feed included).
+    pub source_end: u64,
+    /// Bytes dropped from the source so far, this record's included: after the empty lines that
+    /// stand for the record's line feeds, the source's position is the parser's plus this.
+    pub dropped: u64,
+    /// Those empty lines: the line feeds of its quoted fields that were dropped.
+    pub blank_lines: u64,
 }
 
 /// A source whose records are cut to `limit` bytes.
@@ -39,6 +46,10 @@ pub(super) struct BoundedRecords<R> {
     end: usize,
     at_end: bool,
     scanner: Scanner,
+    /// Bytes dropped through the last cut record [`Self::source_offset`] consumed.
+    dropped: u64,
+    /// That record.
+    after_cut: CutRecord,
 }
 
 impl<R: Read> BoundedRecords<R> {
@@ -50,6 +61,8 @@ impl<R: Read> BoundedRecords<R> {
             end: 0,
             at_end: false,
             scanner: Scanner::new(limit.max(1)),
+            dropped: 0,
+            after_cut: CutRecord::default(),
         }
     }
 
@@ -69,8 +82,29 @@ impl<R: Read> BoundedRecords<R> {
         None
     }
 
-    /// The position in the source of the parser's byte position `parsed`: bytes dropped from
-    /// cut records so far are added back.
+    /// The exact position in the source, and its line, of the parser's position `parsed` on
+    /// `line`, the start of a record: cut records ending at or before it are consumed (so
+    /// [`Self::take_cut`] no longer sees them; use one or the other).
+    pub(super) fn source_offset(&mut self, parsed: u64, line: u64) -> (u64, u64) {
+        while let Some(cut) = self.scanner.cuts.front().copied() {
+            if cut.end > parsed {
+                break;
+            }
+            self.scanner.cuts.pop_front();
+            self.dropped = cut.dropped;
+            self.after_cut = cut;
+        }
+        let offset = parsed + self.dropped;
+        // The parser places the record after a cut one at that record's end, before the empty
+        // lines that stand for its dropped line feeds: in the source, that is past them.
+        if self.after_cut.end == parsed && offset < self.after_cut.source_end {
+            return (self.after_cut.source_end, line + self.after_cut.blank_lines);
+        }
+        (offset, line)
+    }
+
+    /// The position in the source of the parser's byte position `parsed`, for progress: bytes
+    /// dropped from cut records so far are added back.
     pub(super) fn source_position(&self, parsed: u64) -> u64 {
         parsed + self.scanner.scanned.saturating_sub(self.scanner.emitted)
     }
@@ -112,7 +146,6 @@ impl<R: Read> Read for BoundedRecords<R> {
                 .scanner
                 .step(&self.input[self.start..self.end], &mut out[written..]);
             self.start += used;
-            self.scanner.scanned += used as u64;
             written += wrote;
         }
         Ok(written)
@@ -234,6 +267,7 @@ impl Scanner {
                     self.pass_byte(byte);
                 }
                 used += 1;
+                self.scanned += 1;
                 continue;
             }
             let mut run = &rest[..run_end];
@@ -251,6 +285,7 @@ impl Scanner {
             }
             self.pass_run(run);
             used += run.len();
+            self.scanned += run.len() as u64;
         }
         (used, written)
     }
@@ -330,15 +365,22 @@ impl Scanner {
     /// Owes the end of the cut record: a closing quote if needed, and its line feeds.
     fn end_cut(&mut self, cutting: Cutting, line_feed: bool) {
         let owed = u64::from(cutting.close_quote) + u64::from(line_feed);
+        // At the end of the source, nothing follows: the record ends where the text does.
+        let line_feeds = if line_feed { 1 + cutting.line_feeds } else { 0 };
+        // Called before the line feed that ends it is counted as scanned.
+        let source_end = self.scanned + u64::from(line_feed);
+        let stream_end = self.emitted + u64::from(cutting.close_quote) + line_feeds;
         self.cuts.push_back(CutRecord {
             end: self.emitted + owed,
             line: self.record_line,
             bytes: self.record_bytes,
             limit: self.limit,
+            source_end,
+            dropped: source_end.saturating_sub(stream_end),
+            blank_lines: line_feeds.saturating_sub(1),
         });
         self.pending_quote = cutting.close_quote;
-        // At the end of the source, nothing follows: the record ends where the text does.
-        self.pending_line_feeds = if line_feed { 1 + cutting.line_feeds } else { 0 };
+        self.pending_line_feeds = line_feeds;
         self.state = State::StartRecord;
         self.record_bytes = 0;
     }

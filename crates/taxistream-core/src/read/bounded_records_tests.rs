@@ -29,6 +29,9 @@ fn a_long_line_keeps_its_first_bytes_and_the_next_lines_are_untouched() {
         line: 2,
         bytes: 10,
         limit: 4,
+        source_end: 13,
+        dropped: 6,
+        blank_lines: 0,
     };
     assert_eq!(cuts, [cut]);
 }
@@ -42,6 +45,9 @@ fn a_quoted_field_cut_is_closed_and_its_line_feeds_kept_as_empty_lines() {
         line: 2,
         bytes: 13,
         limit: 3,
+        source_end: 16,
+        dropped: 8,
+        blank_lines: 1,
     };
     assert_eq!(cuts, [cut]);
 }
@@ -55,6 +61,9 @@ fn a_record_cut_at_the_end_of_the_text_ends_there() {
         line: 2,
         bytes: 6,
         limit: 2,
+        source_end: 8,
+        dropped: 3,
+        blank_lines: 0,
     };
     assert_eq!(cuts, [cut]);
 }

@@ -7,7 +7,8 @@
 //! the whole file's, so errors and continuations name the same lines as a reading of the file.
 
 use super::InputError;
-use super::csv_rows::{StreamLines, csv_parser, first_line, is_blank};
+use super::bounded_records::DEFAULT_MAX_ROW_BYTES;
+use super::csv_rows::{StreamLines, bounded_csv_parser, first_line, is_blank};
 use csv::ByteRecord;
 use serde::{Deserialize, Serialize};
 use std::io::Read;
@@ -54,12 +55,23 @@ pub fn plan_csv_parts(
     source_name: &str,
     part_bytes: u64,
 ) -> Result<Vec<CsvPart>, InputError> {
+    plan_bounded_csv_parts(source, source_name, part_bytes, DEFAULT_MAX_ROW_BYTES)
+}
+
+/// [`plan_csv_parts`] with rows cut to `max_row_bytes`, as the readers of its parts cut them.
+fn plan_bounded_csv_parts(
+    source: impl Read,
+    source_name: &str,
+    part_bytes: u64,
+    max_row_bytes: u64,
+) -> Result<Vec<CsvPart>, InputError> {
     let failed = |line: u64, error: csv::Error| InputError::Read {
         source_name: source_name.to_owned(),
         line,
         detail: error.to_string(),
     };
-    let mut reader = csv_parser(source);
+    // Records are cut to the readers' bound, so a huge line is never held whole here either.
+    let mut reader = bounded_csv_parser(source, max_row_bytes);
     let mut record = ByteRecord::new();
     if !reader
         .read_byte_record(&mut record)
@@ -67,7 +79,18 @@ pub fn plan_csv_parts(
     {
         return Ok(Vec::new());
     }
-    let (header_end, header_end_line) = (reader.position().byte(), reader.position().line());
+    let parsed_header_end = reader.position().byte();
+    if let Some(cut) = reader.get_mut().take_cut(parsed_header_end) {
+        return Err(InputError::HeaderTooLarge {
+            source_name: source_name.to_owned(),
+            bytes: cut.bytes,
+            limit: cut.limit,
+        });
+    }
+    let parsed_line = reader.position().line();
+    let (header_end, header_end_line) = reader
+        .get_mut()
+        .source_offset(parsed_header_end, parsed_line);
     let mut parts = Vec::new();
     let mut part = CsvPart {
         header_end,
@@ -88,17 +111,18 @@ pub fn plan_csv_parts(
         let Some(position) = record.position() else {
             continue;
         };
+        let (start, start_line) = reader
+            .get_mut()
+            .source_offset(position.byte(), position.line());
         // A part ends once it is large enough, and never before its first row.
-        if position.byte() >= part.start.saturating_add(part_bytes)
-            && last_row_line > part.after_line
-        {
+        if start >= part.start.saturating_add(part_bytes) && last_row_line > part.after_line {
             parts.push(CsvPart {
-                end: Some(position.byte()),
+                end: Some(start),
                 ..part
             });
             part = CsvPart {
-                start: position.byte(),
-                start_line: position.line(),
+                start,
+                start_line,
                 after_line: last_row_line,
                 ..part
             };
@@ -189,9 +213,17 @@ mod tests {
             rows in prop::collection::vec((0u8..5, any::<bool>()), 0..120),
             part_bytes in 1u64..400,
             workers in 1usize..3,
+            cut_rows in any::<bool>(),
+            row_bound in 61u64..120, // past the 60-byte header
         ) {
             let text = text(&rows);
-            let parts = plan_csv_parts(text.as_slice(), "f.csv", part_bytes).unwrap();
+            // The plan cuts rows as the readers do, at any bound: the parts are the same.
+            let parts = if cut_rows {
+                plan_bounded_csv_parts(text.as_slice(), "f.csv", part_bytes, row_bound)
+            } else {
+                plan_csv_parts(text.as_slice(), "f.csv", part_bytes)
+            }
+            .unwrap();
             let each = read_each_part(&text, &parts, workers);
             prop_assert_eq!(each.concat(), read_whole(&text));
             // A part's `after_line` is the line of the last row before it (what the invocations
@@ -219,6 +251,51 @@ mod tests {
         assert_eq!(
             read_parts(text.as_bytes(), &parts, 1),
             read_whole(text.as_bytes())
+        );
+    }
+
+    #[test]
+    fn rows_past_the_row_bound_are_cut_at_the_same_source_bytes_planned_or_read_whole() {
+        let good = |minute: u32| format!("2025-01-01 00:{minute:02}:00,2025-01-01 01:00:00,1,x\n");
+        let mut text = format!("{HEADER}\n{}", good(0));
+        text.push_str(&format!("{}{}\n", good(1).trim_end(), "y".repeat(3 << 19)));
+        text.push_str(&good(2));
+        let quoted = "z\n".repeat(5 << 18);
+        text.push_str(&format!(
+            "2025-01-01 00:03:00,2025-01-01 01:00:00,1,\"{quoted}\"\n"
+        ));
+        for minute in 4..8 {
+            text.push_str(&good(minute));
+        }
+        let whole = read_whole(text.as_bytes());
+        let too_large = whole
+            .iter()
+            .filter(|item| {
+                matches!(item, ReadItem::Rejected(rejection)
+                    if rejection.reason == crate::reject::RejectReason::RowTooLarge)
+            })
+            .count();
+        assert_eq!((whole.len(), too_large), (8, 2));
+        for part_bytes in [1, 100, 1 << 20, 2 << 20, 4 << 20] {
+            let parts = plan_csv_parts(text.as_bytes(), "f.csv", part_bytes).unwrap();
+            // Not `assert_eq!`: the rows are megabytes long.
+            assert!(
+                read_parts(text.as_bytes(), &parts, 2) == whole,
+                "{part_bytes}: {parts:?}"
+            );
+        }
+    }
+
+    #[test]
+    fn a_header_past_the_row_bound_refuses_the_plan() {
+        let text = format!(
+            "{HEADER},{}\n2025-01-01 00:00:00,2025-01-01 00:30:00,1,x\n",
+            "h".repeat(2 << 20)
+        );
+        let refused = plan_csv_parts(text.as_bytes(), "f.csv", 100).unwrap_err();
+        assert!(
+            matches!(refused, InputError::HeaderTooLarge { .. }),
+            "{refused}"
         );
     }
 
