@@ -11,6 +11,7 @@
 mod decode;
 mod encode;
 mod flat;
+pub mod kpl;
 
 pub use decode::decode;
 pub use encode::{encode, surely_fits};
