@@ -1,6 +1,7 @@
 # shellcheck shell=bash
 # start_moto VENV: starts moto on a free 127.0.0.1 port, waits until it answers, exports
-# AWS_ENDPOINT_URL and test credentials, and stops it when the calling shell exits.
+# AWS_ENDPOINT_URL, test credentials and TAXISTREAM_TEST_PYTHON (the venv's interpreter), and stops
+# it when the calling shell exits.
 start_moto() {
   local venv="$1" port_file log
   port_file=$(mktemp -u /tmp/taxistream-moto-port.XXXXXX)
@@ -21,6 +22,9 @@ start_moto() {
   # Test credentials only: the tests must never reach real AWS.
   export AWS_ACCESS_KEY_ID=testing AWS_SECRET_ACCESS_KEY=testing AWS_SESSION_TOKEN=testing
   export AWS_REGION=us-east-1 AWS_DEFAULT_REGION=us-east-1
+  # The venv's interpreter, for tests that call its tools (aws-kinesis-agg through scripts/kpl/).
+  TAXISTREAM_TEST_PYTHON="$(cd "$venv" && pwd)/bin/python"
+  export TAXISTREAM_TEST_PYTHON
   unset AWS_PROFILE AWS_ENDPOINT_URL_S3 AWS_ENDPOINT_URL_KINESIS AWS_ENDPOINT_URL_DYNAMODB
   "$venv/bin/python" -c "import sys, urllib.request; urllib.request.urlopen(sys.argv[1], timeout=5)" \
     "$AWS_ENDPOINT_URL/moto-api/" || { echo "moto does not answer at $AWS_ENDPOINT_URL" >&2; return 1; }

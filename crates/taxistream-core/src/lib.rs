@@ -32,6 +32,6 @@ pub use analytics::{AttributeValue, Item, Table, TripAnalysis, analyse};
 pub use categories::{DurationCategory, Profitability};
 pub use identity::TripId;
 pub use read::{Format, InputError, ReadItem, TripReader, open_path, open_stream};
-pub use reject::{RejectReason, RowRejection};
+pub use reject::{RawEncoding, RejectReason, RowRejection};
 pub use settings::{AnalysisRules, ThresholdError, Thresholds};
 pub use trip::Trip;

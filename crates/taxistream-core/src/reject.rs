@@ -83,8 +83,45 @@ pub struct RowRejection {
     pub reason: RejectReason,
     /// A human explanation, quoting the offending value.
     pub detail: String,
-    /// The row as read (CSV text, or `name=value` pairs for Parquet).
+    /// The row as read (CSV text, or `name=value` pairs for Parquet), as `raw_encoding` says.
     pub raw: String,
+    /// How `raw` holds it.
+    pub raw_encoding: RawEncoding,
+}
+
+/// How a rejection's `raw` holds what was read.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum RawEncoding {
+    /// As text.
+    #[default]
+    Text,
+    /// The exact bytes in lowercase hexadecimal: data that is not UTF-8 text, or that a rejects
+    /// CSV would not keep as it is (a cell starting like a formula gets a quote).
+    Hex,
+}
+
+impl RawEncoding {
+    /// The name in a rejects file's `raw_encoding` column.
+    pub fn name(self) -> &'static str {
+        match self {
+            RawEncoding::Text => "text",
+            RawEncoding::Hex => "hex",
+        }
+    }
+
+    /// `bytes` kept whole: as text when they are UTF-8 that a CSV cell keeps as it is, else in
+    /// hexadecimal.
+    pub fn keep(bytes: &[u8]) -> (String, RawEncoding) {
+        match std::str::from_utf8(bytes) {
+            Ok(text) if !text.starts_with(['=', '+', '-', '@', '\t', '\r']) => {
+                (text.to_owned(), RawEncoding::Text)
+            }
+            _ => {
+                let hex = bytes.iter().map(|byte| format!("{byte:02x}")).collect();
+                (hex, RawEncoding::Hex)
+            }
+        }
+    }
 }
 
 impl fmt::Display for RowRejection {

@@ -12,7 +12,7 @@ use std::sync::atomic::{AtomicU32, Ordering};
 use std::sync::{Arc, OnceLock};
 use taxistream_aws::kinesis_source::{Checkpoints, StartPosition, StreamReader};
 use taxistream_aws::settings::{ConsumerSettings, ProducerSettings};
-use taxistream_aws::{RetryPolicy, S3Store, TableNames, clients};
+use taxistream_aws::{Producer, RetryPolicy, S3Store, TableNames, clients};
 use taxistream_core::Table;
 use taxistream_pipeline::StreamRecord;
 
@@ -116,6 +116,15 @@ impl Pipeline {
     /// The pipeline's S3 adapter.
     pub fn s3_store(&self) -> S3Store {
         S3Store::new(self.s3.clone())
+    }
+
+    /// The producer of this pipeline, straight to moto.
+    pub fn producer(&self) -> Producer<aws_sdk_kinesis::Client> {
+        Producer::new(
+            self.s3_store(),
+            self.kinesis.clone(),
+            self.producer_settings(),
+        )
     }
 
     /// Producer settings for this pipeline (its stream; defaults otherwise).

@@ -1,9 +1,9 @@
 //! The consumer use case: decode records, analyse each trip, write the items.
 
 pub use crate::poison::PoisonRecord;
-use crate::ports::{PortError, TripRecord, TripTables};
+use crate::ports::{PortError, RecordTrips, TripRecord, TripTables};
 use taxistream_core::item_size::{MAX_ITEM_BYTES, largest_item_size};
-use taxistream_core::record::RecordError;
+use taxistream_core::record::{DecodedRecord, RecordError};
 use taxistream_core::{Accounting, AnalysisRules, AnalysisSummary, analyse};
 
 /// A batch that could not be written whole: records before `first_unwritten` are done (their
@@ -42,7 +42,10 @@ impl ConsumeOutcome {
 }
 
 /// Analyses every record of a batch and writes the items in record order; undecodable records,
-/// and trips whose items DynamoDB would refuse, are set aside. When the tables fail part way, the outcome says which records are done.
+/// and trips whose items DynamoDB would refuse, are set aside. An aggregated record's user
+/// records are trips of that record: one that is not a trip record is set aside alone, and an
+/// aggregate that cannot be read, whole. When the tables fail part way, the outcome says which
+/// records are done (an aggregated record is done when all its trips are).
 pub async fn consume<R: TripRecord, T: TripTables>(
     records: &[R],
     rules: &AnalysisRules,
@@ -52,8 +55,8 @@ pub async fn consume<R: TripRecord, T: TripTables>(
     let mut items = Vec::with_capacity(records.len() * 3);
     // The record each item came from, to map "items written" back to records.
     let mut item_record = Vec::with_capacity(records.len() * 3);
-    for (index, record) in records.iter().enumerate() {
-        let decoded = record.decode().and_then(|decoded| {
+    let mut analyse_one = |index: usize, decoded: Result<&DecodedRecord, RecordError>| {
+        let decoded = decoded.and_then(|decoded| {
             let largest = largest_item_size(&decoded.trip, &decoded.id);
             if largest > MAX_ITEM_BYTES {
                 return Err(RecordError::ItemTooLarge(largest));
@@ -68,10 +71,39 @@ pub async fn consume<R: TripRecord, T: TripTables>(
                 outcome.analysed.push((index, summary));
                 item_record.extend(std::iter::repeat_n(index, analysis.items.len()));
                 items.extend(analysis.items);
+                None
             }
-            Err(error) => outcome.poison.push(record.poison(index, error)),
+            Err(error) => Some(error),
+        }
+    };
+    let mut poison = Vec::new();
+    for (index, record) in records.iter().enumerate() {
+        match record.trips() {
+            RecordTrips::One(decoded) => {
+                let decoded = decoded.as_ref().map(AsRef::as_ref).map_err(Clone::clone);
+                if let Some(error) = analyse_one(index, decoded) {
+                    poison.push(record.poison(index, error));
+                }
+            }
+            RecordTrips::Aggregated(Err(error)) => {
+                poison.push(record.poison(index, RecordError::Aggregate(error)));
+            }
+            RecordTrips::Aggregated(Ok(users)) => {
+                for (position, user) in users.into_iter().enumerate() {
+                    let decoded = taxistream_core::record::decode(&user.data);
+                    if let Some(error) = analyse_one(index, decoded.as_ref().map_err(Clone::clone))
+                    {
+                        let mut set_aside = record.poison(index, error);
+                        set_aside.user_record = Some(position);
+                        set_aside.partition_key = user.partition_key;
+                        set_aside.data = user.data;
+                        poison.push(set_aside);
+                    }
+                }
+            }
         }
     }
+    outcome.poison = poison;
     if items.is_empty() {
         return outcome;
     }
@@ -95,6 +127,7 @@ pub async fn consume<R: TripRecord, T: TripTables>(
 mod tests {
     use super::*;
     use crate::ports::{StreamRecord, WriteFailure};
+    use taxistream_core::record::kpl;
     use taxistream_core::{Item, RejectReason, Table, Thresholds};
 
     /// Tables that accept `capacity` items, then fail.
@@ -178,6 +211,104 @@ mod tests {
         assert_eq!(poison, [RejectReason::ItemTooLarge]);
         assert_eq!(outcome.poison[0].sequence_number.as_deref(), Some("2"));
         assert_eq!(tables.written.len(), 4);
+    }
+
+    fn aggregate(sequence: u64, user_records: Vec<(String, Vec<u8>)>) -> StreamRecord {
+        let mut aggregate = kpl::Aggregate::new();
+        for (partition_key, data) in user_records {
+            aggregate.push(kpl::UserRecord {
+                partition_key,
+                explicit_hash_key: None,
+                data,
+            });
+        }
+        StreamRecord {
+            partition_key: "outer".into(),
+            data: aggregate.encode(),
+            sequence_number: Some(sequence.to_string()),
+        }
+    }
+
+    fn user(record: StreamRecord) -> (String, Vec<u8>) {
+        (record.partition_key, record.data)
+    }
+
+    #[tokio::test]
+    async fn an_aggregated_record_is_its_trips_and_a_bad_one_among_them_is_set_aside_alone() {
+        let rules = Thresholds::default().validate().unwrap();
+        let bad = ("p".to_owned(), b"\xff not a trip".to_vec());
+        let records = [
+            aggregate(1, vec![user(record(5, 10)), bad, user(record(20, 11))]),
+            record(40, 2),
+        ];
+        let mut tables = Failing {
+            capacity: usize::MAX,
+            written: Vec::new(),
+        };
+        let outcome = consume(&records, &rules, &mut tables).await;
+        assert!(outcome.failure.is_none());
+        assert_eq!(outcome.accounting.items[&Table::TripDurationAnalysis], 3);
+        let indexes: Vec<usize> = outcome.analysed.iter().map(|(index, _)| *index).collect();
+        assert_eq!(indexes, [0, 0, 1]);
+        assert_eq!(outcome.poison.len(), 1);
+        let poison = &outcome.poison[0];
+        assert_eq!((poison.index, poison.user_record), (0, Some(1)));
+        assert_eq!(poison.data, b"\xff not a trip");
+        let rejection = poison.to_rejection();
+        assert_eq!(rejection.raw, "ff206e6f7420612074726970");
+        assert_eq!(rejection.raw_encoding, taxistream_core::RawEncoding::Hex);
+        assert!(
+            rejection.detail.contains("user record 1"),
+            "{}",
+            rejection.detail
+        );
+    }
+
+    #[tokio::test]
+    async fn an_aggregate_whose_md5_does_not_match_is_set_aside_whole_and_kept_exactly() {
+        let rules = Thresholds::default().validate().unwrap();
+        let mut damaged = aggregate(1, vec![user(record(5, 10)), user(record(20, 11))]);
+        let last = damaged.data.len() - 1;
+        damaged.data[last] ^= 0xff;
+        let records = [damaged.clone(), record(40, 2)];
+        let mut tables = Failing {
+            capacity: usize::MAX,
+            written: Vec::new(),
+        };
+        let outcome = consume(&records, &rules, &mut tables).await;
+        assert_eq!(outcome.accounting.items[&Table::TripDurationAnalysis], 1);
+        assert_eq!(outcome.poison.len(), 1);
+        let poison = &outcome.poison[0];
+        assert_eq!((poison.index, poison.user_record), (0, None));
+        assert!(matches!(
+            poison.error,
+            RecordError::Aggregate(kpl::AggregateError::Digest)
+        ));
+        let rejection = poison.to_rejection();
+        assert_eq!(rejection.raw_encoding, taxistream_core::RawEncoding::Hex);
+        let bytes: Vec<u8> = (0..rejection.raw.len())
+            .step_by(2)
+            .map(|at| u8::from_str_radix(&rejection.raw[at..at + 2], 16).unwrap())
+            .collect();
+        assert_eq!(bytes, damaged.data);
+    }
+
+    #[tokio::test]
+    async fn a_failure_inside_an_aggregate_leaves_the_whole_aggregate_to_do_again() {
+        let rules = Thresholds::default().validate().unwrap();
+        let records = [
+            record(5, 1),
+            aggregate(2, vec![user(record(20, 10)), user(record(40, 11))]),
+            record(50, 3),
+        ];
+        // Three items fit: record 1 (two items) and the aggregate's first trip's first item.
+        let mut tables = Failing {
+            capacity: 3,
+            written: Vec::new(),
+        };
+        let outcome = consume(&records, &rules, &mut tables).await;
+        assert_eq!(outcome.failure.unwrap().first_unwritten, 1);
+        assert_eq!(outcome.accounting.items[&Table::TripDurationAnalysis], 1);
     }
 
     #[tokio::test]

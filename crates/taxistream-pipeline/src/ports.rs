@@ -3,6 +3,7 @@
 use crate::poison::PoisonRecord;
 use std::borrow::Cow;
 use std::future::Future;
+use taxistream_core::record::kpl::{self, AggregateError, UserRecord};
 use taxistream_core::record::{DecodedRecord, RecordError};
 use taxistream_core::{InputError, Item, ReadItem, RowRejection, Trip, TripId};
 
@@ -185,25 +186,39 @@ pub trait RecordSink {
 
 /// A record as the consumer reads it: decoded from its bytes, or already a trip.
 pub trait TripRecord {
-    /// The trip and its id, or why the record is not a trip record.
-    fn decode(&self) -> Result<Cow<'_, DecodedRecord>, RecordError>;
+    /// The trip the record holds, or, for a KPL aggregated record, its user records.
+    fn trips(&self) -> RecordTrips<'_>;
 
     /// The record set aside as poison: `index` in its batch, and what is wrong with it.
     fn poison(&self, index: usize, error: RecordError) -> PoisonRecord;
 }
 
+/// What a record holds.
+#[derive(Debug)]
+pub enum RecordTrips<'a> {
+    /// One trip and its id, or why the record is not a trip record.
+    One(Result<Cow<'a, DecodedRecord>, RecordError>),
+    /// The user records of an aggregated record (each one decoded apart), or why the aggregate
+    /// cannot be read.
+    Aggregated(Result<Vec<UserRecord>, AggregateError>),
+}
+
 impl TripRecord for StreamRecord {
-    fn decode(&self) -> Result<Cow<'_, DecodedRecord>, RecordError> {
-        taxistream_core::record::decode(&self.data).map(Cow::Owned)
+    fn trips(&self) -> RecordTrips<'_> {
+        if kpl::is_aggregated(&self.data) {
+            return RecordTrips::Aggregated(kpl::deaggregate(&self.data));
+        }
+        RecordTrips::One(taxistream_core::record::decode(&self.data).map(Cow::Owned))
     }
 
     fn poison(&self, index: usize, error: RecordError) -> PoisonRecord {
         PoisonRecord {
             index,
             sequence_number: self.sequence_number.clone(),
+            user_record: None,
             partition_key: self.partition_key.clone(),
             error,
-            data: String::from_utf8_lossy(&self.data).into_owned(),
+            data: self.data.clone(),
         }
     }
 }

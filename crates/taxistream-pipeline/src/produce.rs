@@ -222,6 +222,7 @@ fn check_partition_key(id: &TripId, line: u64) -> Result<(), RowRejection> {
         return Ok(());
     }
     Err(RowRejection {
+        raw_encoding: taxistream_core::RawEncoding::Text,
         line,
         column: None,
         reason: RejectReason::BadTripId,
@@ -244,6 +245,7 @@ fn check_item_size(trip: &Trip, id: &TripId, line: u64) -> Result<(), RowRejecti
     let mut data = Vec::new();
     record::encode(trip, id, &mut data);
     Err(RowRejection {
+        raw_encoding: taxistream_core::RawEncoding::Text,
         line,
         column: None,
         reason: RejectReason::ItemTooLarge,
@@ -267,6 +269,7 @@ fn record_prefix(data: &[u8]) -> String {
 fn too_large(id: &TripId, line: u64, data: &[u8]) -> RowRejection {
     let billed = data.len() + id.as_str().len();
     RowRejection {
+        raw_encoding: taxistream_core::RawEncoding::Text,
         line,
         column: None,
         reason: RejectReason::RecordTooLarge,

@@ -1,8 +1,11 @@
-//! Rejected rows as CSV: `source,line,column,reason,detail,raw`, to a file or an in-memory object.
+//! Rejected rows as CSV: `source,line,column,reason,detail,raw,raw_encoding`, to a file or an
+//! in-memory object.
 //!
 //! A cell that a spreadsheet would run as a formula (it starts with `=`, `+`, `-`, `@`, a tab or
 //! a carriage return) is written with a `'` before it, as OWASP advises against CSV injection:
-//! strip that one quote to get the text back.
+//! strip that one quote to get the text back. `raw_encoding` says how `raw` holds what was read:
+//! `text`, or `hex` (the exact bytes of a stream record set aside, when they are not text that a
+//! cell keeps as it is).
 
 use crate::ports::{PortError, RejectSink};
 use std::borrow::Cow;
@@ -10,7 +13,15 @@ use std::io::Write;
 use taxistream_core::RowRejection;
 
 /// The header row of every rejects CSV.
-pub const HEADER: [&str; 6] = ["source", "line", "column", "reason", "detail", "raw"];
+pub const HEADER: [&str; 7] = [
+    "source",
+    "line",
+    "column",
+    "reason",
+    "detail",
+    "raw",
+    "raw_encoding",
+];
 
 /// A rejects CSV being written to `W` (a file, or a buffer uploaded as one object).
 pub struct RejectsCsv<W: Write> {
@@ -74,6 +85,7 @@ impl<W: Write> RejectsCsv<W> {
                 rejection.reason.name(),
                 &inert(&rejection.detail),
                 &inert(&rejection.raw),
+                rejection.raw_encoding.name(),
             ])
             .map_err(|error| PortError::permanent("rejects").caused_by(error.to_string()))?;
         self.rows += 1;
@@ -110,6 +122,7 @@ mod tests {
     fn cells_a_spreadsheet_would_run_as_formulas_are_made_inert() {
         let mut rejects = RejectsCsv::new(Vec::new()).unwrap();
         let rejection = RowRejection {
+            raw_encoding: taxistream_core::RawEncoding::Text,
             line: 3,
             column: Some((2, "=col".to_owned())),
             reason: RejectReason::BadNumber,

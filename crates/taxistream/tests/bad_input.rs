@@ -209,8 +209,11 @@ fn bad_rows_are_rejected_with_line_column_and_reason_and_nothing_is_lost() {
     let rejects = std::fs::read_to_string(dir.path().join("d.db.rejects.csv"))
         .unwrap_or_else(|e| panic!("{e}"));
     let lines: Vec<&str> = rejects.lines().collect();
-    assert_eq!(lines[0], "source,line,column,reason,detail,raw");
-    assert!(lines[1].ends_with(",3,,too_few_fields,\"4 fields, the header has 6\",\"1,2025-01-01 00:00:00,2025-01-01 00:12:00,2.0\""), "{}", lines[1]);
+    assert_eq!(
+        lines[0],
+        "source,line,column,reason,detail,raw,raw_encoding"
+    );
+    assert!(lines[1].ends_with(",3,,too_few_fields,\"4 fields, the header has 6\",\"1,2025-01-01 00:00:00,2025-01-01 00:12:00,2.0\",text"), "{}", lines[1]);
     assert!(
         lines[2].contains(",4,3:tpep_dropoff_datetime,bad_timestamp,"),
         "{}",

@@ -277,6 +277,7 @@ impl RowConverter {
     ) -> Converted {
         self.builder.clear();
         Converted::Rejected(RowRejection {
+            raw_encoding: crate::reject::RawEncoding::Text,
             line,
             column: column.map(|index| (index + 1, self.columns.name(index).to_string())),
             reason,

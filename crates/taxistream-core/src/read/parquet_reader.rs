@@ -240,6 +240,7 @@ impl ParquetTripReader {
             .collect::<Vec<_>>()
             .join("; ");
         Converted::Rejected(RowRejection {
+            raw_encoding: crate::reject::RawEncoding::Text,
             line,
             column: column.map(|index| (index + 1, self.columns.name(index).to_string())),
             reason,

@@ -40,6 +40,9 @@ pub enum RecordError {
     /// No pickup or dropoff timestamp.
     #[error("no {0}")]
     MissingTimestamp(&'static str),
+    /// An aggregated record that cannot be read (set aside whole).
+    #[error(transparent)]
+    Aggregate(#[from] kpl::AggregateError),
     /// A trip whose largest table item could pass DynamoDB's item limit.
     #[error(
         "its largest table item would be {0} bytes, over DynamoDB's {max}-byte item limit",

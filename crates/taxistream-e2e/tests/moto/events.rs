@@ -2,17 +2,9 @@
 //! not trip files or are gone, rejected rows, and undecodable records in a batch.
 
 use crate::common::{Pipeline, kinesis_events, testdata};
-use taxistream_aws::{Consumer, Producer};
+use taxistream_aws::Consumer;
 use taxistream_core::RejectReason;
 use taxistream_pipeline::StreamRecord;
-
-fn producer(pipeline: &Pipeline) -> Producer<aws_sdk_kinesis::Client> {
-    Producer::new(
-        pipeline.s3_store(),
-        pipeline.kinesis.clone(),
-        pipeline.producer_settings(),
-    )
-}
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn keys_with_spaces_and_plus_signs_are_read() {
@@ -21,7 +13,7 @@ async fn keys_with_spaces_and_plus_signs_are_read() {
     let body = std::fs::read(testdata("yellow_tripdata_2021-01_head99.csv")).unwrap();
     pipeline.upload(key, body).await;
     let response =
-        lambda_kinesis_producer::handle(&producer(&pipeline), &pipeline.s3_event(key).await)
+        lambda_kinesis_producer::handle(&pipeline.producer(), &pipeline.s3_event(key).await)
             .await
             .unwrap_or_else(|error| panic!("{error:?}"));
     let report = &response.objects[0];
@@ -40,7 +32,7 @@ async fn a_trip_file_named_in_capitals_is_read_and_a_file_of_another_kind_skippe
     event
         .records
         .extend(pipeline.s3_event("incoming/notes.txt").await.records);
-    let response = lambda_kinesis_producer::handle(&producer(&pipeline), &event)
+    let response = lambda_kinesis_producer::handle(&pipeline.producer(), &event)
         .await
         .unwrap_or_else(|error| panic!("{error:?}"));
     let sources: Vec<&str> = response.objects.iter().map(|o| o.source.as_str()).collect();
@@ -70,7 +62,7 @@ async fn an_event_whose_object_was_replaced_since_is_skipped_and_the_new_upload_
         .nth(1)
         .unwrap();
     pipeline.upload(key, [shorter, b"\n"].concat()).await;
-    let producer = producer(&pipeline);
+    let producer = pipeline.producer();
     let first = lambda_kinesis_producer::handle(&producer, &first_event)
         .await
         .unwrap_or_else(|error| panic!("{error:?}"));
@@ -100,7 +92,7 @@ async fn an_object_that_is_not_a_trip_file_fails_the_invocation_with_its_columns
         )
         .await;
     let error =
-        lambda_kinesis_producer::handle(&producer(&pipeline), &pipeline.s3_event(key).await)
+        lambda_kinesis_producer::handle(&pipeline.producer(), &pipeline.s3_event(key).await)
             .await
             .unwrap_err()
             .error_message;
@@ -115,7 +107,7 @@ async fn a_parquet_object_with_a_page_decoding_past_the_bound_fails_the_invocati
     let key = "incoming/bomb.parquet";
     pipeline.upload(key, zstd_bomb()).await;
     let error =
-        lambda_kinesis_producer::handle(&producer(&pipeline), &pipeline.s3_event(key).await)
+        lambda_kinesis_producer::handle(&pipeline.producer(), &pipeline.s3_event(key).await)
             .await
             .unwrap_err()
             .error_message;
@@ -178,7 +170,7 @@ async fn an_object_deleted_before_it_is_read_is_skipped_and_the_rest_produced() 
     removal.event_name = Some("ObjectRemoved:Delete".into());
     event.records.push(second);
     event.records.push(removal);
-    let response = lambda_kinesis_producer::handle(&producer(&pipeline), &event)
+    let response = lambda_kinesis_producer::handle(&pipeline.producer(), &event)
         .await
         .unwrap_or_else(|error| panic!("{error:?}"));
     assert_eq!(response.objects.len(), 1);
@@ -204,7 +196,7 @@ async fn rejected_rows_go_to_a_rejects_object_that_is_never_read_back() {
     // Line 101: a pickup that is not a timestamp; line 102: too few fields.
     body.extend_from_slice(b"1,yesterday,2021-01-01 00:30:10,1,1.5,1,N,142,43,2,8,3,0.5,0,0,0.3,11.8,2.5\n1,2021-01-01 00:00:00\n");
     pipeline.upload(key, body).await;
-    let producer = producer(&pipeline);
+    let producer = pipeline.producer();
     let response = lambda_kinesis_producer::handle(&producer, &pipeline.s3_event(key).await)
         .await
         .unwrap_or_else(|error| panic!("{error:?}"));
@@ -226,7 +218,10 @@ async fn rejected_rows_go_to_a_rejects_object_that_is_never_read_back() {
     );
     let rejects = String::from_utf8(pipeline.download(&rejects_key).await.unwrap()).unwrap();
     let lines: Vec<&str> = rejects.lines().collect();
-    assert_eq!(lines[0], "source,line,column,reason,detail,raw");
+    assert_eq!(
+        lines[0],
+        "source,line,column,reason,detail,raw,raw_encoding"
+    );
     assert!(
         lines[1].contains(",101,2:tpep_pickup_datetime,bad_timestamp,"),
         "{rejects}"

@@ -262,11 +262,7 @@ async fn head99_on_the_stream() -> (Pipeline, Vec<StreamRecord>, KinesisEvent) {
     pipeline
         .upload(&key, std::fs::read(testdata(HEAD99)).unwrap())
         .await;
-    let producer = Producer::new(
-        pipeline.s3_store(),
-        pipeline.kinesis.clone(),
-        pipeline.producer_settings(),
-    );
+    let producer = pipeline.producer();
     lambda_kinesis_producer::handle(&producer, &pipeline.s3_event(&key).await)
         .await
         .unwrap_or_else(|error| panic!("producer: {error:?}"));

@@ -8,6 +8,7 @@ mod continued;
 mod events;
 mod faults;
 mod inputs;
+mod kpl;
 mod limits;
 mod network;
 mod parity;

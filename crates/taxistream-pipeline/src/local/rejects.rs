@@ -127,6 +127,7 @@ mod tests {
 
     fn rejection() -> RowRejection {
         RowRejection {
+            raw_encoding: taxistream_core::RawEncoding::Text,
             line: 2,
             column: None,
             reason: RejectReason::TooFewFields,

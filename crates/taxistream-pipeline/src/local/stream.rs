@@ -2,7 +2,7 @@
 //! records (by the MD5 of the partition key, the trip id).
 
 use crate::consume::PoisonRecord;
-use crate::ports::{PortError, RecordSink, TripRecord};
+use crate::ports::{PortError, RecordSink, RecordTrips, TripRecord};
 use crate::produce::check_record_limits;
 use crate::progress::Progress;
 use md5::{Digest, Md5};
@@ -41,17 +41,18 @@ pub struct LocalRecord {
 }
 
 impl TripRecord for LocalRecord {
-    fn decode(&self) -> Result<Cow<'_, DecodedRecord>, RecordError> {
-        Ok(Cow::Borrowed(&self.decoded))
+    fn trips(&self) -> RecordTrips<'_> {
+        RecordTrips::One(Ok(Cow::Borrowed(&self.decoded)))
     }
 
     fn poison(&self, index: usize, error: RecordError) -> PoisonRecord {
         PoisonRecord {
             index,
             sequence_number: Some(self.order.to_string()),
+            user_record: None,
             partition_key: self.decoded.id.as_str().to_owned(),
             error,
-            data: String::new(),
+            data: Vec::new(),
         }
     }
 }

@@ -246,6 +246,7 @@ fn a_stop_on_the_call_that_sends_the_last_row_is_finished() {
     // source's last row) is what fills the first batch and so triggers the stop.
     let rejected = (0..11u64).map(|n| {
         Some(Ok(ReadItem::Rejected(RowRejection {
+            raw_encoding: taxistream_core::RawEncoding::Text,
             line: n + 2,
             column: None,
             reason: RejectReason::BadNumber,
