@@ -109,6 +109,7 @@ class Deployment:
             "ProducerEphemeralStorageMb": "1024",
             "ProducerMaximumConcurrency": "5",
             "ProducerMaxWorkSeconds": "600",
+            "ProducerAggregation": "none",
             "ConsumerReservedConcurrency": "20",
             "LogLevel": "DEBUG",
             "LogRetentionInDays": "14",
@@ -561,6 +562,7 @@ def test_function_environments_carry_this_deployments_settings(deployed: Deploym
         # The queue's URL as CloudFormation gives it (!Ref WorkQueue), the same as the stack's output.
         "TAXISTREAM_WORK_QUEUE_URL": outputs["WorkQueueUrl"],
         "TAXISTREAM_MAX_WORK_SECONDS": "600",
+        "TAXISTREAM_AGGREGATION": "none",
     }
     # moto answers get_queue_url with its own host: the account and queue name identify the queue.
     sqs = deployed.client("sqs")

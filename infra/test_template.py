@@ -582,8 +582,11 @@ def test_producer_environment(translated_template: dict[str, Any], resolver: Res
         "TAXISTREAM_WORK_QUEUE_URL": WORK_QUEUE_URL,
         # Empty: no cap but the invocation's deadline.
         "TAXISTREAM_MAX_WORK_SECONDS": "",
+        "TAXISTREAM_AGGREGATION": "kpl",
     }
     assert function["Environment"]["Variables"]["TAXISTREAM_WORK_QUEUE_URL"] == {"Ref": "WorkQueue"}
+    unaggregated = Resolver(translated_template, {"ProducerAggregation": "none"})
+    assert unaggregated.value(function["Environment"]["Variables"])["TAXISTREAM_AGGREGATION"] == "none"
     capped = Resolver(translated_template, {"ProducerMaxWorkSeconds": "600"})
     assert capped.value(function["Environment"]["Variables"])["TAXISTREAM_MAX_WORK_SECONDS"] == "600"
     # /tmp holds an object's rejected rows until they are uploaded.
@@ -711,6 +714,7 @@ def test_parameters_are_grouped(source_template: dict[str, Any]) -> None:
         "ProducerEphemeralStorageMb",
         "ProducerMaximumConcurrency",
         "ProducerMaxWorkSeconds",
+        "ProducerAggregation",
     ]
 
 

@@ -3,7 +3,9 @@
 `cargo lambda watch` serves the Lambda runtime API and runs each function binary as Lambda would;
 `cargo lambda invoke` sends it an S3 event, then the continuation the producer queued on its work
 queue (a real SQS queue in moto) as an SQS event, as the template's event source mapping would
-(TAXISTREAM_MAX_WORK_SECONDS=0 makes each invocation stop after its first PutRecords call), and
+(TAXISTREAM_MAX_WORK_SECONDS=0 makes each invocation stop after its first PutRecords call of 500
+records: one record per trip here, TAXISTREAM_AGGREGATION=none; the moto tests cover KPL
+aggregation), and
 then a Kinesis event built from what the producer put on the stream. The results are checked in
 moto: the trip counts of the invocations' reports and the items per table of the golden figures
 of the file. Run by scripts/test.sh, with moto started and AWS_ENDPOINT_URL set.
@@ -161,6 +163,7 @@ def main() -> None:
     # Logs as Lambda's advanced logging controls ask: JSON lines, at INFO and above.
     env = dict(os.environ, TAXISTREAM_STREAM=STREAM, TAXISTREAM_REJECTS_BUCKET=BUCKET,
                TAXISTREAM_WORK_QUEUE_URL=queue_url, TAXISTREAM_MAX_WORK_SECONDS="0",
+               TAXISTREAM_AGGREGATION="none",
                AWS_LAMBDA_LOG_FORMAT="JSON", AWS_LAMBDA_LOG_LEVEL="INFO", **TABLES)
     log = open(workdir / "watch.log", "w")
     watch = subprocess.Popen(
@@ -203,7 +206,7 @@ def main() -> None:
                 fail(f"{name}: {count_items(table)} items != golden {golden['items'][name]}")
         log.flush()
         logged = [json.loads(line) for line in open(log.name) if line.startswith("{")]
-        if not any(f"consumed {golden['trips']} records" in json.dumps(line) for line in logged):
+        if not any(f"records, {golden['trips']} trips" in json.dumps(line) for line in logged):
             fail(f"no JSON log line says the batch was consumed; see {log.name}")
         if not any("continued in a new invocation" in json.dumps(line) for line in logged):
             fail(f"no JSON log line says the object was continued; see {log.name}")

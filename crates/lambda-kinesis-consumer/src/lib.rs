@@ -6,6 +6,7 @@
 use aws_lambda_events::kinesis::KinesisEvent;
 use aws_lambda_events::streams::{KinesisBatchItemFailure, KinesisEventResponse};
 use taxistream_aws::{BatchReport, BatchWriteApi, Consumer};
+use taxistream_core::Table;
 use taxistream_pipeline::StreamRecord;
 use tokio::time::Instant;
 
@@ -15,6 +16,7 @@ pub fn stream_records(event: &KinesisEvent) -> Vec<StreamRecord> {
         .records
         .iter()
         .map(|record| StreamRecord {
+            explicit_hash_key: None,
             partition_key: record.kinesis.partition_key.clone(),
             data: record.kinesis.data.0.clone(),
             sequence_number: Some(record.kinesis.sequence_number.clone()),
@@ -44,7 +46,12 @@ pub async fn handle<D: BatchWriteApi + Clone>(
     let report = consumer.consume_batch(&records, deadline).await;
     let summary = serde_json::to_string(&report).unwrap_or_default();
     match &report.failure {
-        None => tracing::info!(report = %summary, "consumed {} records", report.records),
+        None => tracing::info!(
+            report = %summary,
+            "consumed {} records, {} trips",
+            report.records,
+            report.accounting.items.get(&Table::TripDurationAnalysis).copied().unwrap_or(0)
+        ),
         Some(failure) => tracing::warn!(
             report = %summary,
             "consumed {} of {} records; retrying from {}: {failure}",

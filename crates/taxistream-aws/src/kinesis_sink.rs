@@ -1,13 +1,16 @@
 //! The producer's end of a Kinesis stream: PutRecords, resending only the entries that failed.
 
+use crate::aggregation::Aggregation;
 use crate::error::{is_retryable_code, port_error};
 use crate::retry::{DeliveryStats, RetryPolicy};
 use aws_sdk_kinesis::operation::put_records::PutRecordsOutput;
 use aws_sdk_kinesis::primitives::Blob;
 use aws_sdk_kinesis::types::PutRecordsRequestEntry;
 use std::future::Future;
+use taxistream_core::record::aggregation;
+use taxistream_core::record::kpl::UserRecord;
 use taxistream_core::{RowRejection, Trip, TripId};
-use taxistream_pipeline::produce::stream_record;
+use taxistream_pipeline::produce::{Batch, BatchLimits, stream_record};
 use taxistream_pipeline::{PortError, RecordSink, StreamRecord};
 
 /// What Kinesis said of one entry of a PutRecords call.
@@ -50,6 +53,7 @@ impl PutRecordsApi for aws_sdk_kinesis::Client {
             .map(|record| {
                 PutRecordsRequestEntry::builder()
                     .partition_key(&record.partition_key)
+                    .set_explicit_hash_key(record.explicit_hash_key.clone())
                     .data(Blob::new(record.data.clone()))
                     .build()
                     .map_err(|error| PortError::internal("PutRecords entry").caused_by(error))
@@ -100,24 +104,36 @@ pub fn failed_entries(outcomes: &[EntryOutcome]) -> Vec<usize> {
         .collect()
 }
 
+/// Trips gathered per put when aggregating: bytes of their JSON records. The aggregates of
+/// 4 MiB of records fit one PutRecords call (5 MiB).
+const AGGREGATED_BATCH_BYTES: usize = 4 << 20;
+
 /// A Kinesis stream as the producer's record sink.
 #[derive(Debug)]
 pub struct KinesisSink<A> {
     api: A,
     stream: String,
     policy: RetryPolicy,
+    aggregation: Aggregation,
     stats: DeliveryStats,
 }
 
 impl<A: PutRecordsApi> KinesisSink<A> {
-    /// A sink putting to `stream`.
+    /// A sink putting to `stream`, one record per trip.
     pub fn new(api: A, stream: impl Into<String>, policy: RetryPolicy) -> Self {
         KinesisSink {
             api,
             stream: stream.into(),
             policy,
+            aggregation: Aggregation::None,
             stats: DeliveryStats::default(),
         }
+    }
+
+    /// The same sink, putting trips as `aggregation` says.
+    pub fn with_aggregation(mut self, aggregation: Aggregation) -> Self {
+        self.aggregation = aggregation;
+        self
     }
 
     /// Calls made and entries retried so far.
@@ -143,9 +159,54 @@ impl<A: PutRecordsApi> RecordSink for KinesisSink<A> {
         record.billed_size()
     }
 
-    /// Puts the batch; entries that fail are sent again (only them) with jittered backoff, up
-    /// to the policy's attempts; then the call fails, naming how many records are left.
+    fn batch_limits(&self) -> BatchLimits {
+        match self.aggregation {
+            Aggregation::None => BatchLimits::PUT_RECORDS,
+            Aggregation::Kpl { .. } => BatchLimits {
+                records: usize::MAX,
+                bytes: AGGREGATED_BATCH_BYTES,
+            },
+        }
+    }
+
+    /// Puts the batch (its trips aggregated, when the sink aggregates, in as many PutRecords
+    /// calls as their limits need); entries that fail are sent again (only them, whole
+    /// aggregates) with jittered backoff, up to the policy's attempts; then the call fails,
+    /// naming how many records are left.
     async fn put_records(&mut self, records: Vec<StreamRecord>) -> Result<(), PortError> {
+        let Aggregation::Kpl { max_bytes } = self.aggregation else {
+            return self.put_call(records).await;
+        };
+        let users = records
+            .into_iter()
+            .map(|record| UserRecord {
+                partition_key: record.partition_key,
+                explicit_hash_key: None,
+                data: record.data,
+            })
+            .collect();
+        let mut call = Batch::new(BatchLimits::PUT_RECORDS);
+        for packed in aggregation::pack(users, max_bytes) {
+            let record = StreamRecord {
+                partition_key: packed.partition_key,
+                explicit_hash_key: Some(packed.explicit_hash_key),
+                data: packed.data,
+                sequence_number: None,
+            };
+            if let Some(full) = call.push(record, StreamRecord::billed_size) {
+                self.put_call(full).await?;
+            }
+        }
+        self.put_call(call.take()).await
+    }
+}
+
+impl<A: PutRecordsApi> KinesisSink<A> {
+    /// One PutRecords call of `records`, retrying the entries that fail.
+    async fn put_call(&mut self, records: Vec<StreamRecord>) -> Result<(), PortError> {
+        if records.is_empty() {
+            return Ok(());
+        }
         let total = records.len();
         let mut pending = records;
         let mut attempts = 0;
@@ -262,6 +323,7 @@ mod tests {
     fn only_failed_records_are_kept_for_the_retry() {
         let records: Vec<StreamRecord> = (0..5)
             .map(|n| StreamRecord {
+                explicit_hash_key: None,
                 partition_key: n.to_string(),
                 data: Vec::new(),
                 sequence_number: None,

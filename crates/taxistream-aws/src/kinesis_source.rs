@@ -246,6 +246,7 @@ impl StreamReader {
             .records()
             .iter()
             .map(|record| StreamRecord {
+                explicit_hash_key: None,
                 partition_key: record.partition_key().to_owned(),
                 data: record.data().as_ref().to_vec(),
                 sequence_number: Some(record.sequence_number().to_owned()),

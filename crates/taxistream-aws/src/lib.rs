@@ -15,6 +15,7 @@
 //!   and accounting from them.
 //! - [`deadline`]: when an invocation stops starting work; [`timeouts`]: limits on SDK calls.
 
+pub mod aggregation;
 pub mod clients;
 pub mod consumer;
 mod csv_object;
@@ -37,6 +38,7 @@ pub mod stream_consumer;
 pub mod timeouts;
 pub mod work;
 
+pub use aggregation::Aggregation;
 pub use consumer::{BatchReport, Consumer};
 pub use dynamodb::{BatchWriteApi, DynamoTables, TableNames};
 pub use kinesis_sink::{EntryOutcome, KinesisSink, PutRecordsApi};

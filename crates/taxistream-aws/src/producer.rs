@@ -416,7 +416,8 @@ impl<K: PutRecordsApi + Clone> Producer<K> {
             self.kinesis.clone(),
             &self.settings.stream,
             self.settings.retry.clone(),
-        );
+        )
+        .with_aggregation(self.settings.aggregation);
         let mut seen = SeenTrips::default();
         let source = CountedSource::new(source, Arc::clone(&self.progress));
         let produced = produce_until(

@@ -78,7 +78,7 @@ fn problem(variable: &str, problem: impl Into<String>) -> SettingsError {
 pub struct Environment<F>(pub F);
 
 impl<F: Fn(&str) -> Option<String>> Environment<F> {
-    fn get(&self, variable: &str) -> Option<String> {
+    pub(crate) fn get(&self, variable: &str) -> Option<String> {
         (self.0)(variable)
             .map(|value| value.trim().to_owned())
             .filter(|value| !value.is_empty())
@@ -119,13 +119,15 @@ pub struct ProducerSettings {
     pub max_work: Option<Duration>,
     /// How long before the invocation's end it stops and queues a continuation.
     pub deadline_margin: Duration,
+    /// KPL aggregated records, or one record per trip.
+    pub aggregation: crate::aggregation::Aggregation,
 }
 
 impl ProducerSettings {
     /// From `TAXISTREAM_STREAM`, `TAXISTREAM_REJECTS_BUCKET`, `TAXISTREAM_REJECTS_PREFIX`,
     /// `TAXISTREAM_REPORTS_PREFIX`, `TAXISTREAM_SPILL_DIR`, `TAXISTREAM_WORK_QUEUE_URL`,
-    /// `TAXISTREAM_MAX_WORK_SECONDS`, `TAXISTREAM_DEADLINE_MARGIN_SECONDS` and
-    /// `TAXISTREAM_PART_BYTES`.
+    /// `TAXISTREAM_MAX_WORK_SECONDS`, `TAXISTREAM_DEADLINE_MARGIN_SECONDS`,
+    /// `TAXISTREAM_PART_BYTES`, `TAXISTREAM_AGGREGATION` and `TAXISTREAM_AGGREGATE_MAX_BYTES`.
     pub fn from_env<F: Fn(&str) -> Option<String>>(
         env: &Environment<F>,
     ) -> Result<Self, SettingsError> {
@@ -168,6 +170,7 @@ impl ProducerSettings {
                 DEADLINE_MARGIN_SECONDS,
                 DEFAULT_PRODUCER_DEADLINE_MARGIN,
             )?,
+            aggregation: crate::aggregation::Aggregation::from_env(env)?,
         })
     }
 }

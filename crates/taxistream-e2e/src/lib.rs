@@ -7,3 +7,4 @@
 
 pub mod fault_proxy;
 pub mod moto;
+pub mod python;

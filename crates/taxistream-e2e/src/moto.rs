@@ -127,12 +127,14 @@ impl Pipeline {
         )
     }
 
-    /// Producer settings for this pipeline (its stream; defaults otherwise).
+    /// Producer settings for this pipeline: its stream, one record per trip (so that tests can
+    /// look at each trip's record; `tests/moto/kpl.rs` tests aggregation); defaults otherwise.
     pub fn producer_settings(&self) -> ProducerSettings {
         let mut settings =
             ProducerSettings::from_env(&taxistream_aws::settings::Environment(|_: &str| None))
                 .unwrap_or_else(|error| panic!("{error}"));
         settings.stream = self.stream.clone();
+        settings.aggregation = taxistream_aws::Aggregation::None;
         settings
     }
 

@@ -155,6 +155,7 @@ mod tests {
             r#"{{"pickup_datetime":"2025-01-01 00:00:00","dropoff_datetime":"2025-01-01 00:{minutes:02}:00","trip_distance":2,"fare_amount":10,"total_amount":12}}"#
         );
         StreamRecord {
+            explicit_hash_key: None,
             partition_key: format!("k{sequence}"),
             data: data.into_bytes(),
             sequence_number: Some(sequence.to_string()),
@@ -163,6 +164,7 @@ mod tests {
 
     fn poison(sequence: u64) -> StreamRecord {
         StreamRecord {
+            explicit_hash_key: None,
             partition_key: "p".into(),
             data: b"not json".to_vec(),
             sequence_number: Some(sequence.to_string()),
@@ -223,6 +225,7 @@ mod tests {
             });
         }
         StreamRecord {
+            explicit_hash_key: None,
             partition_key: "outer".into(),
             data: aggregate.encode(),
             sequence_number: Some(sequence.to_string()),

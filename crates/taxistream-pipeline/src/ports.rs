@@ -1,6 +1,7 @@
 //! The narrow ports the use cases talk through. Adapters: [`crate::local`] here, AWS elsewhere.
 
 use crate::poison::PoisonRecord;
+use crate::produce::BatchLimits;
 use std::borrow::Cow;
 use std::future::Future;
 use taxistream_core::record::kpl::{self, AggregateError, UserRecord};
@@ -12,6 +13,8 @@ use taxistream_core::{InputError, Item, ReadItem, RowRejection, Trip, TripId};
 pub struct StreamRecord {
     /// The partition key; Kinesis picks the shard from its MD5.
     pub partition_key: String,
+    /// When set, Kinesis picks the shard from this (a decimal 128-bit number) instead.
+    pub explicit_hash_key: Option<String>,
     /// The record bytes.
     pub data: Vec<u8>,
     /// The stream's sequence number, once the record is on a stream (decimal digits).
@@ -177,7 +180,12 @@ pub trait RecordSink {
     /// The bytes a record counts against the PutRecords limits.
     fn billed_size(record: &Self::Record) -> usize;
 
-    /// Puts one batch (at most 500 records and 5 MiB); returns when every record is accepted.
+    /// How many records, and bytes, to gather for one [`Self::put_records`].
+    fn batch_limits(&self) -> BatchLimits {
+        BatchLimits::PUT_RECORDS
+    }
+
+    /// Puts one batch (within [`Self::batch_limits`]); returns when every record is accepted.
     fn put_records(
         &mut self,
         records: Vec<Self::Record>,

@@ -83,7 +83,7 @@ where
 {
     let mut accounting = Accounting::default();
     let mut last_line = 0;
-    let mut batch = Batch::default();
+    let mut batch = Batch::new(sink.batch_limits());
     let mut ahead = Vec::with_capacity(LOOKAHEAD_ROWS);
     // The source is not asked again after its end or an error.
     let mut ended = false;
@@ -191,6 +191,7 @@ pub fn stream_record(trip: &Trip, id: &TripId, line: u64) -> Result<StreamRecord
     let mut data = Vec::with_capacity(384);
     record::encode(trip, id, &mut data);
     let record = StreamRecord {
+        explicit_hash_key: None,
         partition_key: id.as_str().to_owned(),
         data,
         sequence_number: None,
@@ -281,29 +282,53 @@ fn too_large(id: &TripId, line: u64, data: &[u8]) -> RowRejection {
     }
 }
 
-/// Records gathered up to the PutRecords limits.
+/// How many records, and how many bytes of them, a sink takes at a time.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct BatchLimits {
+    /// Records.
+    pub records: usize,
+    /// Bytes, as the sink bills them.
+    pub bytes: usize,
+}
+
+impl BatchLimits {
+    /// One PutRecords call's: 500 records, 5 MiB.
+    pub const PUT_RECORDS: BatchLimits = BatchLimits {
+        records: MAX_RECORDS_PER_BATCH,
+        bytes: MAX_BATCH_BYTES,
+    };
+}
+
+/// Records gathered up to a sink's limits (by default, a PutRecords call's).
 #[derive(Debug)]
 pub struct Batch<R> {
     records: Vec<R>,
     bytes: usize,
+    limits: BatchLimits,
 }
 
 impl<R> Default for Batch<R> {
     fn default() -> Self {
-        Batch {
-            records: Vec::new(),
-            bytes: 0,
-        }
+        Batch::new(BatchLimits::PUT_RECORDS)
     }
 }
 
 impl<R> Batch<R> {
+    /// An empty batch of at most `limits`.
+    pub fn new(limits: BatchLimits) -> Self {
+        Batch {
+            records: Vec::new(),
+            bytes: 0,
+            limits,
+        }
+    }
+
     /// Adds a record of `billed_size`; returns the full batch to send first when this record
     /// would not fit.
     pub fn push(&mut self, record: R, billed_size: impl Fn(&R) -> usize) -> Option<Vec<R>> {
         let size = billed_size(&record);
-        let full = (self.records.len() == MAX_RECORDS_PER_BATCH
-            || self.bytes + size > MAX_BATCH_BYTES)
+        let full = (self.records.len() == self.limits.records
+            || self.bytes + size > self.limits.bytes)
             .then(|| self.take());
         self.bytes += size;
         self.records.push(record);

@@ -134,7 +134,7 @@ mod tests {
         let row = text.lines().nth(1).unwrap();
         assert_eq!(
             row,
-            r#"'+file.csv,3,2:=col,bad_number,"not a number: ""x""","'-1,=HYPERLINK(""http://x""),@SUM(A1)""#
+            r#"'+file.csv,3,2:=col,bad_number,"not a number: ""x""","'-1,=HYPERLINK(""http://x""),@SUM(A1)",text"#
         );
     }
 }

@@ -88,6 +88,24 @@ pub struct ProduceArgs {
     )]
     pub rejects_prefix: String,
 
+    /// Trips as KPL aggregated records (`kpl`: many trips per stream record) or one record each
+    /// (`none`).
+    #[arg(
+        long,
+        value_name = "MODE",
+        env = taxistream_aws::aggregation::AGGREGATION,
+        default_value = "kpl"
+    )]
+    pub aggregation: String,
+
+    /// Bound on an aggregated record's bytes.
+    #[arg(
+        long,
+        value_name = "BYTES",
+        env = taxistream_aws::aggregation::AGGREGATE_MAX_BYTES
+    )]
+    pub aggregate_max_bytes: Option<String>,
+
     #[command(flatten)]
     pub output: OutputArgs,
 }

@@ -7,6 +7,7 @@ use anyhow::bail;
 use std::fmt::Write as _;
 use std::sync::Arc;
 use std::time::Instant;
+use taxistream_aws::Aggregation;
 use taxistream_aws::settings::{ProducerSettings, process_environment};
 use taxistream_aws::{
     DeliveryStats, ObjectRef, ObjectReport, Producer, S3Store, SdkTimeouts, clients,
@@ -24,6 +25,9 @@ pub async fn produce(args: ProduceArgs) -> anyhow::Result<()> {
     settings.rejects_bucket = args.rejects_bucket.clone();
     taxistream_aws::settings::check_rejects_prefix("--rejects-prefix", &args.rejects_prefix)?;
     settings.rejects_prefix = args.rejects_prefix.clone();
+    settings.aggregation =
+        Aggregation::parse(&args.aggregation, args.aggregate_max_bytes.as_deref())
+            .map_err(|problem| anyhow::anyhow!("--aggregation/--aggregate-max-bytes: {problem}"))?;
     let timeouts = SdkTimeouts::from_env(&process_environment())?;
     let config = clients::load_config(&timeouts).await?;
     let progress = Arc::new(Progress::default());

@@ -4,8 +4,8 @@
 use super::flat::flat_object;
 use super::{DecodedRecord, Member, RecordError};
 use crate::identity::TripId;
-use crate::schema::{FIELD_COUNT, Field};
-use crate::trip::TripBuilder;
+use crate::schema::{ColumnMap, ColumnTarget, FIELD_COUNT, Field};
+use crate::trip::{Trip, TripBuilder};
 use serde::de::{Deserializer, MapAccess, Visitor};
 use serde_json::value::RawValue;
 use std::borrow::Cow;
@@ -18,6 +18,28 @@ pub fn decode(bytes: &[u8]) -> Result<DecodedRecord, RecordError> {
         Some(pairs) => pairs,
         None => parsed_object(bytes)?,
     };
+    // Ours carry a `trip_id` (first); another producer's records are read as a file's rows are.
+    let trip = if pairs.iter().any(|(key, _)| key == "trip_id") {
+        own_trip(pairs)?
+    } else {
+        foreign_trip(&pairs)?
+    };
+    let id = TripId::identify(&trip);
+    if !id.fits_key_limits() {
+        return Err(RecordError::Field {
+            field: "trip_id".to_owned(),
+            detail: format!(
+                "{} characters, over the {} a table key may hold",
+                id.as_str().chars().count(),
+                TripId::MAX_CHARS
+            ),
+        });
+    }
+    Ok(DecodedRecord { id, trip })
+}
+
+/// A record this encoder wrote: fields by their canonical names, every other key carried.
+fn own_trip(pairs: Vec<Member<'_>>) -> Result<Trip, RecordError> {
     let mut builder = TripBuilder::new();
     let mut taken = [false; FIELD_COUNT];
     for (key, raw) in pairs {
@@ -40,21 +62,41 @@ pub fn decode(bytes: &[u8]) -> Result<DecodedRecord, RecordError> {
             None => builder.carry(&Arc::from(key.trim()), &text),
         }
     }
-    let trip = builder
+    builder
         .finish()
-        .map_err(|missing| RecordError::MissingTimestamp(missing.0.name()))?;
-    let id = TripId::identify(&trip);
-    if !id.fits_key_limits() {
-        return Err(RecordError::Field {
-            field: "trip_id".to_owned(),
-            detail: format!(
-                "{} characters, over the {} a table key may hold",
-                id.as_str().chars().count(),
-                TripId::MAX_CHARS
-            ),
-        });
+        .map_err(|missing| RecordError::MissingTimestamp(missing.0.name()))
+}
+
+/// A record of another producer (the tutorial's, fed any TLC file): its keys mapped as a file's
+/// header is (every TLC spelling), values trimmed, empty ones absent, as `taxistream run` reads
+/// that file's rows.
+fn foreign_trip(pairs: &[Member<'_>]) -> Result<Trip, RecordError> {
+    let keys: Vec<&str> = pairs.iter().map(|(key, _)| key.as_ref()).collect();
+    let columns = ColumnMap::new(&keys);
+    let mut builder = TripBuilder::new();
+    for (index, (key, raw)) in pairs.iter().enumerate() {
+        let Some(text) = raw
+            .as_deref()
+            .map(str::trim_ascii)
+            .filter(|text| !text.is_empty())
+        else {
+            continue;
+        };
+        match columns.target(index) {
+            ColumnTarget::Field(field) => {
+                builder
+                    .set_text(field, text)
+                    .map_err(|error| RecordError::Field {
+                        field: key.to_string(),
+                        detail: format!("{error}: {text:?}"),
+                    })?;
+            }
+            ColumnTarget::Carried => builder.carry(columns.name(index), text),
+        }
     }
-    Ok(DecodedRecord { id, trip })
+    builder
+        .finish()
+        .map_err(|missing| RecordError::MissingTimestamp(missing.0.name()))
 }
 
 /// Any JSON object, through serde_json: escapes, spacing, and the errors for what is not valid.
@@ -138,6 +180,35 @@ mod tests {
         assert_eq!(record.trip.get(Field::CongestionSurcharge), None);
         assert_eq!(record.id.as_str().len(), 32);
         Ok(())
+    }
+
+    #[test]
+    fn another_producers_record_of_a_tlc_row_is_the_trip_run_reads_from_that_row() {
+        let header = "VendorID,tpep_pickup_datetime,tpep_dropoff_datetime,passenger_count,trip_distance,RatecodeID,store_and_fwd_flag,PULocationID,DOLocationID,payment_type,fare_amount,extra,mta_tax,tip_amount,tolls_amount,improvement_surcharge,total_amount,congestion_surcharge,Airport_fee";
+        let row = "2,2024-01-01 00:57:55,2024-01-01 01:17:43,1, 1.72,1,N,186,79,2,17.7,1,0.5,0,0,1,22.7,2.5,";
+        let text = format!("{header}\n{row}\n");
+        let read: Vec<_> = crate::read::open_stream(
+            Box::new(std::io::Cursor::new(text.into_bytes())),
+            "f.csv".to_owned(),
+            1,
+        )
+        .unwrap()
+        .collect::<Result<_, _>>()
+        .unwrap();
+        let crate::read::ReadItem::Trip { trip, id, .. } = &read[0] else {
+            panic!("{read:?}");
+        };
+        // As the tutorial's producer sends a row: the file's own names, every value a string.
+        let members: Vec<String> = header
+            .split(',')
+            .zip(row.split(','))
+            .map(|(name, value)| format!("{name:?}: {value:?}"))
+            .collect();
+        let record = decode_str(&format!("{{{}}}", members.join(", "))).unwrap();
+        assert_eq!((&record.trip, &record.id), (trip, id));
+        // Numbers as JSON numbers give the same trip.
+        let numbers = r#"{"VendorID": 2, "tpep_pickup_datetime": "2024-01-01 00:57:55", "tpep_dropoff_datetime": "2024-01-01 01:17:43", "passenger_count": 1, "trip_distance": 1.72, "RatecodeID": 1, "store_and_fwd_flag": "N", "PULocationID": 186, "DOLocationID": 79, "payment_type": 2, "fare_amount": 17.7, "extra": 1, "mta_tax": 0.5, "tip_amount": 0, "tolls_amount": 0, "improvement_surcharge": 1, "total_amount": 22.7, "congestion_surcharge": 2.5, "Airport_fee": null}"#;
+        assert_eq!(decode_str(numbers).unwrap(), record);
     }
 
     #[test]

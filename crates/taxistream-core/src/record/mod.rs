@@ -3,11 +3,13 @@
 //! `{"trip_id":"…","vendor_id":1,"pickup_datetime":"2025-01-01T00:18:38",…,"pickup_longitude":"-73.99"}`:
 //! the trip id first, then the present canonical fields in canonical order (numbers as JSON numbers
 //! in exact decimal, codes as numbers or strings, timestamps as ISO 8601 strings), then the carried
-//! columns as strings under their own names. The decoder also takes the original tutorial's records
-//! (the same canonical names, numbers or numeric strings, possibly no `trip_id`). Only canonical
-//! names fill fields: a carried column named like an alias (`Total_Amt` beside an empty
-//! `total_amount`) stays carried, as the producer left it.
+//! columns as strings under their own names. In our records only canonical names fill fields: a
+//! carried column named like an alias (`Total_Amt` beside an empty `total_amount`) stays carried,
+//! as the producer left it. A record without a `trip_id` is another producer's (the tutorial's
+//! sends a file's rows under the file's own header names): it is read as a row of a file with
+//! that header. [`kpl`] reads the Kinesis Producer Library's aggregated records.
 
+pub mod aggregation;
 mod decode;
 mod encode;
 mod flat;

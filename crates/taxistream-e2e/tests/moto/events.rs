@@ -250,6 +250,7 @@ fn tutorial_record(id: &str, minutes: u32, sequence: &str) -> StreamRecord {
 /// [`tutorial_record`] with its total amount.
 fn priced_record(id: &str, minutes: u32, total: &str, sequence: &str) -> StreamRecord {
     StreamRecord {
+        explicit_hash_key: None,
         partition_key: id.to_owned(),
         data: format!(
             r#"{{"trip_id":"{id}","vendor_id":2,"pickup_datetime":"2019-07-01 08:00:00","dropoff_datetime":"2019-07-01 08:{minutes:02}:00","trip_distance":3.2,"fare_amount":14.5,"total_amount":{total}}}"#
@@ -324,6 +325,7 @@ async fn a_poison_record_in_a_batch_is_set_aside_and_the_rest_written() {
         tutorial_record(&format!("trip-{sequence}"), minutes, sequence)
     };
     let poison = StreamRecord {
+        explicit_hash_key: None,
         partition_key: "whatever".into(),
         data: b"\x00\x01 not a trip".to_vec(),
         sequence_number: Some("2".into()),

@@ -7,6 +7,7 @@ use taxistream_e2e::moto as common;
 mod continued;
 mod events;
 mod faults;
+mod foreign;
 mod inputs;
 mod kpl;
 mod limits;

@@ -4,6 +4,7 @@ use super::*;
 
 fn record(bytes: usize) -> StreamRecord {
     StreamRecord {
+        explicit_hash_key: None,
         partition_key: "k".repeat(32),
         data: vec![b'x'; bytes],
         sequence_number: None,
