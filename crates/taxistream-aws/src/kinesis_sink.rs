@@ -104,9 +104,10 @@ pub fn failed_entries(outcomes: &[EntryOutcome]) -> Vec<usize> {
         .collect()
 }
 
-/// Trips gathered per put when aggregating: bytes of their JSON records. The aggregates of
-/// 4 MiB of records fit one PutRecords call (5 MiB).
-const AGGREGATED_BATCH_BYTES: usize = 4 << 20;
+/// Trips gathered per put when aggregating: bytes of their JSON records (one or two PutRecords
+/// calls' worth). Each put leaves at most one aggregate not full per hash-key bucket: the larger the
+/// put, the fewer records per trip.
+const AGGREGATED_BATCH_BYTES: usize = 8 << 20;
 
 /// A Kinesis stream as the producer's record sink.
 #[derive(Debug)]
