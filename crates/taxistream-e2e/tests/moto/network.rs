@@ -31,10 +31,13 @@ async fn the_lambda_handlers_through_a_faulty_network_give_the_tables_of_run() {
     rules.extend(every_fault("Kinesis_20131202.PutRecords"));
     let proxy = FaultProxy::start(&rules);
     let through = proxy.clients().await;
+    // KPL aggregates, the default: a PutRecords entry that fails is a whole aggregate, sent again.
+    let mut settings = pipeline.producer_settings();
+    settings.aggregation = taxistream_aws::Aggregation::default();
     let producer = Producer::new(
         S3Store::new(through.s3),
         crate::limits::StrictKinesis(through.kinesis),
-        pipeline.producer_settings(),
+        settings,
     );
     let mut produced = None;
     for _ in 0..INVOCATIONS {
