@@ -12,7 +12,7 @@ use std::borrow::Cow;
 use std::fmt;
 use std::sync::Arc;
 
-/// Decodes record bytes (ours or the tutorial's) into a trip and its id.
+/// Decodes record bytes (ours, or another producer's) into a trip and its id.
 pub fn decode(bytes: &[u8]) -> Result<DecodedRecord, RecordError> {
     let pairs = match flat_object(bytes) {
         Some(pairs) => pairs,
