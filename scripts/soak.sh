@@ -60,7 +60,8 @@ rm -f "$checkpoint"
 runs=0 done_total=0 started=$(date +%s)
 while :; do
   runs=$((runs + 1))
-  "$BIN" consume --json --no-progress --checkpoint "$checkpoint" --poll-interval-ms 50 --until-idle \
+  "$BIN" consume --json --no-progress --checkpoint "$checkpoint" --rejects "$WORK/consume-rejects.csv" \
+    --poll-interval-ms 50 --until-idle \
     >"$WORK/consume-$runs.json" 2>"$WORK/consume-$runs.err" &
   pid=$!
   sleep "$STOP_EVERY_S"
