@@ -89,6 +89,12 @@ pub struct RowRejection {
     pub raw_encoding: RawEncoding,
 }
 
+/// True when a spreadsheet would run `cell` as a formula (it starts with `=`, `+`, `-`, `@`, a
+/// tab or a carriage return): a rejects CSV writes such a cell with a `'` before it.
+pub fn starts_like_a_formula(cell: &str) -> bool {
+    cell.starts_with(['=', '+', '-', '@', '\t', '\r'])
+}
+
 /// How a rejection's `raw` holds what was read.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
 pub enum RawEncoding {
@@ -113,9 +119,7 @@ impl RawEncoding {
     /// hexadecimal.
     pub fn keep(bytes: &[u8]) -> (String, RawEncoding) {
         match std::str::from_utf8(bytes) {
-            Ok(text) if !text.starts_with(['=', '+', '-', '@', '\t', '\r']) => {
-                (text.to_owned(), RawEncoding::Text)
-            }
+            Ok(text) if !starts_like_a_formula(text) => (text.to_owned(), RawEncoding::Text),
             _ => {
                 let hex = bytes.iter().map(|byte| format!("{byte:02x}")).collect();
                 (hex, RawEncoding::Hex)

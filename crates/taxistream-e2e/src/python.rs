@@ -59,7 +59,13 @@ pub fn reference_aggregates(records: &[StreamRecord]) -> Vec<StreamRecord> {
         .iter()
         .map(|record| user_record_line(&record.partition_key, &record.data))
         .collect();
-    stream_records(&kpl_interop(&["aggregate", "--max-bytes", "51200"], &users))
+    stream_records(&aggregate_lines(&users))
+}
+
+/// User record lines (see [`user_record_line`]) aggregated by the reference library into
+/// records of at most 50 KiB, as its output lines.
+pub fn aggregate_lines(users: &[serde_json::Value]) -> Vec<serde_json::Value> {
+    kpl_interop(&["aggregate", "--max-bytes", "51200"], users)
 }
 
 /// Lines of `kpl_interop.py`'s output as stream records, numbered from 1.

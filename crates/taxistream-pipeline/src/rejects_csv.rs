@@ -11,6 +11,7 @@ use crate::ports::{PortError, RejectSink};
 use std::borrow::Cow;
 use std::io::Write;
 use taxistream_core::RowRejection;
+use taxistream_core::reject::starts_like_a_formula;
 
 /// The header row of every rejects CSV.
 pub const HEADER: [&str; 7] = [
@@ -105,7 +106,7 @@ impl<W: Write + Send> RejectSink for RejectsCsv<W> {
 
 /// The cell, with a `'` before it if a spreadsheet would take it for a formula.
 fn inert(cell: &str) -> Cow<'_, str> {
-    if cell.starts_with(['=', '+', '-', '@', '\t', '\r']) {
+    if starts_like_a_formula(cell) {
         Cow::Owned(format!("'{cell}"))
     } else {
         Cow::Borrowed(cell)

@@ -7,12 +7,8 @@ use base64::Engine;
 use base64::engine::general_purpose::STANDARD;
 use serde_json::{Value, json};
 use taxistream_aws::{Aggregation, Consumer, Producer};
-use taxistream_e2e::python::{kpl_interop, stream_records, user_record_line};
+use taxistream_e2e::python::{aggregate_lines, kpl_interop, stream_records, user_record_line};
 use taxistream_pipeline::StreamRecord;
-
-fn aggregate(users: &[Value]) -> Vec<Value> {
-    kpl_interop(&["aggregate", "--max-bytes", "51200"], users)
-}
 
 const NAME: &str = "yellow_tripdata_2020-01_head499_tail500.csv";
 
@@ -102,14 +98,17 @@ async fn aggregates_of_the_reference_library_give_the_tables_of_run() {
         .map(|record| user_record_line(&record.partition_key, &record.data))
         .collect();
 
-    let mut aggregates = aggregate(&users);
+    let mut aggregates = aggregate_lines(&users);
     assert!(aggregates.len() > 5, "{} aggregates", aggregates.len());
     // Trips again in an aggregate whose MD5 no longer matches: set aside whole.
-    aggregates.extend(kpl_interop(&["corrupt-md5"], &aggregate(&users[..20])));
+    aggregates.extend(kpl_interop(
+        &["corrupt-md5"],
+        &aggregate_lines(&users[..20]),
+    ));
     // Trips again around a user record that is not a trip: set aside alone.
     let mut mixed = users[20..25].to_vec();
     mixed.insert(2, user_record_line("not-a-trip", b"\x00 binary, not JSON"));
-    aggregates.extend(aggregate(&mixed));
+    aggregates.extend(aggregate_lines(&mixed));
     let records = stream_records(&aggregates);
 
     let consumer = Consumer::new(
