@@ -69,11 +69,7 @@ impl TableNames {
 
     /// The DynamoDB name of `table`.
     pub fn name(&self, table: Table) -> &str {
-        let index = Table::ALL
-            .iter()
-            .position(|candidate| *candidate == table)
-            .unwrap_or(0);
-        &self.0[index]
+        &self.0[table.index()]
     }
 }
 

@@ -6,7 +6,8 @@
 //!   [`parquet_parts`]: which row groups an invocation reads, and parts of whole row groups.
 //! - [`kinesis_sink`]: PutRecords, resending only failed entries with jittered backoff.
 //! - [`kinesis_source`]: every shard polled, with checkpoints (for `taxistream consume`).
-//! - [`dynamodb`]: the three tables, BatchWriteItem of ≤ 25 puts, unprocessed items retried.
+//! - [`dynamodb`]: the three tables, BatchWriteItem of ≤ 25 puts, unprocessed items retried;
+//!   [`report_scan`]: the tables read back for the report, by parallel Scan.
 //! - [`producer`], [`consumer`], [`stream_consumer`]: the roles, on the pipeline's use cases.
 //! - [`settings`]: the roles' settings from environment variables.
 //! - [`retry`], [`error`]: backoff, and SDK errors classified as retryable or not.
@@ -29,6 +30,7 @@ pub mod object_report;
 pub mod parquet_object;
 pub mod parquet_parts;
 pub mod producer;
+pub mod report_scan;
 pub mod retry;
 pub mod s3;
 mod s3_rejects;
@@ -43,6 +45,7 @@ pub use consumer::{BatchReport, Consumer};
 pub use dynamodb::{BatchWriteApi, DynamoTables, TableNames};
 pub use kinesis_sink::{EntryOutcome, KinesisSink, PutRecordsApi};
 pub use producer::{ObjectOutcome, ObjectReport, ProduceObjectError, Producer};
+pub use report_scan::{DynamoReportSource, ScanApi};
 pub use retry::{DeliveryStats, RetryPolicy};
 pub use s3::{ObjectError, ObjectRef, S3Store};
 pub use settings::{ConsumerSettings, ProducerSettings, SettingsError};

@@ -7,6 +7,7 @@
 //!   give and their thresholds.
 //! - [`record`]: the JSON stream record, the exact bytes put on Kinesis.
 //! - [`accounting`]: rows read = trips + duplicates + rejected, and items per table.
+//! - [`report`]: the report's figures, aggregated from the tables' items.
 //! - [`speed`]: hot-path helpers, each a faster equivalent of a plain computation
 //!   ([`fingerprints`]: a compact set of 128-bit hashes; [`text`]: numbers and ids as text).
 
@@ -19,6 +20,7 @@ pub mod number;
 pub mod read;
 pub mod record;
 pub mod reject;
+pub mod report;
 pub mod schema;
 pub mod settings;
 pub mod speed;

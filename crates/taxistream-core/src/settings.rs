@@ -6,7 +6,7 @@ use rust_decimal::Decimal;
 use std::cmp::Ordering;
 
 /// The thresholds a user can change. `Default` gives the contract's values.
-#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 pub struct Thresholds {
     /// A trip is high value when `total_amount` is over this (USD). Default 50.00.
     pub high_value_total: Decimal,

@@ -5,6 +5,7 @@
 //! - [`ports`]: `TripSource`, `RecordSink`, `TripTables`, `RejectSink`: what AWS or local
 //!   adapters implement.
 //! - [`source`]: readers as trip sources, in place or on a blocking thread.
+//! - [`report`]: a store's tables aggregated for `taxistream report`.
 //! - [`local`]: the in-process sharded stream, SQLite tables, rejects file, and `run_local`.
 
 pub mod consume;
@@ -14,6 +15,7 @@ pub mod ports;
 pub mod produce;
 pub mod progress;
 pub mod rejects_csv;
+pub mod report;
 pub mod seen;
 pub mod source;
 
@@ -25,5 +27,6 @@ pub use ports::{
 pub use produce::{ProduceError, Produced, produce, produce_until};
 pub use progress::{CountedSource, Progress};
 pub use rejects_csv::RejectsCsv;
+pub use report::{Report, ReportSource, RunHistory, build_report};
 pub use seen::SeenTrips;
 pub use source::{BackgroundSource, IteratorSource, SourceInfo, open_in_background};

@@ -29,6 +29,8 @@ pub enum Command {
     Consume(ConsumeArgs),
     /// Whether an object uploaded on AWS is done, and its accounting (from the producer's reports).
     Status(StatusArgs),
+    /// A self-contained HTML page of plots of the three tables, from SQLite or DynamoDB.
+    Report(ReportArgs),
 }
 
 /// `taxistream status`.
@@ -155,32 +157,8 @@ pub struct ConsumeArgs {
     )]
     pub rejects: PathBuf,
 
-    /// DynamoDB table for high-value trips.
-    #[arg(
-        long,
-        value_name = "TABLE",
-        env = aws_settings::TABLE_VARIABLES[Table::HighValueTrips.index()],
-        default_value = Table::HighValueTrips.name()
-    )]
-    pub high_value_table: String,
-
-    /// DynamoDB table for trip durations.
-    #[arg(
-        long,
-        value_name = "TABLE",
-        env = aws_settings::TABLE_VARIABLES[Table::TripDurationAnalysis.index()],
-        default_value = Table::TripDurationAnalysis.name()
-    )]
-    pub duration_table: String,
-
-    /// DynamoDB table for fares per mile.
-    #[arg(
-        long,
-        value_name = "TABLE",
-        env = aws_settings::TABLE_VARIABLES[Table::DistanceToFareRatio.index()],
-        default_value = Table::DistanceToFareRatio.name()
-    )]
-    pub ratio_table: String,
+    #[command(flatten)]
+    pub tables: DynamoTableArgs,
 
     #[command(flatten)]
     pub output: OutputArgs,
@@ -208,7 +186,7 @@ pub struct RunArgs {
     )]
     pub db: PathBuf,
 
-    /// CSV file for rejected rows (source, line, column, reason, detail, raw).
+    /// CSV file for rejected rows (source, line, column, reason, detail, raw, raw_encoding).
     #[arg(
         long,
         value_name = "PATH",
@@ -231,6 +209,85 @@ pub struct RunArgs {
 
     #[command(flatten)]
     pub rules: RulesArgs,
+}
+
+/// The DynamoDB table flags of `consume` and `report`.
+#[derive(Debug, Args)]
+pub struct DynamoTableArgs {
+    /// DynamoDB table for high-value trips.
+    #[arg(
+        long,
+        value_name = "TABLE",
+        env = aws_settings::TABLE_VARIABLES[Table::HighValueTrips.index()],
+        default_value = Table::HighValueTrips.name()
+    )]
+    pub high_value_table: String,
+
+    /// DynamoDB table for trip durations.
+    #[arg(
+        long,
+        value_name = "TABLE",
+        env = aws_settings::TABLE_VARIABLES[Table::TripDurationAnalysis.index()],
+        default_value = Table::TripDurationAnalysis.name()
+    )]
+    pub duration_table: String,
+
+    /// DynamoDB table for fares per mile.
+    #[arg(
+        long,
+        value_name = "TABLE",
+        env = aws_settings::TABLE_VARIABLES[Table::DistanceToFareRatio.index()],
+        default_value = Table::DistanceToFareRatio.name()
+    )]
+    pub ratio_table: String,
+}
+
+impl DynamoTableArgs {
+    /// The names, in the order of [`Table::ALL`].
+    pub fn names(&self) -> taxistream_aws::TableNames {
+        taxistream_aws::TableNames::new([
+            self.high_value_table.clone(),
+            self.duration_table.clone(),
+            self.ratio_table.clone(),
+        ])
+    }
+}
+
+/// `taxistream report`.
+#[derive(Debug, Args)]
+pub struct ReportArgs {
+    /// SQLite database written by `taxistream run`.
+    #[arg(
+        long,
+        value_name = "PATH",
+        env = "TAXISTREAM_DB",
+        default_value = "taxistream.db"
+    )]
+    pub db: PathBuf,
+
+    /// Read the three DynamoDB tables instead of a database (AWS credentials, region and
+    /// endpoint from the environment, as every AWS command).
+    #[arg(long)]
+    pub dynamodb: bool,
+
+    #[command(flatten)]
+    pub tables: DynamoTableArgs,
+
+    /// Parallel Scan segments per DynamoDB table.
+    #[arg(long, value_name = "N", default_value_t = 8, value_parser = clap::value_parser!(u16).range(1..=1000))]
+    pub segments: u16,
+
+    /// The HTML page to write.
+    #[arg(
+        long,
+        value_name = "PATH",
+        env = "TAXISTREAM_REPORT",
+        default_value = "taxistream-report.html"
+    )]
+    pub out: PathBuf,
+
+    #[command(flatten)]
+    pub output: OutputArgs,
 }
 
 /// The Kinesis stream flag of the AWS commands.

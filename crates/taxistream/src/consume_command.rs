@@ -13,7 +13,7 @@ use std::time::{Duration, Instant};
 use taxistream_aws::kinesis_source::{StartPosition, StreamReader};
 use taxistream_aws::settings::{ConsumerSettings, process_environment};
 use taxistream_aws::stream_consumer::{StreamConsumeOptions, StreamConsumeReport, consume_stream};
-use taxistream_aws::{Consumer, RetryPolicy, S3Store, SdkTimeouts, TableNames, clients};
+use taxistream_aws::{Consumer, RetryPolicy, S3Store, SdkTimeouts, clients};
 use taxistream_pipeline::Progress;
 use taxistream_pipeline::local::RejectsFile;
 
@@ -24,11 +24,7 @@ pub async fn consume(args: ConsumeArgs) -> anyhow::Result<()> {
     let timeouts = SdkTimeouts::from_env(&process_environment())?;
     let config = clients::load_config(&timeouts).await?;
     let settings = ConsumerSettings {
-        tables: TableNames::new([
-            args.high_value_table.clone(),
-            args.duration_table.clone(),
-            args.ratio_table.clone(),
-        ]),
+        tables: args.tables.names(),
         rules,
         // Undecodable records go to the local rejects file, not to S3.
         rejects_bucket: String::new(),

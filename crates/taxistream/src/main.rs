@@ -4,6 +4,7 @@ mod cli;
 mod consume_command;
 mod produce_command;
 mod progress_display;
+mod report_command;
 mod settings;
 mod status_command;
 mod summary;
@@ -32,6 +33,7 @@ fn main() -> ExitCode {
         Command::Produce(args) => runtime()?.block_on(produce_command::produce(args)),
         Command::Consume(args) => runtime()?.block_on(consume_command::consume(args)),
         Command::Status(args) => runtime()?.block_on(status_command::status(args)),
+        Command::Report(args) => runtime()?.block_on(report_command::report(args)),
     })
     .unwrap_or_else(|_| {
         let message = LAST_PANIC

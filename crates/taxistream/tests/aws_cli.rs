@@ -3,78 +3,14 @@
 //! stopped halfway resumes from its checkpoint with nothing lost and nothing done twice.
 #![allow(clippy::panic, clippy::unwrap_used, clippy::expect_used)]
 
+mod common;
+
+use common::aws::{consume, json, produce, produce_as, taxistream};
 use serde_json::Value;
 use std::path::Path;
 use std::process::{Child, Command, Output, Stdio};
 use std::time::{Duration, Instant};
-use taxistream_core::Table;
 use taxistream_e2e::moto::{Pipeline, local_tables, testdata};
-
-fn taxistream(pipeline: &Pipeline, dir: &Path) -> Command {
-    let mut command = Command::new(env!("CARGO_BIN_EXE_taxistream"));
-    command
-        .current_dir(dir)
-        .env_remove("RUST_LOG")
-        .env("TAXISTREAM_STREAM", &pipeline.stream)
-        // One record per trip, so that the tests can stop a consumer between trips; the first
-        // test produces KPL aggregated records, the default.
-        .env("TAXISTREAM_AGGREGATION", "none");
-    for (table, variable) in Table::ALL
-        .iter()
-        .zip(taxistream_aws::settings::TABLE_VARIABLES)
-    {
-        command.env(variable, pipeline.tables.name(*table));
-    }
-    command
-}
-
-fn json(output: &Output) -> Value {
-    assert!(
-        output.status.success(),
-        "taxistream failed: {}",
-        String::from_utf8_lossy(&output.stderr)
-    );
-    serde_json::from_slice(&output.stdout).unwrap_or_else(|error| {
-        panic!(
-            "not JSON ({error}): {}",
-            String::from_utf8_lossy(&output.stdout)
-        )
-    })
-}
-
-fn produce(pipeline: &Pipeline, dir: &Path, file: &Path) -> Value {
-    produce_as(pipeline, dir, file, "none")
-}
-
-fn produce_as(pipeline: &Pipeline, dir: &Path, file: &Path, aggregation: &str) -> Value {
-    json(
-        &taxistream(pipeline, dir)
-            .args([
-                "produce",
-                "--json",
-                "--no-progress",
-                "--aggregation",
-                aggregation,
-            ])
-            .arg(file)
-            .output()
-            .unwrap(),
-    )
-}
-
-fn consume(pipeline: &Pipeline, dir: &Path, extra: &[&str]) -> Command {
-    let mut command = taxistream(pipeline, dir);
-    command
-        .args([
-            "consume",
-            "--json",
-            "--no-progress",
-            "--poll-interval-ms",
-            "50",
-        ])
-        .args(extra);
-    command
-}
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn produce_then_consume_gives_the_tables_of_run() {

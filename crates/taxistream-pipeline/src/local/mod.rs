@@ -13,5 +13,5 @@ pub use error::RunError;
 pub use inputs::{InputFile, expand_inputs};
 pub use rejects::RejectsFile;
 pub use run::{FileReport, LocalRunConfig, LocalRunReport, run_local};
-pub use sqlite::{SqliteTables, SqliteWriter, open_sqlite_tables};
+pub use sqlite::{SqliteReportSource, SqliteTables, SqliteWriter, open_sqlite_tables, record_run};
 pub use stream::{LocalRecord, LocalStreamSink, ShardReceiver, local_stream, shard_for};

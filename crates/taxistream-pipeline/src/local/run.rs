@@ -5,7 +5,7 @@ use super::error::RunError;
 use super::inputs::{absolute, check_outputs, expand_inputs, trip_files};
 use super::ledger::{LedgerCounts, TripLedger};
 use super::rejects::RejectsFile;
-use super::sqlite::{SqliteTables, open_sqlite_tables};
+use super::sqlite::{SqliteTables, open_sqlite_tables, record_run};
 use super::stream::{LocalStreamSink, ShardReceiver, local_stream};
 use crate::consume::{PoisonRecord, consume};
 use crate::ports::{PortError, RejectSink};
@@ -15,6 +15,7 @@ use crate::source::IteratorSource;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
+use taxistream_core::report::{RunRecord, UnavailableAnalysis, utc_now_iso};
 use taxistream_core::{
     Accounting, AnalysisRules, Format, InputError, ReadItem, TripReader, open_path,
 };
@@ -84,6 +85,7 @@ pub async fn run_local(
     progress: Arc<Progress>,
 ) -> Result<LocalRunReport, RunError> {
     let started = Instant::now();
+    let started_at = utc_now_iso();
     let files = expand_inputs(&config.inputs, &[&config.database, &config.rejects])?;
     check_outputs(&config.database, &config.rejects, &files)?;
     let (files, skipped) = trip_files(files)?;
@@ -164,6 +166,8 @@ pub async fn run_local(
     }
     produce_result?;
     count_duplicates(&mut accounting, &mut reports, &ledger)?;
+    let record = run_record(config, started_at, &accounting, &reports);
+    record_run(&config.database, &record)?;
     Ok(LocalRunReport {
         accounting,
         files: reports,
@@ -172,6 +176,40 @@ pub async fn run_local(
         elapsed: started.elapsed(),
         bytes_read: progress.bytes(),
     })
+}
+
+/// What the run did, for the database's table of runs.
+fn run_record(
+    config: &LocalRunConfig,
+    started_at: String,
+    accounting: &Accounting,
+    reports: &[FileReport],
+) -> RunRecord {
+    RunRecord {
+        started_at,
+        finished_at: utc_now_iso(),
+        version: env!("CARGO_PKG_VERSION").to_owned(),
+        inputs: config
+            .inputs
+            .iter()
+            .map(|input| input.display().to_string())
+            .collect(),
+        accounting: accounting.clone(),
+        thresholds: config.rules.thresholds().clone(),
+        unavailable_analyses: reports
+            .iter()
+            .flat_map(|report| {
+                report
+                    .unavailable_analyses
+                    .iter()
+                    .map(|(table, column)| UnavailableAnalysis {
+                        file: report.path.clone(),
+                        table: (*table).to_owned(),
+                        missing_column: (*column).to_owned(),
+                    })
+            })
+            .collect(),
+    }
 }
 
 /// Moves the trips the ledger found to repeat an earlier one from trips to duplicates, per file

@@ -2,6 +2,8 @@
 #![allow(clippy::panic, clippy::unwrap_used, clippy::expect_used)]
 #![allow(dead_code, missing_docs)]
 
+pub mod aws;
+
 use rusqlite::Connection;
 use rusqlite::types::ValueRef;
 use std::path::{Path, PathBuf};
@@ -61,6 +63,23 @@ pub fn run_in(dir: &Path, db: &str, extra: &[&str], inputs: &[&Path]) -> Run {
         .args(extra)
         .args(inputs)
         .env_remove("RUST_LOG")
+        .output()
+        .unwrap_or_else(|error| panic!("cannot start taxistream: {error}"));
+    Run { output }
+}
+
+/// Runs `taxistream report --db DB --out OUT --no-progress` plus `extra` arguments.
+pub fn report(db: &Path, out: &Path, extra: &[&str]) -> Run {
+    let output = Command::new(env!("CARGO_BIN_EXE_taxistream"))
+        .arg("report")
+        .arg("--db")
+        .arg(db)
+        .arg("--out")
+        .arg(out)
+        .arg("--no-progress")
+        .args(extra)
+        .env_remove("RUST_LOG")
+        .env_remove("TAXISTREAM_DB")
         .output()
         .unwrap_or_else(|error| panic!("cannot start taxistream: {error}"));
     Run { output }

@@ -17,12 +17,16 @@
 //! bulk-loaded), 4 MiB sorter runs while indexes are built, temporary files on disk.
 
 mod bind;
+mod report_source;
+mod run_log;
 pub mod schema;
 #[cfg(test)]
 #[allow(clippy::unwrap_used, clippy::panic)]
 mod tests;
 mod writer;
 
+pub use report_source::SqliteReportSource;
+pub use run_log::{RUNS_TABLE, record_run};
 pub use schema::{create_index_sql, create_table_sql};
 
 use super::staging::Staging;
