@@ -265,8 +265,8 @@ pub struct ReportArgs {
     )]
     pub db: PathBuf,
 
-    /// Read the three DynamoDB tables instead of a database (AWS credentials, region and
-    /// endpoint from the environment, as every AWS command).
+    /// Read the three DynamoDB tables instead of the database (`--db` is then not read; AWS
+    /// credentials, region and endpoint come from the environment, as for every AWS command).
     #[arg(long)]
     pub dynamodb: bool,
 
