@@ -10,7 +10,7 @@ use std::collections::HashMap;
 use std::future::Future;
 use std::sync::Arc;
 use taxistream_core::Table;
-use taxistream_core::report::{ItemFields, ReportFigures, report_attributes};
+use taxistream_core::report::{ItemFields, ReportFigures, report_attributes, whole_number};
 use taxistream_pipeline::report::{ReportSource, RunHistory};
 use taxistream_pipeline::{PortError, Progress};
 
@@ -39,6 +39,10 @@ pub trait ScanApi: Send + Sync {
         &self,
         page: &ScanPage,
     ) -> impl Future<Output = Result<(Vec<ScannedItem>, Option<ScannedItem>), PortError>> + Send;
+
+    /// The table's item count as DynamoDB last estimated it (about every six hours), for the
+    /// progress bar.
+    fn item_count(&self, table: &str) -> impl Future<Output = Result<u64, PortError>> + Send;
 }
 
 impl ScanApi for aws_sdk_dynamodb::Client {
@@ -69,6 +73,17 @@ impl ScanApi for aws_sdk_dynamodb::Client {
             .await
             .map_err(|error| port_error(&format!("Scan {}", page.table), &error))?;
         Ok((output.items.unwrap_or_default(), output.last_evaluated_key))
+    }
+
+    async fn item_count(&self, table: &str) -> Result<u64, PortError> {
+        let output = self
+            .describe_table()
+            .table_name(table)
+            .send()
+            .await
+            .map_err(|error| port_error(&format!("DescribeTable {table}"), &error))?;
+        let count = output.table.and_then(|table| table.item_count).unwrap_or(0);
+        Ok(count.unsigned_abs())
     }
 }
 
@@ -132,7 +147,10 @@ impl<A: ScanApi + 'static> DynamoReportSource<A> {
                     tracing::debug!("{}: {error}; retrying", page.table);
                     tokio::time::sleep(self.policy.delay(attempts)).await;
                 }
-                Err(error) => return Err(error.with_detail(format!("(after {attempts} attempts)"))),
+                Err(error) if attempts > 1 => {
+                    return Err(error.with_detail(format!("(after {attempts} attempts)")));
+                }
+                Err(error) => return Err(error),
             }
         }
     }
@@ -148,6 +166,12 @@ impl<A: ScanApi + 'static> ReportSource for DynamoReportSource<A> {
     }
 
     async fn figures(&self, progress: Arc<Progress>) -> Result<ReportFigures, PortError> {
+        for table in Table::ALL {
+            // Only for the bar: a table that cannot be described fails its scan, which says why.
+            if let Ok(count) = self.api.item_count(self.names.name(table)).await {
+                progress.expect_rows(count);
+            }
+        }
         let scans = Table::ALL.into_iter().flat_map(|table| {
             let progress = Arc::clone(&progress);
             (0..self.segments).map(move |segment| {
@@ -183,7 +207,11 @@ fn item_fields(item: &ScannedItem) -> ItemFields<'_> {
         _ => None,
     };
     let integer = |name: &str| match item.get(name) {
-        Some(DynamoValue::N(number)) => number.trim().parse::<i64>().ok(),
+        Some(DynamoValue::N(number)) => number
+            .trim()
+            .parse::<i64>()
+            .ok()
+            .or_else(|| number.trim().parse::<f64>().ok().and_then(whole_number)),
         _ => None,
     };
     ItemFields {

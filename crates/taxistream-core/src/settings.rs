@@ -92,17 +92,21 @@ impl Thresholds {
         "premium_fare_per_mile",
     ];
 
-    /// Checks the thresholds and compiles them.
-    pub fn validate(&self) -> Result<AnalysisRules, ThresholdError> {
-        let values = [
+    /// The values, in the order of [`Thresholds::NAMES`].
+    pub fn values(&self) -> [Decimal; 6] {
+        [
             self.high_value_total,
             self.short_trip_minutes,
             self.long_trip_minutes,
             self.max_trip_hours,
             self.low_fare_per_mile,
             self.premium_fare_per_mile,
-        ];
-        for (name, value) in Thresholds::NAMES.into_iter().zip(values) {
+        ]
+    }
+
+    /// Checks the thresholds and compiles them.
+    pub fn validate(&self) -> Result<AnalysisRules, ThresholdError> {
+        for (name, value) in Thresholds::NAMES.into_iter().zip(self.values()) {
             if value.is_sign_negative() && !value.is_zero() {
                 return Err(ThresholdError::Negative { name, value });
             }

@@ -27,6 +27,6 @@ pub use ports::{
 pub use produce::{ProduceError, Produced, produce, produce_until};
 pub use progress::{CountedSource, Progress};
 pub use rejects_csv::RejectsCsv;
-pub use report::{Report, ReportSource, RunHistory, build_report};
+pub use report::{Report, ReportSource, RunHistory, build_report, utc_now_iso};
 pub use seen::SeenTrips;
 pub use source::{BackgroundSource, IteratorSource, SourceInfo, open_in_background};

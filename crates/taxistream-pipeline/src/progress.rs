@@ -11,6 +11,7 @@ pub struct Progress {
     rows: AtomicU64,
     bytes: AtomicU64,
     trips: AtomicU64,
+    expected_rows: AtomicU64,
 }
 
 impl Progress {
@@ -27,6 +28,16 @@ impl Progress {
     /// Counts trips sent to the stream.
     pub fn add_trips(&self, trips: u64) {
         self.trips.fetch_add(trips, Ordering::Relaxed);
+    }
+
+    /// Adds to the rows expected in all (an estimate a store gives before it is read).
+    pub fn expect_rows(&self, rows: u64) {
+        self.expected_rows.fetch_add(rows, Ordering::Relaxed);
+    }
+
+    /// The rows expected in all, when known (it may be exceeded: an estimate).
+    pub fn expected_rows(&self) -> Option<u64> {
+        Some(self.expected_rows.load(Ordering::Relaxed)).filter(|rows| *rows > 0)
     }
 
     /// Rows read so far.

@@ -5,8 +5,8 @@ use crate::ports::PortError;
 use crate::progress::Progress;
 use std::future::Future;
 use std::sync::Arc;
-use taxistream_core::report::ReportFigures;
 pub use taxistream_core::report::{Report, RunHistory};
+use taxistream_core::report::{ReportFigures, utc_iso};
 
 /// A store the report reads: its items feed [`ReportFigures::add`], nothing else computes.
 pub trait ReportSource {
@@ -35,4 +35,15 @@ pub async fn build_report(
         figures,
         runs,
     })
+}
+
+/// Now, as ISO 8601 UTC (the epoch on a clock set before it): the core is given times, it
+/// reads no clock.
+pub fn utc_now_iso() -> String {
+    let seconds = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_or(0, |since| {
+            i64::try_from(since.as_secs()).unwrap_or(i64::MAX)
+        });
+    utc_iso(seconds)
 }

@@ -11,6 +11,9 @@ const PALETTE: [RGBColor; 4] = [
     RGBColor(204, 121, 167),
 ];
 
+/// Numbers on a value axis, at most (plotters' own default).
+const DEFAULT_VALUE_LABELS: usize = 10;
+
 /// A bar chart's data: one bar per category, one stacked part per series.
 #[derive(Debug, Clone)]
 pub struct BarChart {
@@ -72,6 +75,21 @@ impl BarChart {
             })
             .fold(0.0_f64, f64::max);
         if top > 0.0 { top * 1.08 } else { 1.0 }
+    }
+
+    /// How many numbers the value axis shows: for counts, no more than there are whole numbers
+    /// on it, so that no tick reads 0.5 trips.
+    fn value_labels(&self) -> usize {
+        let counts = self
+            .series
+            .iter()
+            .flat_map(|series| &series.values)
+            .all(|value| value.fract() == 0.0);
+        if counts {
+            (self.value_range().floor() as usize + 1).clamp(2, DEFAULT_VALUE_LABELS)
+        } else {
+            DEFAULT_VALUE_LABELS
+        }
     }
 
     /// Per series, per category: the bar part's `(start, end)` along the value axis.
@@ -138,6 +156,7 @@ impl BarChart {
             .x_labels(self.fitting_labels(width))
             .x_label_formatter(&label)
             .y_desc(self.value_caption.as_str())
+            .y_labels(self.value_labels())
             .y_label_formatter(&|value| short_number(*value))
             .draw()?;
         for (series, parts) in self.series.iter().zip(self.stacked_parts()) {
@@ -201,6 +220,7 @@ impl BarChart {
             .y_labels(self.categories.len())
             .y_label_formatter(&label)
             .x_desc(self.value_caption.as_str())
+            .x_labels(self.value_labels())
             .x_label_formatter(&|value| short_number(*value))
             .draw()?;
         for (series, parts) in self.series.iter().zip(self.stacked_parts()) {
@@ -281,6 +301,17 @@ mod tests {
             assert!(svg.matches("<rect").count() >= 6);
             assert!(svg.contains("\na\n") && svg.contains("\ntrips\n"));
         }
+    }
+
+    #[test]
+    fn a_count_axis_shows_whole_numbers_only() {
+        // Top 4 (with headroom 4.32): 0, 1, 2, 3, 4.
+        assert_eq!(chart(false).value_labels(), 5);
+        let svg = chart(false).to_svg(600, 300).unwrap_or_default();
+        assert!(!svg.contains("\n0.5\n") && svg.contains("\n3\n"), "{svg}");
+        let mut shares = chart(false);
+        shares.series[0].values[0] = 0.5;
+        assert_eq!(shares.value_labels(), DEFAULT_VALUE_LABELS);
     }
 
     #[test]

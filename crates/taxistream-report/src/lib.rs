@@ -5,6 +5,7 @@ mod charts;
 mod page;
 mod plots;
 mod table;
+mod timeline;
 mod zones;
 
 pub use charts::{BarChart, ChartError, Series};

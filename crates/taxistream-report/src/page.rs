@@ -7,7 +7,7 @@ use crate::zones::ZoneNames;
 use std::fmt::Write as _;
 use taxistream_core::Table;
 use taxistream_core::report::{Report, RunHistory, RunRecord, share};
-use taxistream_core::{DurationCategory, Profitability};
+use taxistream_core::{DurationCategory, Profitability, Thresholds};
 
 /// A plot's size in pixels.
 const PLOT_SIZE: (u32, u32) = (900, 340);
@@ -53,28 +53,34 @@ fn write_key_figures(out: &mut String, report: &Report) {
         (
             "high-value trips",
             "high_value_trips",
-            Cell::count(high_value),
+            computed(report, Table::HighValueTrips, Cell::count(high_value)),
         ),
         (
             "high-value share",
             "high_value_share",
-            Cell::share(figures.high_value_share()),
+            computed(
+                report,
+                Table::HighValueTrips,
+                Cell::share(figures.high_value_share()),
+            ),
         ),
         (
             "trips with a fare per mile",
             "distance_to_fare_ratio",
-            Cell::count(figures.items_of(Table::DistanceToFareRatio)),
+            computed(
+                report,
+                Table::DistanceToFareRatio,
+                Cell::count(figures.items_of(Table::DistanceToFareRatio)),
+            ),
         ),
     ];
     for (label, figure, cell) in cards {
         let _ = write!(out, "<div><dt>{label}</dt>");
-        let mut td = String::new();
-        cell.write_td(&mut td, Some(figure));
-        // A card is a <dd>, not a table cell.
-        out.push_str(&td.replacen("<td", "<dd", 1).replace("</td>", "</dd>"));
+        cell.named(figure).write_as(out, "dd");
         out.push_str("</div>");
     }
     out.push_str("</dl>");
+    write_coverage_notes(out, report);
     let unreadable: u64 = figures.unreadable.values().sum();
     if unreadable > 0 {
         let tables: Vec<String> = figures
@@ -93,57 +99,77 @@ fn write_key_figures(out: &mut String, report: &Report) {
     out.push_str("</section>");
 }
 
+/// `cell`, or "not computed" when no file could feed `table`.
+fn computed(report: &Report, table: Table, cell: Cell) -> Cell {
+    if report.not_computed(table) {
+        Cell::not_computed("not computed")
+    } else {
+        cell
+    }
+}
+
+/// Which tables were not computed, or computed from some files only, and why.
+fn write_coverage_notes(out: &mut String, report: &Report) {
+    for table in Table::ALL {
+        let lacking = report.lacking(table);
+        if lacking.is_empty() {
+            continue;
+        }
+        let scope = if report.not_computed(table) {
+            "not computed"
+        } else {
+            "computed from the other files only"
+        };
+        let _ = write!(
+            out,
+            "<p class=\"note\" data-coverage=\"{}\">{}: {scope}, as {}.</p>",
+            table.name(),
+            table.name(),
+            escape(&lacking.join("; "))
+        );
+    }
+}
+
 fn write_counts(out: &mut String, report: &Report) {
     let figures = &report.figures;
     out.push_str("<section id=\"counts\"><h2>Categories and tiers</h2><div class=\"side\">");
     let trips = figures.trips();
     let mut categories = DataTable::new(&["duration category", "trips", "share"]);
-    let mut category_rows = Vec::new();
     for category in DurationCategory::ALL {
         let count = figures
             .duration_categories
             .get(&category)
             .copied()
             .unwrap_or(0);
-        category_rows.push((format!("duration:{}", category.name()), count));
+        let name = format!("duration:{}", category.name());
         categories.push(vec![
             Cell::text(category.name()),
-            Cell::count(count),
-            Cell::share(share(count, trips)),
+            computed(report, Table::TripDurationAnalysis, Cell::count(count)).named(&name),
+            computed(
+                report,
+                Table::TripDurationAnalysis,
+                Cell::share(share(count, trips)),
+            ),
         ]);
     }
-    write_figure_table(out, &categories, &category_rows);
+    categories.write_html(out);
     let ratio_items = figures.items_of(Table::DistanceToFareRatio);
     let mut tiers = DataTable::new(&["profitability tier", "trips", "share"]);
-    let mut tier_rows = Vec::new();
     for tier in Profitability::ALL {
         let count = figures.profitability.get(&tier).copied().unwrap_or(0);
-        tier_rows.push((format!("profitability:{}", tier.name()), count));
+        let name = format!("profitability:{}", tier.name());
         tiers.push(vec![
             Cell::text(tier.name()),
-            Cell::count(count),
-            Cell::share(share(count, ratio_items)),
+            computed(report, Table::DistanceToFareRatio, Cell::count(count)).named(&name),
+            computed(
+                report,
+                Table::DistanceToFareRatio,
+                Cell::share(share(count, ratio_items)),
+            ),
         ]);
     }
-    write_figure_table(out, &tiers, &tier_rows);
+    tiers.write_html(out);
     out.push_str("</div></section>");
-}
-
-/// A table whose second column's cells are named figures (`data-figure`), for scripts.
-fn write_figure_table(out: &mut String, table: &DataTable, figures: &[(String, u64)]) {
-    let mut html = String::new();
-    table.write_html(&mut html);
-    for (name, count) in figures {
-        let plain = format!("<td data-value=\"{count}\" class=\"number\">");
-        let named = format!(
-            "<td data-figure=\"{}\" data-value=\"{count}\" class=\"number\">",
-            escape(name)
-        );
-        if let Some(at) = html.find(&plain) {
-            html.replace_range(at..at + plain.len(), &named);
-        }
-    }
-    out.push_str(&html);
 }
 
 fn write_plot(out: &mut String, plot: &Plot) -> Result<(), ChartError> {
@@ -174,13 +200,16 @@ fn write_plot(out: &mut String, plot: &Plot) -> Result<(), ChartError> {
             );
         }
     }
+    for note in &plot.notes {
+        let _ = write!(out, "<p class=\"note\">{}</p>", escape(note));
+    }
     out.push_str("</figure>");
     Ok(())
 }
 
 fn write_runs(out: &mut String, runs: &RunHistory) {
     out.push_str("<section id=\"runs\"><h2>Runs and settings</h2>");
-    let runs = match runs {
+    let (runs, unreadable) = match runs {
         RunHistory::NotKept(why) => {
             let _ = write!(
                 out,
@@ -189,8 +218,15 @@ fn write_runs(out: &mut String, runs: &RunHistory) {
             );
             return;
         }
-        RunHistory::Recorded(runs) => runs,
+        RunHistory::Recorded { runs, unreadable } => (runs, unreadable),
     };
+    for why in unreadable {
+        let _ = write!(
+            out,
+            "<p class=\"warning\" data-unreadable-run>Left out: {}.</p>",
+            escape(why)
+        );
+    }
     let mut table = DataTable::new(&[
         "started (UTC)",
         "version",
@@ -220,54 +256,37 @@ fn write_runs(out: &mut String, runs: &RunHistory) {
         table.push(row);
     }
     table.write_html(out);
-    if let Some(last) = runs.last() {
-        write_settings(out, last, runs);
+    if !runs.is_empty() {
+        write_thresholds(out, runs);
     }
     out.push_str("</section>");
 }
 
-fn write_settings(out: &mut String, last: &RunRecord, runs: &[RunRecord]) {
-    let thresholds = &last.thresholds;
-    let mut settings = DataTable::new(&["setting", "value"]);
-    for (name, value) in [
-        ("high_value_total (USD, over)", thresholds.high_value_total),
-        ("short_trip_minutes (under)", thresholds.short_trip_minutes),
-        ("long_trip_minutes (over)", thresholds.long_trip_minutes),
-        ("max_trip_hours (over: invalid)", thresholds.max_trip_hours),
-        (
-            "low_fare_per_mile (USD, under)",
-            thresholds.low_fare_per_mile,
-        ),
-        (
-            "premium_fare_per_mile (USD, over)",
-            thresholds.premium_fare_per_mile,
-        ),
-    ] {
-        settings.push(vec![Cell::text(name), Cell::text(&value.to_string())]);
+/// Each run's thresholds: items written by different runs may be categorised differently.
+fn write_thresholds(out: &mut String, runs: &[RunRecord]) {
+    let mut columns = vec!["started (UTC)".to_owned()];
+    columns.extend(Thresholds::NAMES.map(str::to_owned));
+    let mut table = DataTable::with_columns(columns);
+    for run in runs {
+        let mut row = vec![Cell::text(&run.started_at)];
+        row.extend(
+            run.thresholds
+                .values()
+                .map(|value| Cell::text(&value.to_string())),
+        );
+        table.push(row);
     }
-    out.push_str("<h3>Thresholds of the last run</h3>");
-    if runs.iter().any(|run| run.thresholds != last.thresholds) {
+    out.push_str("<h3>Thresholds of each run</h3>");
+    if runs.iter().any(|run| run.thresholds != runs[0].thresholds) {
         out.push_str(
-            "<p class=\"warning\">The runs used different thresholds: items written by \
-             different runs were categorised differently.</p>",
+            "<p class=\"warning\" data-thresholds-differ>The runs used different thresholds: \
+             items written by different runs were categorised differently.</p>",
         );
     }
-    settings.write_html(out);
-    let missing: Vec<String> = runs
-        .iter()
-        .flat_map(|run| &run.unavailable_analyses)
-        .map(|missing| {
-            format!(
-                "{}: not computed for {} (no {} column)",
-                missing.table, missing.file, missing.missing_column
-            )
-        })
-        .collect();
-    if !missing.is_empty() {
-        out.push_str("<h3>Analyses some files could not feed</h3><ul>");
-        for line in missing {
-            let _ = write!(out, "<li>{}</li>", escape(&line));
-        }
-        out.push_str("</ul>");
-    }
+    out.push_str(
+        "<p class=\"note\">Over high_value_total (USD) a trip is high value; under \
+         short_trip_minutes it is short, over long_trip_minutes long, over max_trip_hours \
+         invalid; under low_fare_per_mile (USD) it is low, over premium_fare_per_mile premium.</p>",
+    );
+    table.write_html(out);
 }

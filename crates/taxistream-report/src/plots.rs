@@ -1,16 +1,17 @@
 //! The page's plots, each built from the figures, or the reason it cannot be drawn.
 
 use crate::charts::{BarChart, Series};
-use crate::table::{Cell, DataTable};
+use crate::table::{Cell, DataTable, grouped};
+use crate::timeline::timeline;
 use crate::zones::ZoneNames;
 use std::collections::BTreeMap;
 use taxistream_core::Table;
-use taxistream_core::report::{Histogram, Report, ReportFigures, RunHistory, share};
+use taxistream_core::report::{Histogram, Report, ReportFigures, RunHistory, RunRecord, share};
 
 /// High-value pickup zones shown.
 const TOP_ZONES: usize = 15;
-/// Past this many days, trips are counted per month.
-const MAX_DAY_BARS: usize = 400;
+/// Outlier days named under the trips-per-day plot.
+const OUTLIERS_NAMED: usize = 10;
 
 /// One plot of the page.
 #[derive(Debug, Clone)]
@@ -21,6 +22,8 @@ pub struct Plot {
     pub title: String,
     /// The chart and the figures it shows, or why there is none.
     pub content: Result<(BarChart, DataTable), String>,
+    /// What a reader must know to read it right (what it leaves out).
+    pub notes: Vec<String>,
 }
 
 /// Every plot of the report, in page order.
@@ -52,34 +55,46 @@ pub fn plots(report: &Report, zones: &ZoneNames) -> Vec<Plot> {
 }
 
 fn trips_per_period(figures: &ReportFigures) -> Plot {
-    let by_month = figures.trips_per_day.len() > MAX_DAY_BARS;
-    let mut counts: BTreeMap<&str, u64> = BTreeMap::new();
-    for (day, count) in &figures.trips_per_day {
-        let period = if by_month {
-            day.get(..7).unwrap_or(day)
-        } else {
-            day
+    let Some(line) = timeline(&figures.trips_per_day) else {
+        return Plot {
+            id: "trips-per-day",
+            title: "Trips per day of pickup".to_owned(),
+            content: Err("no trip has a readable pickup day".to_owned()),
+            notes: Vec::new(),
         };
-        *counts.entry(period).or_default() += count;
-    }
-    let (title, column) = if by_month {
+    };
+    let (title, column) = if line.by_month {
         ("Trips per month of pickup", "month")
     } else {
         ("Trips per day of pickup", "day")
     };
-    let rows: Vec<(String, u64)> = counts
-        .into_iter()
-        .map(|(period, count)| (period.to_owned(), count))
-        .collect();
-    let content = if rows.is_empty() {
-        Err("no trip has a readable pickup time".to_owned())
-    } else {
-        Ok(single_series(column, "trips", rows, false))
-    };
+    let mut notes = Vec::new();
+    if !line.outliers.is_empty() {
+        let mut named: Vec<String> = line
+            .outliers
+            .iter()
+            .take(OUTLIERS_NAMED)
+            .map(|(day, trips)| format!("{day} ({})", grouped(*trips)))
+            .collect();
+        if line.outliers.len() > OUTLIERS_NAMED {
+            named.push(format!(
+                "and {} more days",
+                line.outliers.len() - OUTLIERS_NAMED
+            ));
+        }
+        notes.push(format!(
+            "Left out: {} trips on {} days far from all the others or not on the calendar \
+             (a wrong clock in the source data): {}.",
+            grouped(line.outlier_trips()),
+            line.outliers.len(),
+            named.join(", ")
+        ));
+    }
     Plot {
         id: "trips-per-day",
         title: title.to_owned(),
-        content,
+        content: Ok(single_series(column, "trips", line.periods, false)),
+        notes,
     }
 }
 
@@ -92,30 +107,43 @@ fn trips_by_hour(figures: &ReportFigures) -> Plot {
         id: "trips-by-hour",
         title: "Trips by hour of pickup".to_owned(),
         content: Ok(single_series("hour", "trips", rows, false)),
+        notes: Vec::new(),
     }
 }
 
 fn high_value_share_by_hour(report: &Report) -> Plot {
     let figures = &report.figures;
-    let content = if figures.items_of(Table::HighValueTrips) == 0
-        && analysis_missing(report, Table::HighValueTrips)
-    {
+    let mut notes = Vec::new();
+    let content = if report.not_computed(Table::HighValueTrips) {
         Err(why_empty(report, Table::HighValueTrips))
     } else {
         let mut table = DataTable::new(&["hour", "high-value trips", "trips", "share"]);
         let mut values = Vec::with_capacity(24);
+        let mut without_share = Vec::new();
         for ((hour, high_value), trips) in hours()
             .zip(&figures.high_value_by_hour)
             .zip(&figures.trips_by_hour)
         {
-            let ratio = share(*high_value, *trips);
-            values.push(ratio * 100.0);
+            // No trip in the hour, or more high-value trips than trips (tables written apart).
+            let ratio = (*trips > 0 && high_value <= trips).then(|| share(*high_value, *trips));
+            values.push(ratio.unwrap_or(0.0) * 100.0);
+            if ratio.is_none() {
+                without_share.push(hour.clone());
+            }
             table.push(vec![
                 Cell::text(&hour),
                 Cell::count(*high_value),
                 Cell::count(*trips),
-                Cell::share(ratio),
+                ratio.map_or_else(|| Cell::not_computed("n/a"), Cell::share),
             ]);
+        }
+        if !without_share.is_empty() {
+            notes.push(format!(
+                "No share for hour{} {}: no trip in the hour, or more high-value trips than \
+                 trips (tables written by different runs); no bar is drawn.",
+                if without_share.len() == 1 { "" } else { "s" },
+                without_share.join(", ")
+            ));
         }
         let chart = BarChart {
             categories: hours().collect(),
@@ -132,6 +160,7 @@ fn high_value_share_by_hour(report: &Report) -> Plot {
         id: "high-value-share-by-hour",
         title: "High-value share by hour of pickup".to_owned(),
         content,
+        notes,
     }
 }
 
@@ -142,44 +171,57 @@ fn top_pickup_zones(report: &Report, zones: &ZoneNames) -> Plot {
         .iter()
         .map(|(zone, count)| (Some(*zone), *count))
         .collect();
-    if figures.high_value_without_zone > 0 {
-        ranked.push((None, figures.high_value_without_zone));
-    }
-    // Most trips first; ties by zone id, the unknown zone last.
-    ranked.sort_by_key(|(zone, count)| (std::cmp::Reverse(*count), zone.is_none(), *zone));
-    ranked.truncate(TOP_ZONES);
-    let rows: Vec<(String, u64)> = ranked
-        .into_iter()
-        .map(|(zone, count)| match zone {
-            Some(zone) => (format!("{} · {zone}", zones.name(zone)), count),
-            None => ("no pickup zone (pre-2016 data)".to_owned(), count),
-        })
-        .collect();
-    let content = if rows.is_empty() {
+    let content = if ranked.is_empty() {
         Err(if figures.items_of(Table::HighValueTrips) == 0 {
             why_empty(report, Table::HighValueTrips)
         } else {
-            "no high-value trip has a readable pickup time".to_owned()
+            "no high-value trip has a pickup zone (files before mid-2016 give coordinates, \
+             not zone ids)"
+                .to_owned()
         })
     } else {
+        if figures.high_value_without_zone > 0 {
+            ranked.push((None, figures.high_value_without_zone));
+        }
+        // Most trips first; ties by zone id, the trips without a zone last.
+        ranked.sort_by_key(|(zone, count)| (std::cmp::Reverse(*count), zone.is_none(), *zone));
+        ranked.truncate(TOP_ZONES);
+        let rows: Vec<(String, u64)> = ranked
+            .into_iter()
+            .map(|(zone, count)| match zone {
+                Some(zone) => (zones.label(zone), count),
+                None => ("no pickup zone".to_owned(), count),
+            })
+            .collect();
         Ok(single_series("pickup zone", "high-value trips", rows, true))
     };
     Plot {
         id: "top-high-value-pickup-zones",
         title: format!("Top {TOP_ZONES} pickup zones of high-value trips"),
         content,
+        notes: Vec::new(),
     }
 }
 
 fn rejected_by_reason(report: &Report) -> Plot {
+    let mut notes = Vec::new();
     let content = match &report.runs {
         RunHistory::NotKept(why) => Err(format!("the rejected rows are not in this store: {why}")),
-        RunHistory::Recorded(runs) => {
+        RunHistory::Recorded { runs, .. } => {
+            let counted = latest_run_of_each_input_set(runs);
             let mut reasons: BTreeMap<String, u64> = BTreeMap::new();
-            for run in runs {
+            for run in &counted {
                 for (reason, count) in &run.accounting.rejected_by_reason {
                     *reasons.entry(reason.to_string()).or_default() += count;
                 }
+            }
+            if counted.len() < runs.len() {
+                notes.push(format!(
+                    "Counted from the latest run of each set of inputs ({} of {} runs): a run of \
+                     the same files again rejects the same rows.",
+                    counted.len(),
+                    runs.len()
+                ));
             }
             let mut rows: Vec<(String, u64)> = reasons.into_iter().collect();
             rows.sort_by_key(|(reason, count)| (std::cmp::Reverse(*count), reason.clone()));
@@ -195,9 +237,19 @@ fn rejected_by_reason(report: &Report) -> Plot {
     };
     Plot {
         id: "rejected-rows-by-reason",
-        title: "Rejected rows by reason (all recorded runs)".to_owned(),
+        title: "Rejected rows by reason".to_owned(),
         content,
+        notes,
     }
+}
+
+/// The runs whose rejected rows count: of runs on the same inputs, only the latest.
+fn latest_run_of_each_input_set(runs: &[RunRecord]) -> Vec<&RunRecord> {
+    let mut latest: BTreeMap<&[String], &RunRecord> = BTreeMap::new();
+    for run in runs {
+        latest.insert(&run.inputs, run);
+    }
+    latest.into_values().collect()
 }
 
 fn distribution(
@@ -255,6 +307,7 @@ fn distribution(
         id,
         title: title.to_owned(),
         content,
+        notes: Vec::new(),
     }
 }
 
@@ -285,30 +338,9 @@ fn single_series(
     (chart, table)
 }
 
-/// True when some recorded run could not compute `table` for want of a column.
-fn analysis_missing(report: &Report, table: Table) -> bool {
-    match &report.runs {
-        RunHistory::Recorded(runs) => runs.iter().any(|run| {
-            run.unavailable_analyses
-                .iter()
-                .any(|missing| missing.table == table.name())
-        }),
-        RunHistory::NotKept(_) => false,
-    }
-}
-
 /// Why `table` has no items: the files that lacked a column, or no trip qualifying.
 fn why_empty(report: &Report, table: Table) -> String {
-    let mut lacking: Vec<String> = match &report.runs {
-        RunHistory::Recorded(runs) => runs
-            .iter()
-            .flat_map(|run| &run.unavailable_analyses)
-            .filter(|missing| missing.table == table.name())
-            .map(|missing| format!("{} has no {} column", missing.file, missing.missing_column))
-            .collect(),
-        RunHistory::NotKept(_) => Vec::new(),
-    };
-    lacking.dedup();
+    let lacking = report.lacking(table);
     if lacking.is_empty() {
         format!("{} holds no item: no trip qualified", table.name())
     } else {
@@ -325,3 +357,6 @@ fn edge(value: f64) -> String {
     let text = format!("{value:.2}");
     text.trim_end_matches('0').trim_end_matches('.').to_owned()
 }
+
+#[cfg(test)]
+mod tests;

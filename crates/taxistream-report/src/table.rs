@@ -10,11 +10,13 @@ pub struct DataTable {
     rows: Vec<Vec<Cell>>,
 }
 
-/// One cell.
+/// One cell: its text, its exact value if it is a number, and the figure it is, if named.
 #[derive(Debug, Clone)]
 pub struct Cell {
     text: String,
     value: Option<String>,
+    figure: Option<String>,
+    class: Option<&'static str>,
 }
 
 impl Cell {
@@ -23,35 +25,57 @@ impl Cell {
         Cell {
             text: text.to_owned(),
             value: None,
+            figure: None,
+            class: None,
+        }
+    }
+
+    /// A figure that could not be computed, and why (`not computed: no fare column`).
+    pub fn not_computed(why: &str) -> Cell {
+        Cell {
+            class: Some("not-computed"),
+            ..Cell::text(why)
         }
     }
 
     /// A count, `12,345`.
     pub fn count(count: u64) -> Cell {
         Cell {
-            text: grouped(count),
             value: Some(count.to_string()),
+            ..Cell::text(&grouped(count))
         }
     }
 
     /// A share, `12.34 %`, its value the exact fraction.
     pub fn share(fraction: f64) -> Cell {
         Cell {
-            text: percent(fraction),
             value: Some(fraction.to_string()),
+            ..Cell::text(&percent(fraction))
         }
     }
 
-    /// Writes `<td>`, with `data-figure` when `figure` names it.
-    pub fn write_td(&self, out: &mut String, figure: Option<&str>) {
-        out.push_str("<td");
-        if let Some(figure) = figure {
+    /// The same cell, named as a figure (`data-figure`) for scripts.
+    pub fn named(self, figure: &str) -> Cell {
+        Cell {
+            figure: Some(figure.to_owned()),
+            ..self
+        }
+    }
+
+    /// Writes the cell as the element `tag` (`td`, `dd`).
+    pub fn write_as(&self, out: &mut String, tag: &str) {
+        let _ = write!(out, "<{tag}");
+        if let Some(figure) = &self.figure {
             let _ = write!(out, " data-figure=\"{}\"", escape(figure));
         }
         if let Some(value) = &self.value {
-            let _ = write!(out, " data-value=\"{}\" class=\"number\"", escape(value));
+            let _ = write!(out, " data-value=\"{}\"", escape(value));
         }
-        let _ = write!(out, ">{}</td>", escape(&self.text));
+        let class = self.class.or(self.value.as_ref().map(|_| "number"));
+        if let Some(class) = class {
+            let _ = write!(out, " class=\"{class}\"");
+        }
+        let _ = write!(out, ">{}</{tag}>", escape(&self.text));
     }
 }
 
@@ -74,9 +98,9 @@ impl DataTable {
         self.rows.push(row);
     }
 
-    /// Writes `<table>`.
+    /// Writes `<table>`, in a box that scrolls sideways when the page is narrower.
     pub fn write_html(&self, out: &mut String) {
-        out.push_str("<table><thead><tr>");
+        out.push_str("<div class=\"table\"><table><thead><tr>");
         for column in &self.columns {
             let _ = write!(out, "<th>{}</th>", escape(column));
         }
@@ -84,11 +108,11 @@ impl DataTable {
         for row in &self.rows {
             out.push_str("<tr>");
             for cell in row {
-                cell.write_td(out, None);
+                cell.write_as(out, "td");
             }
             out.push_str("</tr>");
         }
-        out.push_str("</tbody></table>");
+        out.push_str("</tbody></table></div>");
     }
 }
 
@@ -139,6 +163,22 @@ mod tests {
         assert_eq!(
             escape("<a href=\"x\">&'"),
             "&lt;a href=&quot;x&quot;&gt;&amp;&#39;"
+        );
+    }
+
+    #[test]
+    fn a_named_cell_carries_its_figure_and_value_and_a_missing_one_says_why() {
+        let mut html = String::new();
+        Cell::share(0.0).named("share").write_as(&mut html, "td");
+        Cell::count(0).named("count").write_as(&mut html, "dd");
+        Cell::not_computed("not computed: no fare")
+            .named("fares")
+            .write_as(&mut html, "td");
+        assert_eq!(
+            html,
+            "<td data-figure=\"share\" data-value=\"0\" class=\"number\">0.00 %</td>\
+             <dd data-figure=\"count\" data-value=\"0\" class=\"number\">0</dd>\
+             <td data-figure=\"fares\" class=\"not-computed\">not computed: no fare</td>"
         );
     }
 }

@@ -41,12 +41,13 @@ impl ZoneNames {
         ZoneNames { names }
     }
 
-    /// The zone's name, or `zone N` when the lookup does not list it.
-    pub fn name(&self, id: i64) -> String {
-        self.names
-            .get(&id)
-            .cloned()
-            .unwrap_or_else(|| format!("zone {id}"))
+    /// The zone's name and id (`JFK Airport (Queens) · 132`), or `unknown zone N` when the
+    /// lookup does not list it.
+    pub fn label(&self, id: i64) -> String {
+        match self.names.get(&id) {
+            Some(name) => format!("{name} · {id}"),
+            None => format!("unknown zone {id}"),
+        }
     }
 
     /// Zones listed.
@@ -68,7 +69,7 @@ mod tests {
     fn the_official_lookup_names_every_zone_and_numbers_the_unknown() {
         let zones = ZoneNames::official();
         assert_eq!(zones.len(), 265);
-        assert_eq!(zones.name(132), "JFK Airport (Queens)");
-        assert_eq!(zones.name(999), "zone 999");
+        assert_eq!(zones.label(132), "JFK Airport (Queens) · 132");
+        assert_eq!(zones.label(999), "unknown zone 999");
     }
 }

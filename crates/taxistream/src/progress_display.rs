@@ -52,6 +52,16 @@ fn draw_bar(progress: &Progress, stop: &AtomicBool, unit: &str) {
     bar.set_style(style);
     let started = Instant::now();
     while !stop.load(Ordering::Relaxed) {
+        if let Some(expected) = progress.expected_rows() {
+            if bar.length().is_none() {
+                let style = ProgressStyle::with_template("{bar:30} {percent:>3}% {elapsed} {msg}")
+                    .unwrap_or_else(|_| ProgressStyle::default_bar());
+                bar.set_style(style);
+            }
+            // An estimate: the bar never runs past its end.
+            bar.set_length(expected.max(progress.rows()));
+            bar.set_position(progress.rows());
+        }
         bar.set_message(status(progress, started, unit));
         bar.tick();
         std::thread::sleep(Duration::from_millis(100));

@@ -5,13 +5,15 @@ use crate::progress_display::ProgressDisplay;
 use crate::summary;
 use anyhow::Context;
 use serde::Serialize;
+use std::io::Read as _;
+use std::path::Path;
 use std::sync::Arc;
 use std::time::Instant;
 use taxistream_aws::settings::process_environment;
 use taxistream_aws::{DynamoReportSource, RetryPolicy, SdkTimeouts, clients};
-use taxistream_core::report::{ReportFigures, utc_now_iso};
+use taxistream_core::report::ReportFigures;
 use taxistream_pipeline::local::SqliteReportSource;
-use taxistream_pipeline::{Progress, build_report};
+use taxistream_pipeline::{Progress, build_report, utc_now_iso};
 use taxistream_report::{ZoneNames, render_html};
 
 /// What `report` prints.
@@ -44,10 +46,15 @@ pub async fn report(args: ReportArgs) -> anyhow::Result<()> {
             args.segments,
             RetryPolicy::default(),
         );
-        build_report(&source, progress).await
+        build_report(&source, progress).await.context(
+            "reading the DynamoDB tables named by --high-value-table, --duration-table and \
+             --ratio-table (or TAXISTREAM_TABLE_HIGH_VALUE_TRIPS, …_TRIP_DURATION_ANALYSIS, \
+             …_DISTANCE_TO_FARE_RATIO)",
+        )
     } else {
+        refuse_to_overwrite_the_database(&args.out, &args.db)?;
         let source = SqliteReportSource::open(&args.db)?;
-        build_report(&source, progress).await
+        Ok(build_report(&source, progress).await?)
     };
     drop(display);
     let report = report?;
@@ -55,8 +62,7 @@ pub async fn report(args: ReportArgs) -> anyhow::Result<()> {
         anyhow::bail!("the {} hold no items: nothing to report", report.store);
     }
     let html = render_html(&report, &ZoneNames::official(), &utc_now_iso())?;
-    std::fs::write(&args.out, &html)
-        .with_context(|| format!("cannot write the report to {}", args.out.display()))?;
+    write_page(&args.out, &html)?;
     let summary = ReportSummary {
         out: args.out.display().to_string(),
         bytes: html.len(),
@@ -74,4 +80,42 @@ pub async fn report(args: ReportArgs) -> anyhow::Result<()> {
             summary.elapsed_seconds
         )
     })
+}
+
+/// `--out` must not name the database (or any SQLite file): the page would replace it.
+fn refuse_to_overwrite_the_database(out: &Path, db: &Path) -> anyhow::Result<()> {
+    let same_file = match (out.canonicalize(), db.canonicalize()) {
+        (Ok(out), Ok(db)) => out == db,
+        _ => false,
+    };
+    if same_file || is_sqlite_file(out) {
+        anyhow::bail!(
+            "--out {} is a SQLite database: the report would replace it; give the page another name",
+            out.display()
+        );
+    }
+    Ok(())
+}
+
+/// True when `path` starts with SQLite's file header.
+fn is_sqlite_file(path: &Path) -> bool {
+    let mut header = [0_u8; 16];
+    std::fs::File::open(path)
+        .and_then(|mut file| file.read_exact(&mut header))
+        .is_ok_and(|()| &header == b"SQLite format 3\0")
+}
+
+/// Writes the page beside `out` and renames it into place: an old page is replaced whole or
+/// not at all.
+fn write_page(out: &Path, html: &str) -> anyhow::Result<()> {
+    let failed = || format!("cannot write the report to {}", out.display());
+    let mut staged_name = out.as_os_str().to_owned();
+    staged_name.push(format!(".{}.partial", std::process::id()));
+    let staged = Path::new(&staged_name);
+    let written = std::fs::write(staged, html).and_then(|()| std::fs::rename(staged, out));
+    if written.is_err() {
+        // Best effort: the error that matters is the write's.
+        let _ = std::fs::remove_file(staged);
+    }
+    written.with_context(failed)
 }

@@ -5,7 +5,7 @@
 
 mod common;
 
-use common::{fixture, report, run_in};
+use common::{file_with_rejects, fixture, report, run_in};
 use rusqlite::Connection;
 use serde_json::Value;
 use std::collections::BTreeMap;
@@ -153,11 +153,13 @@ fn the_reports_figures_are_what_sql_counts_and_what_the_run_accounted() {
 }
 
 #[test]
-fn every_run_is_recorded_in_the_database_and_shown() {
+fn every_run_is_recorded_with_its_thresholds_and_a_rerun_does_not_count_its_rejects_twice() {
     let dir = tempfile::tempdir().unwrap();
-    let input = fixture("yellow_tripdata_2021-01_head99.csv");
-    for _ in 0..2 {
-        let run = run_in(dir.path(), "t.db", &["--no-progress"], &[&input]);
+    let input = file_with_rejects(dir.path());
+    for thresholds in [&[][..], &["--high-value-total", "40"][..]] {
+        let mut extra = vec!["--no-progress"];
+        extra.extend_from_slice(thresholds);
+        let run = run_in(dir.path(), "t.db", &extra, &[&input]);
         assert!(run.success(), "{}", run.stderr());
     }
     let db = dir.path().join("t.db");
@@ -166,14 +168,38 @@ fn every_run_is_recorded_in_the_database_and_shown() {
         "SELECT version, count(*) FROM taxistream_runs GROUP BY 1",
     );
     assert_eq!(recorded.get(env!("CARGO_PKG_VERSION")), Some(&2));
+    // A row another program wrote is left out, and said so; the report is still made.
+    Connection::open(&db)
+        .unwrap()
+        .execute_batch(
+            "INSERT INTO taxistream_runs (started_at, finished_at, version, rows_read, trips, \
+             duplicates, rejected, record) VALUES ('x', 'x', 'x', 0, 0, 0, 0, '{not json');",
+        )
+        .unwrap();
     let page = dir.path().join("report.html");
-    assert!(report(&db, &page, &[]).success());
+    let made = report(&db, &page, &[]);
+    assert!(made.success(), "{}", made.stderr());
     let html = std::fs::read_to_string(&page).unwrap();
-    assert_eq!(
-        html.matches("yellow_tripdata_2021-01_head99.csv</td>")
-            .count(),
-        2
-    );
+    assert_eq!(html.matches("with_rejects.csv</td>").count(), 2);
+    assert!(html.contains("Left out: run 3 of taxistream_runs is not a run record"));
+    // Each run's thresholds, and a warning that they differ.
+    assert!(html.contains("<td>50.00</td>") && html.contains("<td>40</td>"));
+    assert!(html.contains("data-thresholds-differ"));
+    // The same file run twice rejects the same 3 rows: counted once.
+    let rejects = html
+        .split("data-plot=\"rejected-rows-by-reason\"")
+        .nth(1)
+        .unwrap();
+    let shown: u64 = rejects
+        .split("</figure>")
+        .next()
+        .unwrap()
+        .split("data-value=\"")
+        .skip(1)
+        .map(|rest| rest.split('"').next().unwrap().parse::<u64>().unwrap())
+        .sum();
+    assert_eq!(shown, 3);
+    assert!(html.contains("Counted from the latest run of each set of inputs (1 of 2 runs)"));
 }
 
 #[test]
@@ -199,6 +225,21 @@ fn a_file_without_fares_gives_a_page_saying_which_plots_cannot_be_drawn_and_why(
     assert!(html.contains("green_tripdata_2022-01_5cols.parquet has no fare_amount column"));
     assert!(html.contains("green_tripdata_2022-01_5cols.parquet has no total_amount column"));
     assert!(html.contains("data-plot=\"trips-per-day\" data-state=\"drawn\""));
+    // Figures never computed are not shown as zeros.
+    for figure in [
+        "high_value_trips",
+        "high_value_share",
+        "distance_to_fare_ratio",
+        "profitability:low",
+    ] {
+        assert!(
+            html.contains(&format!(
+                "data-figure=\"{figure}\" class=\"not-computed\">not computed<"
+            )),
+            "{figure}"
+        );
+    }
+    assert!(html.contains("data-coverage=\"distance_to_fare_ratio\""));
 }
 
 /// Runs the report on `db` and returns its one-line error.
@@ -249,16 +290,79 @@ fn a_missing_foreign_empty_or_incomplete_database_is_one_clear_line() {
         "{line}"
     );
 
+    let foreign_columns = dir.path().join("foreign_columns.db");
+    let connection = Connection::open(&foreign_columns).unwrap();
+    for table in taxistream_core_tables() {
+        connection
+            .execute_batch(&format!(
+                "CREATE TABLE {table} (trip_id TEXT); INSERT INTO {table} VALUES ('a');"
+            ))
+            .unwrap();
+    }
+    drop(connection);
+    let line = refused(&foreign_columns);
+    assert!(
+        line.contains(
+            "table high_value_trips lacks the columns pickup_datetime, pickup_location_id"
+        ),
+        "{line}"
+    );
+
+    // The tables of a real run, emptied.
+    let run = run_in(
+        dir.path(),
+        "empty.db",
+        &["--no-progress"],
+        &[&fixture("yellow_tripdata_2021-01_head99.csv")],
+    );
+    assert!(run.success(), "{}", run.stderr());
     let empty = dir.path().join("empty.db");
     let connection = Connection::open(&empty).unwrap();
     for table in taxistream_core_tables() {
         connection
-            .execute_batch(&format!("CREATE TABLE {table} (trip_id TEXT);"))
+            .execute_batch(&format!("DELETE FROM {table};"))
             .unwrap();
     }
     drop(connection);
     let line = refused(&empty);
     assert!(line.contains("has no trips yet"), "{line}");
+}
+
+#[test]
+fn the_page_never_replaces_the_database() {
+    let dir = tempfile::tempdir().unwrap();
+    let run = run_in(
+        dir.path(),
+        "t.db",
+        &["--no-progress"],
+        &[&fixture("yellow_tripdata_2021-01_head99.csv")],
+    );
+    assert!(run.success(), "{}", run.stderr());
+    let db = dir.path().join("t.db");
+    let before = std::fs::read(&db).unwrap();
+    for out in [db.clone(), dir.path().join(".").join("t.db")] {
+        let made = report(&db, &out, &[]);
+        assert!(!made.success());
+        let stderr = made.stderr();
+        assert!(stderr.contains("is a SQLite database"), "{stderr}");
+        assert_eq!(stderr.lines().count(), 1, "{stderr}");
+    }
+    assert_eq!(std::fs::read(&db).unwrap(), before);
+    // Another page is replaced whole, and nothing is left beside it.
+    let page = dir.path().join("page.html");
+    std::fs::write(&page, "old").unwrap();
+    assert!(report(&db, &page, &[]).success());
+    assert!(
+        std::fs::read_to_string(&page)
+            .unwrap()
+            .starts_with("<!doctype html>")
+    );
+    let names: Vec<String> = std::fs::read_dir(dir.path())
+        .unwrap()
+        .map(|entry| entry.unwrap().file_name().to_string_lossy().into_owned())
+        .filter(|name| name.contains("partial"))
+        .collect();
+    assert!(names.is_empty(), "{names:?}");
 }
 
 fn taxistream_core_tables() -> [&'static str; 3] {

@@ -24,11 +24,17 @@
       why: why ? why.textContent : null,
     };
   });
+  const named = [...document.querySelectorAll('[data-figure]')];
   const figures = Object.fromEntries(
-    [...document.querySelectorAll('[data-figure]')].map((element) => [
-      element.dataset.figure,
-      element.dataset.value,
-    ]),
+    named.map((element) => [element.dataset.figure, element.dataset.value]),
   );
-  return { plots, figures };
+  // What a reader sees of each figure, as laid out (hidden text does not count).
+  const shown = Object.fromEntries(
+    named.map((element) => [element.dataset.figure, element.innerText.trim()]),
+  );
+  const notes = [...document.querySelectorAll('figure.plot')].map((figure) => [
+    figure.dataset.plot,
+    [...figure.querySelectorAll('p.note')].map((note) => note.innerText),
+  ]);
+  return { plots, figures, shown, notes: Object.fromEntries(notes) };
 })()

@@ -6,7 +6,7 @@
 
 mod common;
 
-use common::{fixture, report, run_in};
+use common::{file_with_rejects, fixture, report, run_in};
 use rusqlite::Connection;
 use serde_json::Value;
 use std::collections::BTreeMap;
@@ -61,6 +61,19 @@ fn query(db: &Path, sql: &str) -> Vec<(String, String)> {
         .collect()
 }
 
+/// `1234567` as `1,234,567`, as the page shows counts.
+fn grouped(count: u64) -> String {
+    let digits = count.to_string();
+    let mut out = String::new();
+    for (index, digit) in digits.chars().enumerate() {
+        if index > 0 && (digits.len() - index).is_multiple_of(3) {
+            out.push(',');
+        }
+        out.push(digit);
+    }
+    out
+}
+
 /// A plot's figures: first column → second column.
 fn plot_rows(plot: &Value) -> Vec<(String, String)> {
     plot["rows"]
@@ -76,37 +89,25 @@ fn plot_rows(plot: &Value) -> Vec<(String, String)> {
         .collect()
 }
 
-/// A CSV of real-looking trips, three of which are rejected for different reasons.
-fn file_with_rejects(dir: &Path) -> PathBuf {
-    let path = dir.join("with_rejects.csv");
-    let mut text = String::from(
-        "VendorID,tpep_pickup_datetime,tpep_dropoff_datetime,trip_distance,fare_amount,total_amount,PULocationID\n",
-    );
-    for minute in 0..20 {
-        text.push_str(&format!(
-            "2,2025-01-02 08:{minute:02}:00,2025-01-02 08:{:02}:30,2.5,14.2,{}.5,{}\n",
-            minute + 12,
-            20 + minute * 3,
-            100 + minute
-        ));
-    }
-    text.push_str("2,2025-01-02 08:00:00,not a time,2.5,14.2,20.5,100\n");
-    text.push_str("2,2025-01-02 08:00:00,2025-01-02 08:20:00,far,14.2,20.5,100\n");
-    text.push_str("2,2025-01-02 08:00:00\n");
-    std::fs::write(&path, text).unwrap();
-    path
-}
-
 #[test]
 fn chromium_draws_every_plot_with_no_error_and_shows_the_databases_figures() {
     let dir = tempfile::tempdir().unwrap();
     let with_rejects = file_with_rejects(dir.path());
+    // Two trips of a meter whose clock said 2008, as some TLC files have.
+    let wrong_clock = dir.path().join("wrong_clock.csv");
+    std::fs::write(
+        &wrong_clock,
+        "VendorID,tpep_pickup_datetime,tpep_dropoff_datetime,trip_distance,fare_amount,total_amount,PULocationID\n\
+         2,2008-12-31 23:10:00,2008-12-31 23:30:00,3.1,17.0,21.5,132\n\
+         2,2008-12-31 23:40:00,2009-01-01 00:05:00,4.2,21.0,26.5,138\n",
+    )
+    .unwrap();
     let parquet = fixture("yellow_tripdata_2025-01_first10k.parquet");
     let run = run_in(
         dir.path(),
         "t.db",
         &["--no-progress"],
-        &[&parquet, &with_rejects],
+        &[&parquet, &with_rejects, &wrong_clock],
     );
     assert!(run.success(), "{}", run.stderr());
     let db = dir.path().join("t.db");
@@ -178,13 +179,35 @@ fn chromium_draws_every_plot_with_no_error_and_shows_the_databases_figures() {
     ) {
         assert_eq!(figures[format!("profitability:{tier}")], trips, "{tier}");
     }
-    assert_eq!(
-        plot_rows(plots["trips-per-day"]),
-        query(
-            &db,
-            "SELECT substr(pickup_datetime, 1, 10), count(*) FROM trip_duration_analysis GROUP BY 1 ORDER BY 1"
-        )
+    // Every day from the first to the last is shown, zeros included; the days SQL finds outside
+    // them are the outliers the note names, with their trips.
+    let days = plot_rows(plots["trips-per-day"]);
+    let (first, last) = (&days[0].0, &days[days.len() - 1].0);
+    let by_sql = query(
+        &db,
+        "SELECT substr(pickup_datetime, 1, 10), count(*) FROM trip_duration_analysis GROUP BY 1 ORDER BY 1",
     );
+    let (inside, outside): (Vec<_>, Vec<_>) = by_sql
+        .into_iter()
+        .partition(|(day, _)| first <= day && day <= last);
+    let shown_days: Vec<(String, String)> =
+        days.into_iter().filter(|(_, trips)| trips != "0").collect();
+    assert_eq!(shown_days, inside);
+    let notes = result["notes"]["trips-per-day"].to_string();
+    for (day, trips) in &outside {
+        assert!(
+            notes.contains(&format!("{day} ({trips})")),
+            "{day}: {notes}"
+        );
+    }
+    assert_eq!(outside, [("2008-12-31".to_owned(), "2".to_owned())]);
+
+    // What a reader sees is the figure, grouped by thousands.
+    let shown = &result["shown"];
+    for figure in ["trips", "high_value_trips", "distance_to_fare_ratio"] {
+        let value: u64 = figures[figure].as_str().unwrap().parse().unwrap();
+        assert_eq!(shown[figure].as_str().unwrap(), grouped(value), "{figure}");
+    }
     let by_hour: BTreeMap<String, String> = query(
         &db,
         "SELECT substr(pickup_datetime, 12, 2), count(*) FROM trip_duration_analysis GROUP BY 1",

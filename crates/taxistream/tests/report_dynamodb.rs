@@ -70,6 +70,17 @@ async fn the_figures_from_dynamodb_equal_those_from_sqlite() {
     );
 
     let page = std::fs::read_to_string(dir.path().join("dynamodb.html")).unwrap();
+    let sqlite_page = std::fs::read_to_string(dir.path().join("sqlite.html")).unwrap();
+    let shown = named_figures(&page);
+    assert!(shown.len() >= 10, "{shown:?}");
+    assert_eq!(shown, named_figures(&sqlite_page));
+    for plot in ["trips-per-day", "top-high-value-pickup-zones"] {
+        assert_eq!(
+            plot_section(&page, plot),
+            plot_section(&sqlite_page, plot),
+            "{plot}"
+        );
+    }
     assert!(page.contains("data-plot=\"rejected-rows-by-reason\" data-state=\"unavailable\""));
     assert!(page.contains("taxistream status s3://bucket/key"));
 }
@@ -91,4 +102,26 @@ async fn a_missing_dynamodb_table_is_one_clear_line() {
         "{stderr}"
     );
     assert!(!dir.path().join("taxistream-report.html").exists());
+}
+
+/// The page's named figures (`data-figure` → `data-value`, or the text of one not computed).
+fn named_figures(page: &str) -> Vec<(String, String)> {
+    page.split("data-figure=\"")
+        .skip(1)
+        .map(|rest| {
+            let (name, rest) = rest.split_once('"').unwrap();
+            let value = match rest.strip_prefix(" data-value=\"") {
+                Some(value) => value.split('"').next().unwrap(),
+                None => rest.split('>').nth(1).unwrap().split('<').next().unwrap(),
+            };
+            (name.to_owned(), value.to_owned())
+        })
+        .collect()
+}
+
+/// One plot's figure element, SVG and table included.
+fn plot_section<'a>(page: &'a str, plot: &str) -> &'a str {
+    let start = page.find(&format!("data-plot=\"{plot}\"")).unwrap();
+    let length = page[start..].find("</figure>").unwrap();
+    &page[start..start + length]
 }

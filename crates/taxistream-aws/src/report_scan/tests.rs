@@ -53,6 +53,10 @@ impl ScanApi for FakeTables {
             next,
         ))
     }
+
+    async fn item_count(&self, table: &str) -> Result<u64, PortError> {
+        Ok(self.items.get(table).map_or(0, Vec::len) as u64)
+    }
 }
 
 fn duration_item(pickup: &str, minutes: &str, category: &str) -> ScannedItem {
@@ -145,6 +149,11 @@ async fn every_segment_of_every_table_is_read_page_by_page_into_the_figures() {
     );
     assert!(figures.unreadable.is_empty());
     assert_eq!(progress.rows(), 27);
+    assert_eq!(
+        progress.expected_rows(),
+        Some(27),
+        "the bar's length, from the item counts"
+    );
     let calls = source.api.calls.lock().unwrap();
     let segments: std::collections::BTreeSet<(String, i32)> = calls
         .iter()

@@ -5,7 +5,7 @@ mod histogram;
 mod run_record;
 
 pub use histogram::{Histogram, HistogramSeries};
-pub use run_record::{RunRecord, UnavailableAnalysis, utc_iso, utc_now_iso};
+pub use run_record::{RunRecord, UnavailableAnalysis, utc_iso};
 
 use crate::analytics::Table;
 use crate::categories::{DurationCategory, Profitability};
@@ -59,10 +59,45 @@ pub struct Report {
 /// The runs a store keeps.
 #[derive(Debug, Clone, PartialEq)]
 pub enum RunHistory {
-    /// Every recorded run, oldest first.
-    Recorded(Vec<RunRecord>),
+    /// The recorded runs.
+    Recorded {
+        /// Every readable run, oldest first.
+        runs: Vec<RunRecord>,
+        /// Records that could not be read, each with why (left out of the figures of runs).
+        unreadable: Vec<String>,
+    },
     /// The store keeps none, and why.
     NotKept(String),
+}
+
+impl Report {
+    /// The readable recorded runs (none when the store keeps none).
+    pub fn runs(&self) -> &[RunRecord] {
+        match &self.runs {
+            RunHistory::Recorded { runs, .. } => runs,
+            RunHistory::NotKept(_) => &[],
+        }
+    }
+
+    /// Why some files could not feed `table`, one line per file lacking a column (deduplicated).
+    pub fn lacking(&self, table: Table) -> Vec<String> {
+        let mut lines: Vec<String> = self
+            .runs()
+            .iter()
+            .flat_map(|run| &run.unavailable_analyses)
+            .filter(|missing| missing.table == table.name())
+            .map(|missing| format!("{} has no {} column", missing.file, missing.missing_column))
+            .collect();
+        lines.sort();
+        lines.dedup();
+        lines
+    }
+
+    /// True when `table` holds nothing because no file could feed it: not computed, rather than
+    /// computed and empty.
+    pub fn not_computed(&self, table: Table) -> bool {
+        self.figures.items_of(table) == 0 && !self.lacking(table).is_empty()
+    }
 }
 
 /// Aggregates of the three tables: counts, per-day and per-hour series, distributions.
@@ -212,6 +247,11 @@ impl ReportFigures {
     pub fn high_value_share(&self) -> f64 {
         share(self.items_of(Table::HighValueTrips), self.trips())
     }
+}
+
+/// `value` as an integer when it is one (`132.0`), for stores that keep ids as decimals.
+pub fn whole_number(value: f64) -> Option<i64> {
+    (value.fract() == 0.0 && value.abs() < 9.0e15).then_some(value as i64)
 }
 
 /// `part / whole`, 0 when `whole` is 0.

@@ -35,16 +35,6 @@ pub struct UnavailableAnalysis {
     pub missing_column: String,
 }
 
-/// Now, as ISO 8601 UTC (the epoch on a clock set before it).
-pub fn utc_now_iso() -> String {
-    let seconds = std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .map_or(0, |since| {
-            i64::try_from(since.as_secs()).unwrap_or(i64::MAX)
-        });
-    utc_iso(seconds)
-}
-
 /// `seconds` since the Unix epoch as ISO 8601 UTC, to the second.
 pub fn utc_iso(seconds: i64) -> String {
     let mut text = String::with_capacity(20);

@@ -11,11 +11,12 @@ use crate::consume::{PoisonRecord, consume};
 use crate::ports::{PortError, RejectSink};
 use crate::produce::produce;
 use crate::progress::Progress;
+use crate::report::utc_now_iso;
 use crate::source::IteratorSource;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
-use taxistream_core::report::{RunRecord, UnavailableAnalysis, utc_now_iso};
+use taxistream_core::report::{RunRecord, UnavailableAnalysis};
 use taxistream_core::{
     Accounting, AnalysisRules, Format, InputError, ReadItem, TripReader, open_path,
 };

@@ -118,3 +118,24 @@ pub fn dump_tables(db: &Path) -> Vec<String> {
     }
     lines
 }
+
+/// A CSV of real-looking trips, three of which are rejected for different reasons.
+pub fn file_with_rejects(dir: &Path) -> PathBuf {
+    let path = dir.join("with_rejects.csv");
+    let mut text = String::from(
+        "VendorID,tpep_pickup_datetime,tpep_dropoff_datetime,trip_distance,fare_amount,total_amount,PULocationID\n",
+    );
+    for minute in 0..20 {
+        text.push_str(&format!(
+            "2,2025-01-02 08:{minute:02}:00,2025-01-02 08:{:02}:30,2.5,14.2,{}.5,{}\n",
+            minute + 12,
+            20 + minute * 3,
+            100 + minute
+        ));
+    }
+    text.push_str("2,2025-01-02 08:00:00,not a time,2.5,14.2,20.5,100\n");
+    text.push_str("2,2025-01-02 08:00:00,2025-01-02 08:20:00,far,14.2,20.5,100\n");
+    text.push_str("2,2025-01-02 08:00:00\n");
+    std::fs::write(&path, text).unwrap();
+    path
+}

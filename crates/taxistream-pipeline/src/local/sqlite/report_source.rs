@@ -9,7 +9,7 @@ use rusqlite::{Connection, OpenFlags};
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 use taxistream_core::Table;
-use taxistream_core::report::{ItemFields, ReportFigures, report_attributes};
+use taxistream_core::report::{ItemFields, ReportFigures, report_attributes, whole_number};
 
 /// Items counted between two progress updates.
 const PROGRESS_EVERY: u64 = 65_536;
@@ -53,6 +53,7 @@ impl SqliteReportSource {
                 missing.join(", ")
             )));
         }
+        check_columns(&connection, path)?;
         let mut items = 0_i64;
         for table in Table::ALL {
             let sql = format!("SELECT EXISTS (SELECT 1 FROM {})", table.name());
@@ -77,6 +78,16 @@ impl ReportSource for SqliteReportSource {
     }
 
     async fn figures(&self, progress: Arc<Progress>) -> Result<ReportFigures, PortError> {
+        let connection = open_read_only(&self.path)?;
+        for table in Table::ALL {
+            // Rowid tables: the largest rowid is read at once, and is the row count unless rows
+            // were deleted.
+            let sql = format!("SELECT coalesce(max(rowid), 0) FROM {}", table.name());
+            if let Ok(rows) = connection.query_row(&sql, [], |row| row.get::<_, i64>(0)) {
+                progress.expect_rows(rows.unsigned_abs());
+            }
+        }
+        drop(connection);
         let scans: Vec<_> = Table::ALL
             .into_iter()
             .map(|table| {
@@ -97,11 +108,12 @@ impl ReportSource for SqliteReportSource {
 
     async fn runs(&self) -> Result<RunHistory, PortError> {
         let connection = open_read_only(&self.path)?;
-        let runs = read_runs(&connection).map_err(|error| {
-            PortError::permanent(format!("database {}", self.path.display())).caused_by(error)
-        })?;
+        let runs = read_runs(&connection).map_err(|error| sqlite_failed(&self.path, error))?;
         Ok(match runs {
-            Some(runs) => RunHistory::Recorded(runs),
+            Some(recorded) => RunHistory::Recorded {
+                runs: recorded.runs,
+                unreadable: recorded.unreadable,
+            },
             None => RunHistory::NotKept(format!(
                 "this database has no {RUNS_TABLE} table: it was written before taxistream recorded its runs"
             )),
@@ -144,6 +156,38 @@ fn scan_table(path: &Path, table: Table, progress: &Progress) -> Result<ReportFi
     Ok(figures)
 }
 
+/// Each table has the columns the report reads: a table of the same name written by another
+/// program would otherwise fail mid-scan with SQLite's words.
+fn check_columns(connection: &Connection, path: &Path) -> Result<(), PortError> {
+    for table in Table::ALL {
+        let mut statement = connection
+            .prepare(&format!(
+                "SELECT name FROM pragma_table_info('{}')",
+                table.name()
+            ))
+            .map_err(|error| sqlite_failed(path, error))?;
+        let columns: Vec<String> = statement
+            .query_map([], |row| row.get(0))
+            .and_then(Iterator::collect)
+            .map_err(|error| sqlite_failed(path, error))?;
+        let missing: Vec<&str> = report_attributes(table)
+            .iter()
+            .copied()
+            .filter(|attribute| !columns.iter().any(|column| column == attribute))
+            .collect();
+        if !missing.is_empty() {
+            return Err(PortError::permanent(format!(
+                "{}: table {} lacks the column{} {}: not written by `taxistream run`",
+                path.display(),
+                table.name(),
+                if missing.len() == 1 { "" } else { "s" },
+                missing.join(", ")
+            )));
+        }
+    }
+    Ok(())
+}
+
 fn text(value: ValueRef<'_>) -> Option<&str> {
     match value {
         ValueRef::Text(bytes) => std::str::from_utf8(bytes).ok(),
@@ -151,20 +195,19 @@ fn text(value: ValueRef<'_>) -> Option<&str> {
     }
 }
 
+/// A number stored as one; text is not read as a number, as in DynamoDB, where an `S` is not an `N`.
 fn number(value: ValueRef<'_>) -> Option<f64> {
     match value {
         ValueRef::Integer(integer) => Some(integer as f64),
         ValueRef::Real(real) => Some(real),
-        ValueRef::Text(_) => text(value)?.trim().parse().ok(),
-        ValueRef::Null | ValueRef::Blob(_) => None,
+        ValueRef::Text(_) | ValueRef::Null | ValueRef::Blob(_) => None,
     }
 }
 
 fn integer(value: ValueRef<'_>) -> Option<i64> {
     match value {
         ValueRef::Integer(integer) => Some(integer),
-        ValueRef::Real(real) if real.fract() == 0.0 && real.abs() < 9.0e15 => Some(real as i64),
-        ValueRef::Text(_) => text(value)?.trim().parse().ok(),
+        ValueRef::Real(real) => whole_number(real),
         _ => None,
     }
 }

@@ -36,8 +36,18 @@ pub(crate) fn append_run(connection: &Connection, record: &RunRecord) -> rusqlit
     Ok(())
 }
 
-/// Every recorded run, oldest first; `None` when the database has no table of runs.
-pub(crate) fn read_runs(connection: &Connection) -> Result<Option<Vec<RunRecord>>, RunLogError> {
+/// The runs of a database's table of runs.
+#[derive(Debug, Default)]
+pub(crate) struct RecordedRuns {
+    /// Every readable run, oldest first.
+    pub runs: Vec<RunRecord>,
+    /// Rows whose record could not be read, each with why.
+    pub unreadable: Vec<String>,
+}
+
+/// Every recorded run, oldest first; `None` when the database has no table of runs. A row that
+/// holds no run record (written by another program, or edited) is left out and said why.
+pub(crate) fn read_runs(connection: &Connection) -> rusqlite::Result<Option<RecordedRuns>> {
     let exists = connection
         .query_row(
             "SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = ?1",
@@ -52,32 +62,23 @@ pub(crate) fn read_runs(connection: &Connection) -> Result<Option<Vec<RunRecord>
     let mut statement =
         connection.prepare(&format!("SELECT id, record FROM {RUNS_TABLE} ORDER BY id"))?;
     let mut rows = statement.query([])?;
-    let mut runs = Vec::new();
+    let mut recorded = RecordedRuns::default();
     while let Some(row) = rows.next()? {
         let id: i64 = row.get(0)?;
-        let json: String = row.get(1)?;
-        let record =
-            serde_json::from_str(&json).map_err(|error| RunLogError::Unreadable { id, error })?;
-        runs.push(record);
+        let parsed = match row.get_ref(1)? {
+            rusqlite::types::ValueRef::Text(json) => {
+                serde_json::from_slice::<RunRecord>(json).map_err(|error| error.to_string())
+            }
+            _ => Err("the record is not text".to_owned()),
+        };
+        match parsed {
+            Ok(record) => recorded.runs.push(record),
+            Err(why) => recorded.unreadable.push(format!(
+                "run {id} of {RUNS_TABLE} is not a run record ({why})"
+            )),
+        }
     }
-    Ok(Some(runs))
-}
-
-/// Why the runs could not be read.
-#[derive(Debug, thiserror::Error)]
-pub enum RunLogError {
-    /// SQLite failed.
-    #[error(transparent)]
-    Sqlite(#[from] rusqlite::Error),
-    /// A row's record is not a run record (written by another program, or edited).
-    #[error("run {id} of {RUNS_TABLE} is not a run record")]
-    Unreadable {
-        /// The row's id.
-        id: i64,
-        /// What JSON said.
-        #[source]
-        error: serde_json::Error,
-    },
+    Ok(Some(recorded))
 }
 
 fn saturating(count: u64) -> i64 {
