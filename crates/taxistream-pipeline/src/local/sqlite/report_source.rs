@@ -18,6 +18,8 @@ const PROGRESS_EVERY: u64 = 65_536;
 #[derive(Debug, Clone)]
 pub struct SqliteReportSource {
     path: PathBuf,
+    /// Rows expected in the three tables, for the progress bar.
+    expected_rows: u64,
 }
 
 impl SqliteReportSource {
@@ -54,20 +56,24 @@ impl SqliteReportSource {
             )));
         }
         check_columns(&connection, path)?;
-        let mut items = 0_i64;
+        // Rowid tables: the largest rowid is read at once, and is the row count unless rows
+        // were deleted; none means the table is empty.
+        let mut expected_rows = 0_u64;
         for table in Table::ALL {
-            let sql = format!("SELECT EXISTS (SELECT 1 FROM {})", table.name());
-            items += connection
+            let sql = format!("SELECT coalesce(max(rowid), 0) FROM {}", table.name());
+            expected_rows += connection
                 .query_row(&sql, [], |row| row.get::<_, i64>(0))
-                .map_err(|error| sqlite_failed(path, error))?;
+                .map_err(|error| sqlite_failed(path, error))?
+                .unsigned_abs();
         }
-        if items == 0 {
+        if expected_rows == 0 {
             return Err(PortError::permanent(format!(
                 "{name} has no trips yet: its three tables are empty"
             )));
         }
         Ok(SqliteReportSource {
             path: path.to_owned(),
+            expected_rows,
         })
     }
 }
@@ -78,16 +84,7 @@ impl ReportSource for SqliteReportSource {
     }
 
     async fn figures(&self, progress: Arc<Progress>) -> Result<ReportFigures, PortError> {
-        let connection = open_read_only(&self.path)?;
-        for table in Table::ALL {
-            // Rowid tables: the largest rowid is read at once, and is the row count unless rows
-            // were deleted.
-            let sql = format!("SELECT coalesce(max(rowid), 0) FROM {}", table.name());
-            if let Ok(rows) = connection.query_row(&sql, [], |row| row.get::<_, i64>(0)) {
-                progress.expect_rows(rows.unsigned_abs());
-            }
-        }
-        drop(connection);
+        progress.expect_rows(self.expected_rows);
         let scans: Vec<_> = Table::ALL
             .into_iter()
             .map(|table| {
