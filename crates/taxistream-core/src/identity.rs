@@ -100,23 +100,36 @@ impl TripId {
         });
         // `digest_all` gives one digest per encoding (tested), so each trip without an id has
         // one; hashing the trip alone would give the same id, so the result is right either way.
-        let mut digests = digests.into_iter();
+        let mut digests = TripId::from_digests(&digests).into_iter();
         trips
             .into_iter()
             .map(|trip| match trip.given_id() {
                 Some(given) => TripId::given(given),
-                None => digests
-                    .next()
-                    .map_or_else(|| TripId::generate(trip), TripId::from_digest),
+                None => digests.next().unwrap_or_else(|| TripId::generate(trip)),
             })
             .collect()
     }
 
     fn from_digest(digest: [u8; 16]) -> TripId {
-        let mut text = String::with_capacity(32);
-        crate::speed::text::push_hex128(&mut text, u128::from_be_bytes(digest));
+        let text = hex_text(digest);
         let fingerprint = fingerprint_of(&text);
         TripId { text, fingerprint }
+    }
+
+    /// The ids of many digests, in order, as [`TripId::from_digest`] gives each; their texts'
+    /// fingerprints are hashed 8 at a time.
+    fn from_digests(digests: &[[u8; 16]]) -> Vec<TripId> {
+        let texts: Vec<String> = digests.iter().map(|digest| hex_text(*digest)).collect();
+        let messages: Vec<&[u8]> = texts.iter().map(|text| text.as_bytes()).collect();
+        let fingerprints = md5_lanes::digest_all(&messages);
+        texts
+            .into_iter()
+            .zip(fingerprints)
+            .map(|(text, fingerprint)| TripId {
+                text,
+                fingerprint: u128::from_be_bytes(fingerprint),
+            })
+            .collect()
     }
 
     /// The id as text (also the Kinesis partition key).
@@ -124,7 +137,9 @@ impl TripId {
         &self.text
     }
 
-    /// A 128-bit fingerprint: equal ids have equal fingerprints.
+    /// A 128-bit fingerprint: equal ids have equal fingerprints. It is the MD5 of the id's text
+    /// as a big-endian number: the hash key Kinesis routes a record by when the id is its
+    /// partition key.
     pub fn fingerprint(&self) -> u128 {
         self.fingerprint
     }
@@ -200,6 +215,13 @@ fn lowercase_bytes(name: &str) -> impl Iterator<Item = u8> + '_ {
 /// The field's 1-based position in the canonical order.
 fn field_number(field: Field) -> u8 {
     u8::try_from(field.index() + 1).unwrap_or(u8::MAX)
+}
+
+/// A digest as 32 lowercase hex digits.
+fn hex_text(digest: [u8; 16]) -> String {
+    let mut text = String::with_capacity(32);
+    crate::speed::text::push_hex128(&mut text, u128::from_be_bytes(digest));
+    text
 }
 
 /// The MD5 digest of the id's text: equal ids have equal fingerprints, and different ones differ

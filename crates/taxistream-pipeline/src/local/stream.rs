@@ -5,7 +5,6 @@ use crate::consume::PoisonRecord;
 use crate::ports::{PortError, RecordSink, RecordTrips, TripRecord};
 use crate::produce::check_record_limits;
 use crate::progress::Progress;
-use md5::{Digest, Md5};
 use std::borrow::Cow;
 use std::sync::Arc;
 use taxistream_core::record::{DecodedRecord, RecordError};
@@ -15,17 +14,16 @@ use tokio::sync::mpsc;
 /// Batches a shard's channel holds before the producer waits (backpressure).
 const SHARD_CHANNEL_BATCHES: usize = 4;
 
-/// The shard Kinesis would pick for `partition_key` among `shards` shards of equal hash-key ranges:
-/// the 128-bit MD5 of the key, divided by the width of one shard's range.
-pub fn shard_for(partition_key: &str, shards: usize) -> usize {
-    let digest: [u8; 16] = Md5::digest(partition_key.as_bytes()).into();
-    let hash = u128::from_be_bytes(digest);
+/// The shard Kinesis would pick among `shards` shards of equal hash-key ranges for a record whose
+/// partition key has MD5 `hash_key` (as a big-endian number; a trip id's
+/// [`TripId::fingerprint`]): the hash key divided by the width of one shard's range.
+pub fn shard_for(hash_key: u128, shards: usize) -> usize {
     if shards <= 1 {
         return 0;
     }
     // 2^128 / shards, rounded up, without overflowing: (u128::MAX / shards) + 1 for shards ≥ 2.
     let width = u128::MAX / shards as u128 + 1;
-    usize::try_from(hash / width).unwrap_or(0)
+    usize::try_from(hash_key / width).unwrap_or(0)
 }
 
 /// A trip on the in-process stream: the trip itself (no bytes to encode and decode again), with
@@ -135,7 +133,7 @@ impl RecordSink for LocalStreamSink {
             .map(|_| Vec::with_capacity(records.len() / shard_count + 16))
             .collect();
         for record in records {
-            per_shard[shard_for(record.decoded.id.as_str(), shard_count)].push(record);
+            per_shard[shard_for(record.decoded.id.fingerprint(), shard_count)].push(record);
         }
         for (sender, batch) in self.shards.iter().zip(per_shard) {
             if batch.is_empty() {
@@ -155,22 +153,26 @@ impl RecordSink for LocalStreamSink {
 mod tests {
     use super::*;
 
+    fn shard_of(partition_key: &str, shards: usize) -> usize {
+        shard_for(TripId::given(partition_key).fingerprint(), shards)
+    }
+
     #[test]
     fn shards_split_the_hash_key_range_evenly() {
         // MD5("a") = 0cc175b9…: in the first of two shards, the first of 16.
-        assert_eq!(shard_for("a", 2), 0);
-        assert_eq!(shard_for("a", 16), 0);
+        assert_eq!(shard_of("a", 2), 0);
+        assert_eq!(shard_of("a", 16), 0);
         // MD5("b") = 92eb5ffe…: in the second half, the ninth sixteenth.
-        assert_eq!(shard_for("b", 2), 1);
-        assert_eq!(shard_for("b", 16), 9);
-        assert_eq!(shard_for("b", 1), 0);
+        assert_eq!(shard_of("b", 2), 1);
+        assert_eq!(shard_of("b", 16), 9);
+        assert_eq!(shard_of("b", 1), 0);
     }
 
     #[test]
     fn ids_spread_over_shards() {
         let mut counts = [0u32; 4];
         for n in 0..4000 {
-            counts[shard_for(&format!("{n:032x}"), 4)] += 1;
+            counts[shard_of(&format!("{n:032x}"), 4)] += 1;
         }
         assert!(
             counts.iter().all(|&count| (850..1150).contains(&count)),
