@@ -133,43 +133,55 @@ fn write_coverage_notes(out: &mut String, report: &Report) {
 fn write_counts(out: &mut String, report: &Report) {
     let figures = &report.figures;
     out.push_str("<section id=\"counts\"><h2>Categories and tiers</h2><div class=\"side\">");
-    let trips = figures.trips();
-    let mut categories = DataTable::new(&["duration category", "trips", "share"]);
-    for category in DurationCategory::ALL {
-        let count = figures
-            .duration_categories
-            .get(&category)
-            .copied()
-            .unwrap_or(0);
-        let name = format!("duration:{}", category.name());
-        categories.push(vec![
-            Cell::text(category.name()),
-            computed(report, Table::TripDurationAnalysis, Cell::count(count)).named(&name),
-            computed(
-                report,
-                Table::TripDurationAnalysis,
-                Cell::share(share(count, trips)),
-            ),
-        ]);
-    }
-    categories.write_html(out);
-    let ratio_items = figures.items_of(Table::DistanceToFareRatio);
-    let mut tiers = DataTable::new(&["profitability tier", "trips", "share"]);
-    for tier in Profitability::ALL {
-        let count = figures.profitability.get(&tier).copied().unwrap_or(0);
-        let name = format!("profitability:{}", tier.name());
-        tiers.push(vec![
-            Cell::text(tier.name()),
-            computed(report, Table::DistanceToFareRatio, Cell::count(count)).named(&name),
-            computed(
-                report,
-                Table::DistanceToFareRatio,
-                Cell::share(share(count, ratio_items)),
-            ),
-        ]);
-    }
-    tiers.write_html(out);
+    let categories = DurationCategory::ALL.iter().map(|category| {
+        let count = figures.duration_categories.get(category).copied();
+        (category.name(), count.unwrap_or(0))
+    });
+    let total = figures.trips();
+    count_table(
+        report,
+        Table::TripDurationAnalysis,
+        ("duration category", "duration"),
+        categories,
+        total,
+    )
+    .write_html(out);
+    let tiers = Profitability::ALL.iter().map(|tier| {
+        (
+            tier.name(),
+            figures.profitability.get(tier).copied().unwrap_or(0),
+        )
+    });
+    let total = figures.items_of(Table::DistanceToFareRatio);
+    count_table(
+        report,
+        Table::DistanceToFareRatio,
+        ("profitability tier", "profitability"),
+        tiers,
+        total,
+    )
+    .write_html(out);
     out.push_str("</div></section>");
+}
+
+/// A table of counts of `table`'s items by `(name, count)`, with each count's share of `total`;
+/// `(heading, figure)`: the first column's heading, and the prefix of each count's figure name.
+fn count_table<'a>(
+    report: &Report,
+    table: Table,
+    (heading, figure): (&str, &str),
+    counts: impl Iterator<Item = (&'a str, u64)>,
+    total: u64,
+) -> DataTable {
+    let mut rows = DataTable::new(&[heading, "trips", "share"]);
+    for (name, count) in counts {
+        rows.push(vec![
+            Cell::text(name),
+            computed(report, table, Cell::count(count)).named(&format!("{figure}:{name}")),
+            computed(report, table, Cell::share(share(count, total))),
+        ]);
+    }
+    rows
 }
 
 fn write_plot(out: &mut String, plot: &Plot) -> Result<(), ChartError> {
