@@ -49,6 +49,8 @@ pub(super) fn write_all(
     }
     let mut written = 0u64;
     let mut open = true;
+    // Time spent waiting for rows: the rest of the load is the writer's own work.
+    let (loading, mut waiting) = (Instant::now(), Duration::ZERO);
     while open {
         // Trip ids are random keys: every transaction dirties pages all over the indexes, so few
         // large transactions write far less than many small ones. Commit by size or age.
@@ -71,7 +73,10 @@ pub(super) fn write_all(
                 let mut run: Vec<RowBatch> = Vec::new();
                 let mut rows = 0;
                 while rows < SORTED_RUN {
-                    match receiver.blocking_recv() {
+                    let asked = Instant::now();
+                    let received = receiver.blocking_recv();
+                    waiting += asked.elapsed();
+                    match received {
                         Some(batch) => {
                             rows += batch.len();
                             run.push(batch);
@@ -113,6 +118,7 @@ pub(super) fn write_all(
         transaction.commit()?;
         written += in_transaction as u64;
     }
+    let load_seconds = loading.elapsed().as_secs_f64();
     let indexing = Instant::now();
     index_bulk_tables(&connection, &mut loads)?;
     for (table, _) in Table::ALL.iter().zip(absences).filter(|(_, any)| *any) {
@@ -120,6 +126,8 @@ pub(super) fn write_all(
     }
     tracing::debug!(
         written,
+        load_seconds,
+        waiting_seconds = waiting.as_secs_f64(),
         index_seconds = indexing.elapsed().as_secs_f64(),
         "database writer done"
     );
