@@ -52,7 +52,7 @@ pub async fn report(args: ReportArgs) -> anyhow::Result<()> {
              …_DISTANCE_TO_FARE_RATIO)",
         )
     } else {
-        refuse_to_overwrite_the_database(&args.out, &args.db)?;
+        refuse_to_overwrite_the_database(&args.out)?;
         let source = SqliteReportSource::open(&args.db)?;
         Ok(build_report(&source, progress).await?)
     };
@@ -82,13 +82,10 @@ pub async fn report(args: ReportArgs) -> anyhow::Result<()> {
     })
 }
 
-/// `--out` must not name the database (or any SQLite file): the page would replace it.
-fn refuse_to_overwrite_the_database(out: &Path, db: &Path) -> anyhow::Result<()> {
-    let same_file = match (out.canonicalize(), db.canonicalize()) {
-        (Ok(out), Ok(db)) => out == db,
-        _ => false,
-    };
-    if same_file || is_sqlite_file(out) {
+/// `--out` must not name the database, or any SQLite file: the page would replace it. (A `--db`
+/// that is no SQLite file is refused when it is opened, before anything is written.)
+fn refuse_to_overwrite_the_database(out: &Path) -> anyhow::Result<()> {
+    if is_sqlite_file(out) {
         anyhow::bail!(
             "--out {} is a SQLite database: the report would replace it; give the page another name",
             out.display()

@@ -309,13 +309,7 @@ fn a_missing_foreign_empty_or_incomplete_database_is_one_clear_line() {
     );
 
     // The tables of a real run, emptied.
-    let run = run_in(
-        dir.path(),
-        "empty.db",
-        &["--no-progress"],
-        &[&fixture("yellow_tripdata_2021-01_head99.csv")],
-    );
-    assert!(run.success(), "{}", run.stderr());
+    written_from_head99(dir.path(), "empty.db");
     let empty = dir.path().join("empty.db");
     let connection = Connection::open(&empty).unwrap();
     for table in taxistream_core_tables() {
@@ -331,13 +325,7 @@ fn a_missing_foreign_empty_or_incomplete_database_is_one_clear_line() {
 #[test]
 fn the_page_never_replaces_the_database() {
     let dir = tempfile::tempdir().unwrap();
-    let run = run_in(
-        dir.path(),
-        "t.db",
-        &["--no-progress"],
-        &[&fixture("yellow_tripdata_2021-01_head99.csv")],
-    );
-    assert!(run.success(), "{}", run.stderr());
+    written_from_head99(dir.path(), "t.db");
     let db = dir.path().join("t.db");
     let before = std::fs::read(&db).unwrap();
     for out in [db.clone(), dir.path().join(".").join("t.db")] {
@@ -371,4 +359,15 @@ fn taxistream_core_tables() -> [&'static str; 3] {
         "trip_duration_analysis",
         "distance_to_fare_ratio",
     ]
+}
+
+/// Runs `taxistream run` on the 99-trip fixture into `dir/name`.
+fn written_from_head99(dir: &std::path::Path, name: &str) {
+    let run = run_in(
+        dir,
+        name,
+        &["--no-progress"],
+        &[&fixture("yellow_tripdata_2021-01_head99.csv")],
+    );
+    assert!(run.success(), "{}", run.stderr());
 }
